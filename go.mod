@@ -1,0 +1,3 @@
+module github.com/cartlsp/cartlsp
+
+go 1.26

@@ -1,0 +1,160 @@
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"sync"
+
+	"github.com/cartlsp/cartlsp/runtime/backend"
+	"github.com/cartlsp/cartlsp/runtime/gguf"
+)
+
+// Layer holds one transformer block's frozen weights.
+type Layer struct {
+	AttnNorm []float32 // [Dim]
+	Wq       backend.Matrix // [Dim, Dim]
+	Wk       backend.Matrix // [KVDim, Dim]
+	Wv       backend.Matrix // [KVDim, Dim]
+	Wo       backend.Matrix // [Dim, Dim]
+	Bq       []float32      // [Dim] or nil
+	Bk       []float32      // [KVDim] or nil
+	Bv       []float32      // [KVDim] or nil
+	FFNNorm  []float32      // [Dim]
+	Wgate    backend.Matrix // [FFN, Dim]
+	Wup      backend.Matrix // [FFN, Dim]
+	Wdown    backend.Matrix // [Dim, FFN]
+}
+
+// Model is a loaded, frozen language model.
+type Model struct {
+	Config
+	Layers   []Layer
+	Embed    backend.Matrix // [Vocab, Dim]
+	OutNorm  []float32      // [Dim]
+	Output   backend.Matrix // [Vocab, Dim]; the embedding when tied
+	Backend  backend.Backend
+	File     *gguf.File
+	rope     *ropeTable
+	fpOnce   sync.Once
+	fp       string
+}
+
+// New builds a model from an open GGUF file, loading every weight into be.
+// The file must stay open while the model is in use.
+func New(f *gguf.File, be backend.Backend) (*Model, error) {
+	cfg, err := ConfigFromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg, Backend: be, File: f}
+	if m.Embed, err = loadMatrix(f, be, "token_embd.weight", cfg.Vocab, cfg.Dim); err != nil {
+		return nil, err
+	}
+	if m.OutNorm, err = loadVector(f, "output_norm.weight", cfg.Dim); err != nil {
+		return nil, err
+	}
+	if _, ok := f.Tensor("output.weight"); ok {
+		if m.Output, err = loadMatrix(f, be, "output.weight", cfg.Vocab, cfg.Dim); err != nil {
+			return nil, err
+		}
+	} else {
+		m.Output = m.Embed
+	}
+	kv := cfg.KVDim()
+	m.Layers = make([]Layer, cfg.NLayers)
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		p := fmt.Sprintf("blk.%d.", i)
+		mats := []struct {
+			dst        *backend.Matrix
+			name       string
+			rows, cols int
+		}{
+			{&l.Wq, "attn_q.weight", cfg.Dim, cfg.Dim},
+			{&l.Wk, "attn_k.weight", kv, cfg.Dim},
+			{&l.Wv, "attn_v.weight", kv, cfg.Dim},
+			{&l.Wo, "attn_output.weight", cfg.Dim, cfg.Dim},
+			{&l.Wgate, "ffn_gate.weight", cfg.FFN, cfg.Dim},
+			{&l.Wup, "ffn_up.weight", cfg.FFN, cfg.Dim},
+			{&l.Wdown, "ffn_down.weight", cfg.Dim, cfg.FFN},
+		}
+		for _, mt := range mats {
+			if *mt.dst, err = loadMatrix(f, be, p+mt.name, mt.rows, mt.cols); err != nil {
+				return nil, err
+			}
+		}
+		if l.AttnNorm, err = loadVector(f, p+"attn_norm.weight", cfg.Dim); err != nil {
+			return nil, err
+		}
+		if l.FFNNorm, err = loadVector(f, p+"ffn_norm.weight", cfg.Dim); err != nil {
+			return nil, err
+		}
+		if cfg.QKVBias {
+			if l.Bq, err = loadVector(f, p+"attn_q.bias", cfg.Dim); err != nil {
+				return nil, err
+			}
+			if l.Bk, err = loadVector(f, p+"attn_k.bias", kv); err != nil {
+				return nil, err
+			}
+			if l.Bv, err = loadVector(f, p+"attn_v.bias", kv); err != nil {
+				return nil, err
+			}
+		}
+	}
+	m.rope = newRopeTable(cfg)
+	return m, nil
+}
+
+func loadMatrix(f *gguf.File, be backend.Backend, name string, rows, cols int) (backend.Matrix, error) {
+	t, ok := f.Tensor(name)
+	if !ok {
+		return nil, fmt.Errorf("model: tensor %s is missing", name)
+	}
+	if len(t.Dims) != 2 || t.Dims[0] != uint64(cols) || t.Dims[1] != uint64(rows) {
+		return nil, fmt.Errorf("model: tensor %s has shape %v, want [%d %d]", name, t.Dims, cols, rows)
+	}
+	mat, err := be.LoadMatrix(t.Type, rows, cols, f.TensorData(t))
+	if err != nil {
+		return nil, fmt.Errorf("model: loading %s: %w", name, err)
+	}
+	return mat, nil
+}
+
+func loadVector(f *gguf.File, name string, n int) ([]float32, error) {
+	t, ok := f.Tensor(name)
+	if !ok {
+		return nil, fmt.Errorf("model: tensor %s is missing", name)
+	}
+	if t.Elems() != uint64(n) {
+		return nil, fmt.Errorf("model: tensor %s has %d elements, want %d", name, t.Elems(), n)
+	}
+	v, err := f.TensorFloat32(name)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	return v, nil
+}
+
+// Fingerprint identifies the model: a SHA-256 over the architecture numbers
+// and every tensor's name, type, shape and bytes. Cartridges record it so a
+// Cartridge is never used with another model. Computed once, on first call.
+func (m *Model) Fingerprint() string {
+	m.fpOnce.Do(func() {
+		h := sha256.New()
+		fmt.Fprintf(h, "%s|%d|%d|%d|%d|%d|%d|%d|%g|%g|%d|%s|%v\n", m.Arch, m.NLayers, m.Dim, m.Heads, m.KVHeads,
+			m.HeadDim, m.FFN, m.Vocab, m.NormEps, m.RopeBase, m.RopeDims, m.Rope, m.QKVBias)
+		var buf [8]byte
+		for i := range m.File.Tensors {
+			t := &m.File.Tensors[i]
+			fmt.Fprintf(h, "%s|%d|%v\n", t.Name, t.Type, t.Dims)
+			binary.LittleEndian.PutUint64(buf[:], t.Size)
+			h.Write(buf[:])
+			h.Write(m.File.TensorData(t))
+		}
+		m.fp = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	})
+	return m.fp
+}
+
