@@ -1,8 +1,11 @@
 package gguf
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -81,8 +84,7 @@ func (vt ValueType) isNumeric() bool {
 }
 
 // Value is one typed metadata value. Scalars keep their value in num (see
-// scalar encoding below) or str; arrays keep their elements in nums (numeric
-// and bool elements), strs (string elements) or arrs (nested arrays).
+// scalar encoding below) or str; arrays keep their elements in arr.
 //
 // Scalar encoding of num: unsigned integers and bools as themselves, signed
 // integers as two's complement int64, floats as math.Float64bits of the value
@@ -91,37 +93,95 @@ type Value struct {
 	Type     ValueType
 	ElemType ValueType // element type when Type == ValueArray
 
-	num  uint64
-	str  string
-	nums []uint64
+	num uint64
+	str string
+	arr *arrayData
+}
+
+// arrayData holds the elements of an array: numeric and bool elements as
+// their little-endian file encoding (so memory never exceeds the file's),
+// strings, or nested arrays.
+type arrayData struct {
+	raw  []byte
 	strs []string
 	arrs []Value
 }
 
+// decodeScalar decodes one little-endian scalar of type t from b (which holds
+// at least t.size() bytes) into the Value encoding of num.
+func decodeScalar(t ValueType, b []byte) uint64 {
+	switch t {
+	case ValueU8, ValueBool:
+		return uint64(b[0])
+	case ValueI8:
+		return uint64(int64(int8(b[0])))
+	case ValueU16:
+		return uint64(binary.LittleEndian.Uint16(b))
+	case ValueI16:
+		return uint64(int64(int16(binary.LittleEndian.Uint16(b))))
+	case ValueU32:
+		return uint64(binary.LittleEndian.Uint32(b))
+	case ValueI32:
+		return uint64(int64(int32(binary.LittleEndian.Uint32(b))))
+	case ValueF32:
+		return math.Float64bits(float64(math.Float32frombits(binary.LittleEndian.Uint32(b))))
+	}
+	return binary.LittleEndian.Uint64(b) // u64, i64, f64
+}
+
+// appendScalar appends the little-endian encoding of num as type t.
+func appendScalar(b []byte, t ValueType, num uint64) []byte {
+	if t == ValueF32 {
+		return binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(math.Float64frombits(num))))
+	}
+	var e [8]byte
+	binary.LittleEndian.PutUint64(e[:], num) // integers: the low bytes
+	return append(b, e[:t.size()]...)
+}
+
+// scalars calls fn with each element of a numeric array in the num encoding.
+func (v Value) scalars(fn func(uint64) bool) {
+	if v.arr == nil || !v.ElemType.isNumeric() {
+		return
+	}
+	sz := v.ElemType.size()
+	for i := 0; i+sz <= len(v.arr.raw); i += sz {
+		if !fn(decodeScalar(v.ElemType, v.arr.raw[i:])) {
+			return
+		}
+	}
+}
+
 // Len is the number of elements of an array value, 0 for scalars.
 func (v Value) Len() int {
-	if v.Type != ValueArray {
+	if v.Type != ValueArray || v.arr == nil {
 		return 0
 	}
 	switch {
 	case v.ElemType == ValueString:
-		return len(v.strs)
+		return len(v.arr.strs)
 	case v.ElemType == ValueArray:
-		return len(v.arrs)
+		return len(v.arr.arrs)
+	case v.ElemType.isNumeric():
+		return len(v.arr.raw) / v.ElemType.size()
 	}
-	return len(v.nums)
+	return 0
 }
 
 // Index returns element i of an array value as a scalar Value (or nested
 // array). It panics when i is out of range, like a slice index.
 func (v Value) Index(i int) Value {
+	if i < 0 || i >= v.Len() {
+		panic(fmt.Sprintf("gguf: index %d out of range for array of length %d", i, v.Len()))
+	}
 	switch v.ElemType {
 	case ValueString:
-		return Value{Type: ValueString, str: v.strs[i]}
+		return Value{Type: ValueString, str: v.arr.strs[i]}
 	case ValueArray:
-		return v.arrs[i]
+		return v.arr.arrs[i]
 	}
-	return Value{Type: v.ElemType, num: v.nums[i]}
+	sz := v.ElemType.size()
+	return Value{Type: v.ElemType, num: decodeScalar(v.ElemType, v.arr.raw[i*sz:])}
 }
 
 // AsString returns the value of a string scalar.
@@ -270,7 +330,10 @@ func (f *File) Strings(key string) ([]string, bool) {
 	if !ok || v.Type != ValueArray || v.ElemType != ValueString {
 		return nil, false
 	}
-	return v.strs, true
+	if v.arr == nil {
+		return nil, true
+	}
+	return v.arr.strs, true
 }
 
 // Int32s returns an array of any integer type as int32. It fails when an
@@ -280,13 +343,19 @@ func (f *File) Int32s(key string) ([]int32, bool) {
 	if !ok || v.Type != ValueArray || !(v.ElemType.isSigned() || v.ElemType.isUnsigned()) {
 		return nil, false
 	}
-	out := make([]int32, len(v.nums))
-	for i, n := range v.nums {
-		x, ok := numToInt(v.ElemType, n)
-		if !ok || x < math.MinInt32 || x > math.MaxInt32 {
-			return nil, false
+	out := make([]int32, 0, v.Len())
+	ok = true
+	v.scalars(func(n uint64) bool {
+		x, fits := numToInt(v.ElemType, n)
+		if !fits || x < math.MinInt32 || x > math.MaxInt32 {
+			ok = false
+			return false
 		}
-		out[i] = int32(x)
+		out = append(out, int32(x))
+		return true
+	})
+	if !ok {
+		return nil, false
 	}
 	return out, true
 }
@@ -297,10 +366,11 @@ func (f *File) Float32s(key string) ([]float32, bool) {
 	if !ok || v.Type != ValueArray || !v.ElemType.isFloat() {
 		return nil, false
 	}
-	out := make([]float32, len(v.nums))
-	for i, n := range v.nums {
-		out[i] = float32(math.Float64frombits(n))
-	}
+	out := make([]float32, 0, v.Len())
+	v.scalars(func(n uint64) bool {
+		out = append(out, float32(math.Float64frombits(n)))
+		return true
+	})
 	return out, true
 }
 
@@ -335,45 +405,48 @@ func String(s string) Value { return Value{Type: ValueString, str: s} }
 
 // StringArray is an array of strings.
 func StringArray(s []string) Value {
-	return Value{Type: ValueArray, ElemType: ValueString, strs: append([]string(nil), s...)}
+	return Value{Type: ValueArray, ElemType: ValueString, arr: &arrayData{strs: append([]string(nil), s...)}}
 }
 
 // I32Array is an array of i32.
 func I32Array(v []int32) Value {
-	nums := make([]uint64, len(v))
-	for i, x := range v {
-		nums[i] = uint64(int64(x))
+	raw := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		raw = binary.LittleEndian.AppendUint32(raw, uint32(x))
 	}
-	return Value{Type: ValueArray, ElemType: ValueI32, nums: nums}
+	return Value{Type: ValueArray, ElemType: ValueI32, arr: &arrayData{raw: raw}}
 }
 
 // F32Array is an array of f32.
 func F32Array(v []float32) Value {
-	nums := make([]uint64, len(v))
-	for i, x := range v {
-		nums[i] = math.Float64bits(float64(x))
+	raw := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(x))
 	}
-	return Value{Type: ValueArray, ElemType: ValueF32, nums: nums}
+	return Value{Type: ValueArray, ElemType: ValueF32, arr: &arrayData{raw: raw}}
 }
 
 // Array builds an array from values that all have type elem (any type,
 // nested arrays included). It panics when an element has another type.
 func Array(elem ValueType, elems ...Value) Value {
-	v := Value{Type: ValueArray, ElemType: elem}
+	if !elem.Known() {
+		panic(fmt.Sprintf("gguf.Array: unknown element type %d", uint32(elem)))
+	}
+	a := &arrayData{}
 	for i, e := range elems {
 		if e.Type != elem {
 			panic(fmt.Sprintf("gguf.Array: element %d has type %s, want %s", i, e.Type, elem))
 		}
 		switch elem {
 		case ValueString:
-			v.strs = append(v.strs, e.str)
+			a.strs = append(a.strs, e.str)
 		case ValueArray:
-			v.arrs = append(v.arrs, e)
+			a.arrs = append(a.arrs, e)
 		default:
-			v.nums = append(v.nums, e.num)
+			a.raw = appendScalar(a.raw, elem, e.num)
 		}
 	}
-	return v
+	return Value{Type: ValueArray, ElemType: elem, arr: a}
 }
 
 // Equal reports whether v and w have the same type and the same value
@@ -385,23 +458,14 @@ func (v Value) Equal(w Value) bool {
 	if v.Type != ValueArray {
 		return true
 	}
-	if v.ElemType != w.ElemType || v.Len() != w.Len() {
-		return false
+	if v.ElemType != w.ElemType || v.Len() != w.Len() || v.Len() == 0 {
+		return v.ElemType == w.ElemType && v.Len() == w.Len()
 	}
-	for i := range v.strs {
-		if v.strs[i] != w.strs[i] {
-			return false
-		}
+	switch v.ElemType {
+	case ValueString:
+		return slices.Equal(v.arr.strs, w.arr.strs)
+	case ValueArray:
+		return slices.EqualFunc(v.arr.arrs, w.arr.arrs, Value.Equal)
 	}
-	for i := range v.nums {
-		if v.nums[i] != w.nums[i] {
-			return false
-		}
-	}
-	for i := range v.arrs {
-		if !v.arrs[i].Equal(w.arrs[i]) {
-			return false
-		}
-	}
-	return true
+	return bytes.Equal(v.arr.raw, w.arr.raw)
 }

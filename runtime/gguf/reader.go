@@ -191,35 +191,16 @@ func (d *decoder) str(what string) (string, error) {
 
 // scalar reads one numeric or bool value of type t in the Value encoding.
 func (d *decoder) scalar(t ValueType, what string) (uint64, error) {
-	switch t {
-	case ValueU8, ValueBool:
-		v, err := d.u8(what)
-		if t == ValueBool && err == nil && v > 1 {
-			return 0, fmt.Errorf("gguf: %s at offset %d: bool byte is %d, not 0 or 1", what, d.pos-1, v)
-		}
-		return uint64(v), err
-	case ValueI8:
-		v, err := d.u8(what)
-		return uint64(int64(int8(v))), err
-	case ValueU16:
-		v, err := d.u16(what)
-		return uint64(v), err
-	case ValueI16:
-		v, err := d.u16(what)
-		return uint64(int64(int16(v))), err
-	case ValueU32:
-		v, err := d.u32(what)
-		return uint64(v), err
-	case ValueI32:
-		v, err := d.u32(what)
-		return uint64(int64(int32(v))), err
-	case ValueF32:
-		v, err := d.u32(what)
-		return math.Float64bits(float64(math.Float32frombits(v))), err
-	case ValueU64, ValueI64, ValueF64:
-		return d.u64(what)
+	n := uint64(t.size())
+	if err := d.need(n, what); err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("gguf: %s: %s is not a scalar type", what, t)
+	v := decodeScalar(t, d.b[d.pos:])
+	if t == ValueBool && v > 1 {
+		return 0, fmt.Errorf("gguf: %s at offset %d: bool byte is %d, not 0 or 1", what, d.pos, v)
+	}
+	d.pos += n
+	return v, nil
 }
 
 // value reads a value of type t (already read). depth counts array nesting.
@@ -259,31 +240,35 @@ func (d *decoder) array(what string, depth int) (Value, error) {
 		return Value{}, fmt.Errorf("gguf: %w: %s at offset %d claims %d elements of %s (at least %d bytes each) but only %d bytes remain (file size %d)",
 			ErrTruncated, what, countPos, n, elem, min, d.remaining(), len(d.b))
 	}
-	v := Value{Type: ValueArray, ElemType: elem}
+	a := &arrayData{}
 	switch {
 	case elem == ValueString:
-		v.strs = make([]string, n)
-		for i := range v.strs {
-			if v.strs[i], err = d.str(fmt.Sprintf("%s[%d]", what, i)); err != nil {
+		a.strs = make([]string, n)
+		for i := range a.strs {
+			if a.strs[i], err = d.str(fmt.Sprintf("%s[%d]", what, i)); err != nil {
 				return Value{}, err
 			}
 		}
 	case elem == ValueArray:
-		v.arrs = make([]Value, n)
-		for i := range v.arrs {
-			if v.arrs[i], err = d.array(fmt.Sprintf("%s[%d]", what, i), depth+1); err != nil {
+		a.arrs = make([]Value, n)
+		for i := range a.arrs {
+			if a.arrs[i], err = d.array(fmt.Sprintf("%s[%d]", what, i), depth+1); err != nil {
 				return Value{}, err
 			}
 		}
 	default:
-		v.nums = make([]uint64, n)
-		for i := range v.nums {
-			if v.nums[i], err = d.scalar(elem, what); err != nil {
-				return Value{}, err
+		size := n * uint64(elem.size()) // fits: checked against remaining above
+		a.raw = append([]byte(nil), d.b[d.pos:d.pos+size]...)
+		if elem == ValueBool {
+			for i, c := range a.raw {
+				if c > 1 {
+					return Value{}, fmt.Errorf("gguf: %s[%d] at offset %d: bool byte is %d, not 0 or 1", what, i, d.pos+uint64(i), c)
+				}
 			}
 		}
+		d.pos += size
 	}
-	return v, nil
+	return Value{Type: ValueArray, ElemType: elem, arr: a}, nil
 }
 
 // Parse parses a whole GGUF file held in data, validating the header, the

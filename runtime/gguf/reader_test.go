@@ -250,3 +250,33 @@ func TestTruncatedEverywhere(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	data := tinyFile(f, 0)
+	f.Add(data)
+	for _, n := range []int{0, 4, 8, 24, 40, 100, len(data) / 2, len(data) - 1} {
+		f.Add(data[:n])
+	}
+	f.Add(tinyFile(f, 1))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g, err := Parse(b)
+		if err != nil {
+			return
+		}
+		for _, kv := range g.KV {
+			_ = kv.Value.String()
+		}
+		for i := range g.Tensors {
+			ti := &g.Tensors[i]
+			d := g.TensorData(ti)
+			if uint64(len(d)) != ti.Size {
+				t.Fatalf("tensor %q: %d bytes, size %d", ti.Name, len(d), ti.Size)
+			}
+			if ti.Elems() <= 1<<16 {
+				if _, err := g.TensorFloat32(ti.Name); err != nil && (ti.Type != TypeQ8_1 && ti.Type != TypeI64) {
+					t.Fatalf("tensor %q: %v", ti.Name, err)
+				}
+			}
+		}
+	})
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"os"
 )
 
@@ -114,43 +113,35 @@ func (e *enc) u32(v uint32) { e.bytes(binary.LittleEndian.AppendUint32(nil, v)) 
 func (e *enc) u64(v uint64) { e.bytes(binary.LittleEndian.AppendUint64(nil, v)) }
 func (e *enc) str(s string) { e.u64(uint64(len(s))); e.bytes([]byte(s)) }
 
-func (e *enc) scalar(t ValueType, n uint64) {
-	var b [8]byte
-	switch t {
-	case ValueF32:
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(float32(math.Float64frombits(n))))
-	default:
-		binary.LittleEndian.PutUint64(b[:], n) // integers: low bytes, little-endian
-	}
-	e.bytes(b[:t.size()])
-}
+func (e *enc) scalar(t ValueType, n uint64) { e.bytes(appendScalar(nil, t, n)) }
 
 func (e *enc) value(v Value) {
 	switch {
 	case v.Type == ValueString:
 		e.str(v.str)
-	case v.Type == ValueArray:
+	case v.Type == ValueArray && v.ElemType.Known():
 		e.u32(uint32(v.ElemType))
 		e.u64(uint64(v.Len()))
+		if v.arr == nil {
+			break
+		}
 		switch {
 		case v.ElemType == ValueString:
-			for _, s := range v.strs {
+			for _, s := range v.arr.strs {
 				e.str(s)
 			}
 		case v.ElemType == ValueArray:
-			for _, a := range v.arrs {
+			for _, a := range v.arr.arrs {
 				e.value(a)
 			}
 		default:
-			for _, n := range v.nums {
-				e.scalar(v.ElemType, n)
-			}
+			e.bytes(v.arr.raw)
 		}
 	case v.Type.isNumeric():
 		e.scalar(v.Type, v.num)
 	default:
 		if e.err == nil {
-			e.err = fmt.Errorf("gguf: cannot write value of type %s", v.Type)
+			e.err = fmt.Errorf("gguf: cannot write value of type %s (element type %s)", v.Type, v.ElemType)
 		}
 	}
 }
