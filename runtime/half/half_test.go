@@ -32,10 +32,10 @@ func TestF32ToF16Rounding(t *testing.T) {
 		{1, 0x3c00},
 		{-2, 0xc000},
 		{65504, 0x7bff},
-		{65520, 0x7c00},                 // rounds to +inf
-		{1 + 1.0/2048, 0x3c00},          // tie, round to even (down)
-		{1 + 3.0/2048, 0x3c02},          // tie, round to even (up)
-		{5.960464477539063e-08, 0x0001}, // smallest subnormal
+		{65520, 0x7c00},                  // rounds to +inf
+		{1 + 1.0/2048, 0x3c00},           // tie, round to even (down)
+		{1 + 3.0/2048, 0x3c02},           // tie, round to even (up)
+		{5.960464477539063e-08, 0x0001},  // smallest subnormal
 		{2.9802322387695312e-08, 0x0000}, // half of it ties to even = 0
 		{float32(math.Inf(-1)), 0xfc00},
 	}

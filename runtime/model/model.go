@@ -13,7 +13,7 @@ import (
 
 // Layer holds one transformer block's frozen weights.
 type Layer struct {
-	AttnNorm []float32 // [Dim]
+	AttnNorm []float32      // [Dim]
 	Wq       backend.Matrix // [Dim, Dim]
 	Wk       backend.Matrix // [KVDim, Dim]
 	Wv       backend.Matrix // [KVDim, Dim]
@@ -30,15 +30,15 @@ type Layer struct {
 // Model is a loaded, frozen language model.
 type Model struct {
 	Config
-	Layers   []Layer
-	Embed    backend.Matrix // [Vocab, Dim]
-	OutNorm  []float32      // [Dim]
-	Output   backend.Matrix // [Vocab, Dim]; the embedding when tied
-	Backend  backend.Backend
-	File     *gguf.File
-	rope     *ropeTable
-	fpOnce   sync.Once
-	fp       string
+	Layers  []Layer
+	Embed   backend.Matrix // [Vocab, Dim]
+	OutNorm []float32      // [Dim]
+	Output  backend.Matrix // [Vocab, Dim]; the embedding when tied
+	Backend backend.Backend
+	File    *gguf.File
+	rope    *ropeTable
+	fpOnce  sync.Once
+	fp      string
 }
 
 // New builds a model from an open GGUF file, loading every weight into be.
@@ -157,4 +157,3 @@ func (m *Model) Fingerprint() string {
 	})
 	return m.fp
 }
-
