@@ -19,11 +19,15 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-var commands = map[string]command{
-	"model":    {"fetch, locate and describe model files (model pull | path | info)", runModel},
-	"generate": {"continue a prompt with the model, streaming the text", runGenerate},
-	"chat":     {"talk to the model in the terminal (ChatML)", runChat},
-	"bench":    {"measure prefill and decode speed and peak memory", runBench},
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"model":    {"fetch, locate and describe model files (model pull | path | info)", runModel},
+		"generate": {"continue a prompt with the model, streaming the text", runGenerate},
+		"chat":     {"talk to the model in the terminal (ChatML)", runChat},
+		"bench":    {"measure prefill and decode speed and peak memory", runBench},
+	}
 }
 
 func usage(w io.Writer) {
