@@ -54,7 +54,8 @@ func (c *KVCache) Bytes() int64 {
 	return n
 }
 
-// reserve makes room in sequence s for extra more tokens.
+// reserve makes room in sequence s for extra more tokens and counts them as
+// held; the caller fills them (or truncates on failure).
 func (c *KVCache) reserve(s, extra int) error {
 	sc := &c.seqs[s]
 	need := sc.n + extra
@@ -73,5 +74,6 @@ func (c *KVCache) reserve(s, extra int) error {
 		sc.k[l] = sc.k[l][:need*c.kvDim]
 		sc.v[l] = sc.v[l][:need*c.kvDim]
 	}
+	sc.n = need
 	return nil
 }

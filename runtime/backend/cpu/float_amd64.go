@@ -1,0 +1,17 @@
+package cpu
+
+//go:noescape
+func dotAsm(a, b *float32, n int) float32
+
+//go:noescape
+func axpyAsm(alpha float32, x, y *float32, n int)
+
+// f16ToF32Asm converts n (a multiple of 8) F16 values.
+//
+//go:noescape
+func f16ToF32Asm(dst *float32, src *uint16, n int)
+
+// quantQ8Asm is quantQ8Go for nb blocks (AVX-512).
+//
+//go:noescape
+func quantQ8Asm(x *float32, qs *int8, meta *uint32, nb int, corr int32)

@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package cpu
+
+import "github.com/cartlsp/cartlsp/runtime/gguf"
+
+func asmKernel(typ gguf.Type, q8off bool, lvl level) tileKernel { return nil }

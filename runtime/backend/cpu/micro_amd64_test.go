@@ -1,0 +1,37 @@
+package cpu
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/cartlsp/cartlsp/runtime/gguf"
+)
+
+func BenchmarkMicroQ41x1(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	w, _ := NewWeight(gguf.TypeQ4_1, 16, 576, randomWeight(rng, gguf.TypeQ4_1, 16, 576))
+	x := randomActs(rng, 576)
+	xq, meta := make([]int8, 576), make([]uint32, 36)
+	quantQ8Go(x, xq, meta, 0)
+	var out [16]float32
+	for i := 0; i < b.N; i++ {
+		q41x1VNNI(&w.tiles[0], 18, &xq[0], &meta[0], &out[0])
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/18, "ns/block")
+}
+
+func BenchmarkMicroQ41x4(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	w, _ := NewWeight(gguf.TypeQ4_1, 16, 576, randomWeight(rng, gguf.TypeQ4_1, 16, 576))
+	x := randomActs(rng, 4*576)
+	xq, meta := make([]int8, 4*576), make([]uint32, 4*36)
+	for r := 0; r < 4; r++ {
+		quantQ8Go(x[r*576:(r+1)*576], xq[r*576:], meta[r*36:], 0)
+	}
+	var out [64]float32
+	for i := 0; i < b.N; i++ {
+		q41x4VNNI(&w.tiles[0], 18, &xq[0], 576, &meta[0], 36*4, &out[0])
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/18, "ns/block")
+	b.ReportMetric(float64(b.N)*18*4*16*32*2/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
