@@ -43,7 +43,7 @@ func realModel(t *testing.T) (*model.Model, *tokenizer.Tokenizer) {
 
 func TestRun(t *testing.T) {
 	m, tok := realModel(t)
-	prompt, err := tok.ApplyChat([]tokenizer.Message{{Role: "user", Content: "What is the capital of France?"}}, true)
+	prompt, err := tok.ApplyChat([]tokenizer.Message{{Role: "user", Content: "What is the capital of France? Answer in one word."}}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

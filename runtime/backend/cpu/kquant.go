@@ -83,47 +83,83 @@ func dequantK(t gguf.Type, row []byte, out []float32) {
 	}
 }
 
-// dotK is one weight row of K-quant blocks against one Q8_K row.
-// xq: [cols]; xd: [cols/256]; bsums: [cols/16].
-func dotK(t gguf.Type, row []byte, xq []int8, xd []float32, bsums []int16) float32 {
-	var q [256]int8
-	var acc float32
-	switch t {
-	case gguf.TypeQ4_K:
-		for b := 0; b < len(xd); b++ {
+// kRow is one K-quant weight row unpacked for repeated dot products:
+// q: [cols] quants (Q6_K: already minus 32); sc: sub-block scales (Q4_K: 8
+// per block of 32-element sub-blocks, Q6_K: 16 per block of 16); mn: Q4_K
+// sub-block mins; d, dmin: per-block f16 scales as float32.
+type kRow struct {
+	q      []int8
+	sc, mn []int32
+	d, dm  []float32
+}
+
+// unpackK fills kr from one row of GGUF K-quant blocks of cols elements.
+func unpackK(t gguf.Type, row []byte, cols int, kr *kRow) {
+	nb := cols / blockQK_K
+	kr.q = grow(kr.q, cols)
+	kr.sc = grow(kr.sc, 16*nb)
+	kr.mn = grow(kr.mn, 8*nb)
+	kr.d = grow(kr.d, nb)
+	kr.dm = grow(kr.dm, nb)
+	for b := 0; b < nb; b++ {
+		q := (*[256]int8)(kr.q[b*256 : (b+1)*256])
+		switch t {
+		case gguf.TypeQ4_K:
 			blk := row[b*144 : (b+1)*144]
-			x := xq[b*256 : (b+1)*256]
-			q4kQuants(blk, &q)
+			kr.d[b], kr.dm[b] = half.F16ToF32(le16(blk)), half.F16ToF32(le16(blk[2:]))
+			q4kQuants(blk, q)
+			for j := 0; j < 8; j++ {
+				kr.sc[8*b+j], kr.mn[8*b+j] = q4kScaleMin(j, blk[4:16])
+			}
+		case gguf.TypeQ6_K:
+			blk := row[b*210 : (b+1)*210]
+			kr.d[b] = half.F16ToF32(le16(blk[208:]))
+			q6kQuants(blk, q)
+			for s := 0; s < 16; s++ {
+				kr.sc[16*b+s] = int32(int8(blk[192+s]))
+			}
+		}
+	}
+}
+
+// dotK is one unpacked weight row against one Q8_K row, with exact integer
+// sums per super-block as llama.cpp:
+//
+//	Q4_K: d_x·d·Σ_j sc_j·Σ q·x  −  d_x·dmin·Σ_j m_j·(bsum_2j + bsum_2j+1)
+//	Q6_K: d_x·d·Σ_s sc_s·Σ q·x
+//
+// xq: [cols]; xd: [cols/256]; bsums: [cols/16].
+func dotK(t gguf.Type, kr *kRow, xq []int8, xd []float32, bsums []int16) float32 {
+	var acc float32
+	for b := range xd {
+		q, x := kr.q[b*256:(b+1)*256], xq[b*256:(b+1)*256]
+		switch t {
+		case gguf.TypeQ4_K:
 			var sumi, summ int32
 			for j := 0; j < 8; j++ {
-				sc, m := q4kScaleMin(j, blk[4:16])
-				var s int32
-				for l := 0; l < 32; l++ {
-					s += int32(q[32*j+l]) * int32(x[32*j+l])
-				}
-				sumi += sc * s
-				summ += m * (int32(bsums[b*16+2*j]) + int32(bsums[b*16+2*j+1]))
+				sumi += kr.sc[8*b+j] * dot8(q[32*j:32*j+32], x[32*j:32*j+32])
+				summ += kr.mn[8*b+j] * (int32(bsums[b*16+2*j]) + int32(bsums[b*16+2*j+1]))
 			}
-			d := xd[b] * half.F16ToF32(le16(blk))
-			dmin := -xd[b] * half.F16ToF32(le16(blk[2:]))
+			d := xd[b] * kr.d[b]
+			dmin := -xd[b] * kr.dm[b]
 			acc += float32(d*float32(sumi)) + float32(dmin*float32(summ))
-		}
-	case gguf.TypeQ6_K:
-		for b := 0; b < len(xd); b++ {
-			blk := row[b*210 : (b+1)*210]
-			x := xq[b*256 : (b+1)*256]
-			q6kQuants(blk, &q)
+		case gguf.TypeQ6_K:
 			var sumi int32
 			for s := 0; s < 16; s++ {
-				var p int32
-				for l := 0; l < 16; l++ {
-					p += int32(q[16*s+l]) * int32(x[16*s+l])
-				}
-				sumi += int32(int8(blk[192+s])) * p
+				sumi += kr.sc[16*b+s] * dot8(q[16*s:16*s+16], x[16*s:16*s+16])
 			}
-			d := xd[b] * half.F16ToF32(le16(blk[208:]))
-			acc += d * float32(sumi)
+			acc += float32(xd[b]*kr.d[b]) * float32(sumi)
 		}
 	}
 	return acc
+}
+
+// dot8 is Σ a[i]·b[i] over int8 slices of equal length.
+func dot8(a, b []int8) int32 {
+	b = b[:len(a)]
+	var s int32
+	for i, v := range a {
+		s += int32(v) * int32(b[i])
+	}
+	return s
 }

@@ -142,10 +142,11 @@ func (w *Weight) matMulK(p *Pool, y, x []float32, n int) {
 	}
 	rb, _ := w.typ.RowBytes(cols)
 	p.Run(rows, func(lo, hi int) {
+		var kr kRow
 		for o := lo; o < hi; o++ {
-			row := w.raw[o*rb : (o+1)*rb]
+			unpackK(w.typ, w.raw[o*rb:(o+1)*rb], cols, &kr)
 			for r := 0; r < n; r++ {
-				y[r*rows+o] = dotK(w.typ, row, xq[r*cols:(r+1)*cols], xd[r*nbk:(r+1)*nbk], bs[r*cols/16:(r+1)*cols/16])
+				y[r*rows+o] = dotK(w.typ, &kr, xq[r*cols:(r+1)*cols], xd[r*nbk:(r+1)*nbk], bs[r*cols/16:(r+1)*cols/16])
 			}
 		}
 	})
@@ -181,17 +182,32 @@ func (w *Weight) matMulFloat(p *Pool, y, x []float32, n int) {
 			xr[i] = half.BF16ToF32(half.F32ToBF16(x[i]))
 		}
 	}
+	toF32 := func(dst []float32, src []uint16) {
+		if w.typ == gguf.TypeF16 {
+			f16ToF32(dst, src)
+			return
+		}
+		for j, h := range src {
+			dst[j] = half.BF16ToF32(h)
+		}
+	}
+	if n >= 4 {
+		// Blocks of 64 weight rows converted to f32, then the f32 GEMM.
+		const blk = 64
+		p.Run((rows+blk-1)/blk, func(lo, hi int) {
+			buf := make([]float32, blk*cols)
+			for bi := lo; bi < hi; bi++ {
+				r0, nr := bi*blk, min(blk, rows-bi*blk)
+				toF32(buf[:nr*cols], w.u16[r0*cols:(r0+nr)*cols])
+				sgemm(nil, false, true, n, nr, cols, xr, cols, buf, cols, y[r0:], rows, false)
+			}
+		})
+		return
+	}
 	p.Run(rows, func(lo, hi int) {
 		buf := make([]float32, cols)
 		for o := lo; o < hi; o++ {
-			src := w.u16[o*cols : (o+1)*cols]
-			if w.typ == gguf.TypeF16 {
-				f16ToF32(buf, src)
-			} else {
-				for j, h := range src {
-					buf[j] = half.BF16ToF32(h)
-				}
-			}
+			toF32(buf, w.u16[o*cols:(o+1)*cols])
 			for r := 0; r < n; r++ {
 				y[r*rows+o] = Dot(buf, xr[r*cols:(r+1)*cols])
 			}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
+	"github.com/cartlsp/cartlsp/runtime/modelfile"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCLIUsage(t *testing.T) {
+	cases := []struct {
+		args     []string
+		code     int
+		inStdout string
+		inStderr string
+	}{
+		{nil, 0, "Commands:", ""},
+		{[]string{"--help"}, 0, "generate", ""},
+		{[]string{"nope"}, 2, "", "unknown command"},
+		{[]string{"generate", "--help"}, 0, "", "-temp"},
+		{[]string{"generate", "--no-such-flag", "x"}, 2, "", "flag provided but not defined"},
+		{[]string{"generate"}, 2, "", "Usage: cartlsp generate"},
+		{[]string{"model"}, 0, "model pull", ""},
+		{[]string{"model", "frobnicate"}, 1, "", "unknown subcommand"},
+		{[]string{"bench", "--prompt", "0"}, 1, "", "must be positive"},
+	}
+	for _, c := range cases {
+		code, out, errs := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(out, c.inStdout) || !strings.Contains(errs, c.inStderr) {
+			t.Errorf("cartlsp %v: code %d, stdout %q, stderr %q", c.args, code, out, errs)
+		}
+	}
+}
+
+func TestCLIMissingModel(t *testing.T) {
+	t.Setenv("CARTLSP_MODEL_DIR", t.TempDir())
+	t.Setenv("CARTLSP_MODEL", "")
+	code, _, errs := runCLI(t, "generate", "hello")
+	if code != 1 || !strings.Contains(errs, "cartlsp model pull") {
+		t.Fatalf("code %d, stderr %q: want a message naming the fix", code, errs)
+	}
+	code, _, errs = runCLI(t, "generate", "--model", "/no/such.gguf", "hello")
+	if code != 1 || !strings.Contains(errs, "/no/such.gguf") {
+		t.Fatalf("code %d, stderr %q", code, errs)
+	}
+}
+
+// TestCLIBadModelFile feeds a file that is not a model: a clear error, no panic.
+func TestCLIBadModelFile(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.gguf")
+	if err := writeFile(bad, []byte("this is not a gguf file at all")); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(t, "model", "info", "--model", bad)
+	if code != 1 || !strings.Contains(errs, "not a GGUF file") {
+		t.Fatalf("code %d, stderr %q", code, errs)
+	}
+	// A tiny model without a tokenizer is refused with a message about the tokenizer.
+	tiny := filepath.Join(dir, "tiny.gguf")
+	if err := modeltest.Write(tiny, modeltest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runCLI(t, "generate", "--model", tiny, "hi")
+	if code != 1 || !strings.Contains(errs, "tokenizer") {
+		t.Fatalf("code %d, stderr %q", code, errs)
+	}
+}
+
+func TestCLIGenerateRealModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uses the real model")
+	}
+	if _, err := modelfile.Resolve(""); err != nil {
+		t.Skipf("real model unavailable (%v)", err)
+	}
+	code, out, errs := runCLI(t, "generate", "--chat", "-n", "24", "--stats", "What is the capital of France? Answer in one word.")
+	if code != 0 || !strings.Contains(out, "Paris") || !strings.Contains(errs, "tok/s") {
+		t.Fatalf("code %d, stdout %q, stderr %q", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "bench", "--prompt", "32", "--gen", "4", "--reps", "1", "--threads", "1", "--json")
+	if code != 0 || !strings.Contains(out, "decode_tok_per_s") {
+		t.Fatalf("bench: code %d, stdout %q", code, out)
+	}
+}
+
+func writeFile(p string, b []byte) error { return os.WriteFile(p, b, 0o644) }
