@@ -7,7 +7,13 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/gguf"
 )
 
+// The Micro benchmarks time one VNNI kernel on a single L1-resident tile: the
+// compute ceiling without memory traffic.
+
 func BenchmarkMicroQ41x1(b *testing.B) {
+	if detected < levelAVX512 {
+		b.Skip("no AVX-512 VNNI")
+	}
 	rng := rand.New(rand.NewSource(1))
 	w, _ := NewWeight(gguf.TypeQ4_1, 16, 576, randomWeight(rng, gguf.TypeQ4_1, 16, 576))
 	x := randomActs(rng, 576)
@@ -21,6 +27,9 @@ func BenchmarkMicroQ41x1(b *testing.B) {
 }
 
 func BenchmarkMicroQ41x4(b *testing.B) {
+	if detected < levelAVX512 {
+		b.Skip("no AVX-512 VNNI")
+	}
 	rng := rand.New(rand.NewSource(1))
 	w, _ := NewWeight(gguf.TypeQ4_1, 16, 576, randomWeight(rng, gguf.TypeQ4_1, 16, 576))
 	x := randomActs(rng, 4*576)
