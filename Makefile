@@ -19,13 +19,9 @@ demo: model
 	@echo "== model"
 	$(BIN) model info
 	@echo "== a question, answered by the model"
-	$(BIN) generate --chat --stats -n 96 "Write a Go function that reverses a string, with a short comment."
-	@echo "== a continuation"
-	$(BIN) generate --stats -n 48 "package main
-
-import \"fmt\"
-
-func main() {"
+	$(BIN) generate --chat --stats -n 96 "What is the capital of France? Answer in one word."
+	@echo "== a continuation of Go source"
+	$(BIN) generate --stats -n 48 "$$(printf 'package main\n\nimport "fmt"\n\n// greet prints a greeting for name.\nfunc greet(name string) {\n')"
 
 # Every test: unit tests on tiny random models, and parity with llama.cpp on the real model.
 test: model vet
