@@ -27,6 +27,8 @@ func init() {
 		"generate": {"continue a prompt with the model, streaming the text", runGenerate},
 		"chat":     {"talk to the model in the terminal (ChatML)", runChat},
 		"bench":    {"measure prefill and decode speed and peak memory", runBench},
+		"inspect":  {"describe a Cartridge file: model, size, corpus, recipe, metrics", runInspect},
+		"compose":  {"concatenate Cartridges into one (a.cart b.cart -o ab.cart)", runCompose},
 	}
 }
 

@@ -1,0 +1,154 @@
+package cartridge
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/cartlsp/cartlsp/runtime/half"
+)
+
+// Write stores c at path in dtype, atomically: it writes a temporary file in
+// the same directory, syncs and closes it, renames it over path and syncs the
+// directory. On any error path is untouched and no temporary file remains.
+// Values that are NaN or ±Inf, or that overflow dtype, are refused.
+func Write(path string, c *Cartridge, dtype DType) error {
+	if err := write(path, c, dtype); err != nil {
+		return fmt.Errorf("cartridge: writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func write(path string, c *Cartridge, dtype DType) (err error) {
+	if err := c.checkShape(); err != nil { // before making a temporary file
+		return err
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	closed := false
+	defer func() {
+		if err != nil {
+			if !closed {
+				f.Close()
+			}
+			os.Remove(tmp)
+		}
+	}()
+	if err := encode(f, c, dtype); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	closed = true
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// Encode writes c to w as a Cartridge file in dtype, refusing the same
+// Cartridges Write refuses. A failure can leave part of a file in w.
+func Encode(w io.Writer, c *Cartridge, dtype DType) error {
+	if err := encode(w, c, dtype); err != nil {
+		return fmt.Errorf("cartridge: %w", err)
+	}
+	return nil
+}
+
+func encode(out io.Writer, c *Cartridge, dtype DType) error {
+	if dtype.Size() == 0 {
+		return fmt.Errorf("unknown dtype %q (want F32, F16 or BF16)", dtype)
+	}
+	if err := c.checkShape(); err != nil {
+		return err
+	}
+	md, err := c.Meta.metadata()
+	if err != nil {
+		return err
+	}
+	js, err := encodeHeader(md, c.Meta, dtype)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(out, 1<<20)
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(js)))
+	w.Write(n[:])
+	w.Write(js)
+	for l := 0; l < c.Meta.Model.Layers; l++ {
+		if err := encodeTensor(w, tensorName(l, "keys"), c.Meta, c.Keys[l], dtype); err != nil {
+			return err
+		}
+		if err := encodeTensor(w, tensorName(l, "values"), c.Meta, c.Values[l], dtype); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
+
+// encodeTensor writes x [kvHeads, p, headDim] as little-endian dtype,
+// refusing values that are not finite or do not fit dtype.
+func encodeTensor(w *bufio.Writer, name string, m Meta, x []float32, dtype DType) error {
+	const chunk = 8192 // elements per write
+	buf := make([]byte, 0, chunk*4)
+	for start := 0; start < len(x); start += chunk {
+		buf = buf[:0]
+		for i := start; i < min(start+chunk, len(x)); i++ {
+			v := x[i]
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("tensor %q: %s; refusing to write a Cartridge with non-finite values", name, m.describeBad(x, i))
+			}
+			var h uint16
+			var back float32
+			switch dtype {
+			case F32:
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+				continue
+			case F16:
+				h = half.F32ToF16(v)
+				back = half.F16ToF32(h)
+			case BF16:
+				h = half.F32ToBF16(v)
+				back = half.BF16ToF32(h)
+			}
+			if math.IsInf(float64(back), 0) {
+				return fmt.Errorf("tensor %q: element %d is %v, too large for %s; write the Cartridge as F32", name, i, v, dtype)
+			}
+			buf = binary.LittleEndian.AppendUint16(buf, h)
+		}
+		w.Write(buf) // a write error sticks in w and comes back from Flush
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil // directories cannot be opened for syncing there
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
