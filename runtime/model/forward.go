@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cartlsp/cartlsp/runtime/half"
+	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 )
 
 // LogitsMode says at which of a sequence's new tokens logits are wanted.
@@ -111,10 +111,10 @@ func (m *Model) Forward(ctx context.Context, cache *KVCache, b Batch) ([]float32
 			sc := &cache.seqs[seq[t]]
 			kd := sc.k[li][pos[t]*KV : (pos[t]+1)*KV]
 			vd := sc.v[li][pos[t]*KV : (pos[t]+1)*KV]
-			for i := 0; i < KV; i++ {
-				kd[i] = half.RoundF16(k[t*KV+i])
-				vd[i] = half.RoundF16(v[t*KV+i])
-			}
+			copy(kd, k[t*KV:(t+1)*KV])
+			copy(vd, v[t*KV:(t+1)*KV])
+			cpu.RoundF16(kd)
+			cpu.RoundF16(vd)
 		}
 		m.attention(att, q, cache, li, seq, pos)
 		l.Wo.MatMul(o, att, n)
@@ -123,7 +123,7 @@ func (m *Model) Forward(ctx context.Context, cache *KVCache, b Batch) ([]float32
 		rmsNorm(h, x, l.FFNNorm, n, D, m.NormEps)
 		l.Wgate.MatMul(g, h, n)
 		l.Wup.MatMul(u, h, n)
-		swiglu(g, g, u)
+		swiglu(g, g, u, n)
 		l.Wdown.MatMul(o, g, n)
 		addInPlace(x, o)
 	}

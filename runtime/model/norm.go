@@ -1,6 +1,10 @@
 package model
 
-import "math"
+import (
+	"math"
+
+	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
+)
 
 // rmsNorm writes out[n, dim] = x / rms(x) · w for each row, computing like
 // llama.cpp: squares in float32 summed in float64, the mean rounded to
@@ -21,12 +25,11 @@ func rmsNorm(out, x, w []float32, n, dim int, eps float32) {
 	}
 }
 
-// silu(x) = x·σ(x) = x / (1 + e^−x)
-func silu(x float32) float32 { return x / (1 + float32(math.Exp(float64(-x)))) }
-
-// swiglu writes a[i] = silu(g[i]) · u[i].
-func swiglu(a, g, u []float32) {
-	for i := range a {
-		a[i] = silu(g[i]) * u[i]
+// swiglu writes a[t, i] = silu(g[t, i]) · u[t, i] for n rows, silu as
+// ggml's vector SiLU (see cpu.SwiGLU), row by row as ggml_vec_swiglu_f32.
+func swiglu(a, g, u []float32, n int) {
+	c := len(a) / n
+	for t := 0; t < n; t++ {
+		cpu.SwiGLU(a[t*c:(t+1)*c], g[t*c:(t+1)*c], u[t*c:(t+1)*c])
 	}
 }

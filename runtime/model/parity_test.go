@@ -78,15 +78,21 @@ func realModel(t testing.TB, threads int) (*model.Model, *tokenizer.Tokenizer) {
 	return m, tok
 }
 
-// Bounds on the difference from llama.cpp's logits. Both sides quantize
-// activations to 8 bits with identical rules and round the KV cache to f16,
-// so the remaining differences come from summation order in float32 and
-// from ties in 8-bit rounding that a 1-ulp difference flips; the logits of
-// this model span about ±30.
+// The Go runtime reproduces, bit for bit, what llama.cpp's CPU backend
+// computes for this model in the build that wrote the reference (x86-64,
+// AVX-512; see runtime/backend/cpu and runtime/fmath): activations quantized
+// as its quantizers do, the Q4_1 and Q8_0 dot products summed in its lane
+// order, RoPE angles from glibc's sincosf with its fused multiply-adds,
+// softmax and SiLU with ggml's vector exp, the f16 attention products in
+// tinyBLAS's (prompt) or ggml_vec_dot_f16's (one token) order. So the logits
+// are the same floats, and every difference left is the reference's own
+// storage precision: top-40 logits are kept to 5 decimals (|Δ| ≤ 5e-6, plus
+// an ulp when read back as float32), full rows as int16 multiples of a scale
+// (|Δ| ≤ scale/2, plus the float32 rounding of logit/scale).
 const (
-	maxMeanAbsDelta = 0.02 // mean |Δlogit| over every compared logit
-	maxAbsDelta     = 0.25 // largest single |Δlogit|
-	minTop1Agree    = 0.99 // share of positions with the same argmax
+	maxTopDelta  = 1e-5 // largest |Δlogit| over the top-40 logits
+	maxFullSteps = 0.51 // largest |Δlogit| in a full row, in units of its scale
+	minTop1Agree = 1.0  // share of positions with the same argmax
 )
 
 func TestParityWithLlamaCpp(t *testing.T) {
@@ -100,7 +106,7 @@ func TestParityWithLlamaCpp(t *testing.T) {
 	}
 	ctx := context.Background()
 	var positions, agree, nTop, nFull int
-	var sumTop, maxTop, sumFull, maxFull float64
+	var sumTop, maxTop, sumFull, maxFull, maxSteps float64
 	for ci, c := range ref.Cases {
 		ids := tok.Encode(c.Text, true)
 		if !equalInts(ids, c.IDs) {
@@ -134,6 +140,7 @@ func TestParityWithLlamaCpp(t *testing.T) {
 				d := math.Abs(float64(row[i]) - want)
 				sumFull += d
 				maxFull = math.Max(maxFull, d)
+				maxSteps = math.Max(maxSteps, d/fr.Scale)
 				nFull++
 			}
 		}
@@ -152,16 +159,16 @@ func TestParityWithLlamaCpp(t *testing.T) {
 		}
 	}
 	meanTop, meanFull := sumTop/float64(nTop), sumFull/float64(nFull)
-	t.Logf("%d positions: top-1 agreement %d/%d; top-40 logits (%d): mean |Δ| %.5f, max %.4f; full rows (%d logits): mean |Δ| %.5f, max %.4f",
-		positions, agree, positions, nTop, meanTop, maxTop, nFull, meanFull, maxFull)
+	t.Logf("%d positions: top-1 agreement %d/%d; top-40 logits (%d): mean |Δ| %.2g, max %.2g; full rows (%d logits): mean |Δ| %.2g, max %.2g (%.3f of the row's scale)",
+		positions, agree, positions, nTop, meanTop, maxTop, nFull, meanFull, maxFull, maxSteps)
 	if float64(agree) < minTop1Agree*float64(positions) {
 		t.Errorf("top-1 agreement %d/%d below %.0f%%", agree, positions, 100*minTop1Agree)
 	}
-	if meanTop > maxMeanAbsDelta || meanFull > maxMeanAbsDelta {
-		t.Errorf("mean |Δlogit| %.5f (top-40) / %.5f (full) above %g", meanTop, meanFull, maxMeanAbsDelta)
+	if maxTop > maxTopDelta {
+		t.Errorf("max |Δlogit| over the top-40 logits %.2g above %g", maxTop, maxTopDelta)
 	}
-	if maxTop > maxAbsDelta || maxFull > maxAbsDelta {
-		t.Errorf("max |Δlogit| %.4f (top-40) / %.4f (full) above %g", maxTop, maxFull, maxAbsDelta)
+	if maxSteps > maxFullSteps {
+		t.Errorf("max |Δlogit| in full rows %.3f of the row's scale, above %g", maxSteps, maxFullSteps)
 	}
 }
 

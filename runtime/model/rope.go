@@ -1,9 +1,15 @@
 package model
 
-import "math"
+import (
+	"math"
+
+	"github.com/cartlsp/cartlsp/runtime/fmath"
+)
 
 // ropeTable computes rotary-embedding angles the way llama.cpp does: for
-// position p, θ_0 = p and θ_{i+1} = θ_i · base^(−2/d), iterated in float32.
+// position p, θ_0 = p and θ_{i+1} = θ_i · base^(−2/d), iterated in float32,
+// with cos θ and sin θ from glibc's sincosf (fmath.Sincosf), which is what
+// llama.cpp calls and is not always the correctly rounded value.
 type ropeTable struct {
 	dims  int     // rotated dims per head
 	scale float32 // base^(−2/d)
@@ -11,8 +17,10 @@ type ropeTable struct {
 
 func newRopeTable(c Config) *ropeTable {
 	return &ropeTable{
-		dims:  c.RopeDims,
-		scale: float32(math.Pow(float64(c.RopeBase), -2.0/float64(c.RopeDims))),
+		dims: c.RopeDims,
+		// llama.cpp's powf(base, −2.0f/d): glibc's powf gives the correctly
+		// rounded result here (checked for bases 10^4..10^7, d = 32..256).
+		scale: float32(math.Pow(float64(c.RopeBase), float64(float32(-2)/float32(c.RopeDims)))),
 	}
 }
 
@@ -24,8 +32,7 @@ func (r *ropeTable) angles(pos []int) []float32 {
 		theta := float32(p)
 		row := cs[t*half*2 : (t+1)*half*2]
 		for i := 0; i < half; i++ {
-			row[2*i] = float32(math.Cos(float64(theta)))
-			row[2*i+1] = float32(math.Sin(float64(theta)))
+			row[2*i+1], row[2*i] = fmath.Sincosf(theta)
 			theta *= r.scale
 		}
 	}
@@ -36,6 +43,9 @@ func (r *ropeTable) angles(pos []int) []float32 {
 //
 //	adjacent: (x[2i], x[2i+1]) ← (x0·cos − x1·sin, x0·sin + x1·cos)
 //	half:     (x[i], x[i+d/2]) likewise
+//
+// rounded as ggml's compiled rope: fma(cos, x0, −(x1·sin)) and
+// fma(sin, x0, x1·cos).
 func applyRope(layout RopeLayout, x []float32, n, heads, headDim, dims int, cs []float32) {
 	half := dims / 2
 	for t := 0; t < n; t++ {
@@ -51,8 +61,8 @@ func applyRope(layout RopeLayout, x []float32, n, heads, headDim, dims int, cs [
 					a, b = i, i+half
 				}
 				x0, x1 := v[a], v[b]
-				v[a] = x0*cos - x1*sin
-				v[b] = x0*sin + x1*cos
+				v[a] = fmath.FMA32(cos, x0, -(x1 * sin))
+				v[b] = fmath.FMA32(sin, x0, x1*cos)
 			}
 		}
 	}

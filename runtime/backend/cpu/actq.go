@@ -57,15 +57,30 @@ func quantRefQ8(x []float32, qs []int8, d, s []float32) {
 	}
 }
 
+// metaWords is the number of uint32 the quantizer stores per 32-block: Q8_1's
+// d and s when corr == 0, else d and eight group corrections.
+func metaWords(corr int32) int {
+	if corr == 0 {
+		return 2
+	}
+	return 9
+}
+
 // quantQ8Go quantizes one row x: [cols] into qs: [cols] and meta:
-// [2·cols/32]. meta[2b] holds the bits of the f16-rounded d; meta[2b+1] holds
-// the bits of the f16-rounded s = d·Σq when corr == 0 (Q8_1), otherwise the
-// int32 corr·Σq (the offset correction of the Q8_0/Q4_0 kernels).
+// [cols/32 · metaWords(corr)]. Per block, meta holds the bits of the
+// f16-rounded d, then
+//
+//	corr == 0: the bits of the f16-rounded s = d·Σq (Q8_1);
+//	otherwise: c_g = corr·Σ q[4g..4g+3] for g = 0..7 as int32, the offset
+//	correction of each 4-column group (Q4_0 quants are stored as q+8 and
+//	need corr = −8; Q8_0 quants stored as q+128 need corr = −128).
 func quantQ8Go(x []float32, qs []int8, meta []uint32, corr int32) {
 	nb := len(x) / blockQK
+	mw := metaWords(corr)
 	for b := 0; b < nb; b++ {
 		blk := x[b*blockQK : (b+1)*blockQK : (b+1)*blockQK]
 		q := qs[b*blockQK : (b+1)*blockQK : (b+1)*blockQK]
+		m := meta[b*mw : (b+1)*mw : (b+1)*mw]
 		var amax float32
 		for _, v := range blk {
 			a := math.Float32frombits(math.Float32bits(v) &^ (1 << 31))
@@ -79,17 +94,21 @@ func quantQ8Go(x []float32, qs []int8, meta []uint32, corr int32) {
 			id = 127 / amax
 		}
 		var sum int32
+		var gs [8]int32
 		for j, v := range blk {
 			r := int32(roundEven32(v * id))
 			r = max(-128, min(127, r))
 			q[j] = int8(r)
 			sum += r
+			gs[j/4] += r
 		}
-		meta[2*b] = math.Float32bits(half.RoundF16(dd))
+		m[0] = math.Float32bits(half.RoundF16(dd))
 		if corr == 0 {
-			meta[2*b+1] = math.Float32bits(half.RoundF16(dd * float32(sum)))
-		} else {
-			meta[2*b+1] = uint32(corr * sum)
+			m[1] = math.Float32bits(half.RoundF16(dd * float32(sum)))
+			continue
+		}
+		for g, v := range gs {
+			m[1+g] = uint32(corr * v)
 		}
 	}
 }

@@ -63,9 +63,21 @@ func f16ToF32(dst []float32, src []uint16) {
 // quantQ8 quantizes one activation row (see quantQ8Go), in assembly where
 // available.
 func quantQ8(x []float32, qs []int8, meta []uint32, corr int32) {
-	if active == levelAVX512 && len(x) >= blockQK {
-		quantQ8Asm(&x[0], &qs[0], &meta[0], len(x)/blockQK, corr)
+	if active != levelAVX512 || len(x) < blockQK {
+		quantQ8Go(x, qs, meta, corr)
 		return
 	}
-	quantQ8Go(x, qs, meta, corr)
+	nb, mw := len(x)/blockQK, metaWords(corr)
+	quantQ8Asm(&x[0], &qs[0], &meta[0], nb, 4*mw)
+	if corr == 0 {
+		return
+	}
+	// The group corrections replace s.
+	for b := 0; b < nb; b++ {
+		q := qs[b*blockQK : (b+1)*blockQK : (b+1)*blockQK]
+		m := meta[b*mw+1 : (b+1)*mw : (b+1)*mw]
+		for g := range m {
+			m[g] = uint32(corr * (int32(q[4*g]) + int32(q[4*g+1]) + int32(q[4*g+2]) + int32(q[4*g+3])))
+		}
+	}
 }

@@ -11,7 +11,8 @@ func axpyAsm(alpha float32, x, y *float32, n int)
 //go:noescape
 func f16ToF32Asm(dst *float32, src *uint16, n int)
 
-// quantQ8Asm is quantQ8Go for nb blocks (AVX-512).
+// quantQ8Asm quantizes nb blocks as quantQ8Go with corr == 0, the meta of
+// block b at meta + b·mstride bytes (AVX-512).
 //
 //go:noescape
-func quantQ8Asm(x *float32, qs *int8, meta *uint32, nb int, corr int32)
+func quantQ8Asm(x *float32, qs *int8, meta *uint32, nb int, mstride int)

@@ -136,15 +136,16 @@ f16done:
 	VZEROUPPER
 	RET
 
-// func quantQ8Asm(x *float32, qs *int8, meta *uint32, nb int, corr int32)
+// func quantQ8Asm(x *float32, qs *int8, meta *uint32, nb int, mstride int)
 // Per 32-block, as quantQ8Go: amax, d = amax/127, id = 127/amax (0 when
-// amax = 0), q = cvtps2dq(x·id) (nearest even), saturated to int8.
-TEXT ·quantQ8Asm(SB), NOSPLIT, $0-36
+// amax = 0), q = cvtps2dq(x·id) (nearest even), saturated to int8; stores
+// the f16-rounded d and s = d·Σq at meta, then advances meta by mstride bytes.
+TEXT ·quantQ8Asm(SB), NOSPLIT, $0-40
 	MOVQ x+0(FP), SI
 	MOVQ qs+8(FP), DI
 	MOVQ meta+16(FP), R9
 	MOVQ nb+24(FP), CX
-	MOVL corr+32(FP), R8
+	MOVQ mstride+32(FP), R8
 	MOVL $0x7fffffff, AX
 	VPBROADCASTD AX, Z31
 	MOVL $0x42fe0000, AX // 127.0
@@ -194,23 +195,14 @@ qzero:
 	VCVTPS2PH $0, X4, X9
 	VCVTPH2PS X9, X9
 	VMOVSS  X9, 0(R9)         // f16-rounded d
-	TESTL   R8, R8
-	JNZ     qcorr
 	VCVTSI2SSL AX, X10, X10
 	VMULSS  X10, X4, X10      // d · Σq
 	VCVTPS2PH $0, X10, X10
 	VCVTPH2PS X10, X10
 	VMOVSS  X10, 4(R9)
-	JMP     qnext
-
-qcorr:
-	IMULL R8, AX
-	MOVL  AX, 4(R9)
-
-qnext:
 	ADDQ $128, SI
 	ADDQ $32, DI
-	ADDQ $8, R9
+	ADDQ R8, R9
 	DECQ CX
 	JNZ  qloop
 

@@ -1,91 +1,12 @@
 #include "textflag.h"
 
-// AVX2 tile kernels (no VNNI): the 16-row tile is processed as two halves of
-// 8 rows (one 32-byte half of each 64-byte column group). Products come from
-// VPMADDUBSW (u8 × s8 → pairwise s16) and VPMADDWD with ones (→ s32).
-// Y15 = 0x0f bytes, Y14 = 1 words.
-
-// One half of a 4-bit block: Y12 = int32 dot per row (8 rows); Q0..Q3 are the
-// offsets of this half inside the 4 column groups. The 8 int16 partial sums
-// of a lane stay below 8·2·15·127 < 2^15, so they are added as words.
-#define HALF4(Q0, Q1, Q2, Q3) \
-	VMOVDQU      Q0(SI), Y4; \
-	VPSRLW       $4, Y4, Y5; \
-	VPAND        Y15, Y4, Y4; \
-	VPAND        Y15, Y5, Y5; \
-	VPBROADCASTD 0(DI), Y6; \
-	VPMADDUBSW   Y6, Y4, Y12; \
-	VPBROADCASTD 16(DI), Y6; \
-	VPMADDUBSW   Y6, Y5, Y13; \
-	VPADDW       Y13, Y12, Y12; \
-	VMOVDQU      Q1(SI), Y4; \
-	VPSRLW       $4, Y4, Y5; \
-	VPAND        Y15, Y4, Y4; \
-	VPAND        Y15, Y5, Y5; \
-	VPBROADCASTD 4(DI), Y6; \
-	VPMADDUBSW   Y6, Y4, Y13; \
-	VPADDW       Y13, Y12, Y12; \
-	VPBROADCASTD 20(DI), Y6; \
-	VPMADDUBSW   Y6, Y5, Y13; \
-	VPADDW       Y13, Y12, Y12; \
-	VMOVDQU      Q2(SI), Y4; \
-	VPSRLW       $4, Y4, Y5; \
-	VPAND        Y15, Y4, Y4; \
-	VPAND        Y15, Y5, Y5; \
-	VPBROADCASTD 8(DI), Y6; \
-	VPMADDUBSW   Y6, Y4, Y13; \
-	VPADDW       Y13, Y12, Y12; \
-	VPBROADCASTD 24(DI), Y6; \
-	VPMADDUBSW   Y6, Y5, Y13; \
-	VPADDW       Y13, Y12, Y12; \
-	VMOVDQU      Q3(SI), Y4; \
-	VPSRLW       $4, Y4, Y5; \
-	VPAND        Y15, Y4, Y4; \
-	VPAND        Y15, Y5, Y5; \
-	VPBROADCASTD 12(DI), Y6; \
-	VPMADDUBSW   Y6, Y4, Y13; \
-	VPADDW       Y13, Y12, Y12; \
-	VPBROADCASTD 28(DI), Y6; \
-	VPMADDUBSW   Y6, Y5, Y13; \
-	VPADDW       Y13, Y12, Y12; \
-	VPMADDWD     Y14, Y12, Y12
-
-// ACCD += float32(Y12) * (dw*dx), dw = 8 f16 at DO(DX), dx = (R9).
-#define SCALED2(DO, ACCD) \
-	VCVTDQ2PS    Y12, Y12; \
-	VCVTPH2PS    DO(DX), Y7; \
-	VBROADCASTSS (R9), Y8; \
-	VMULPS       Y8, Y7, Y7; \
-	VMULPS       Y7, Y12, Y12; \
-	VADDPS       Y12, ACCD, ACCD
-
-// ACCM += mw*sx, mw = 8 f16 at DO(R8), sx = 4(R9).
-#define SCALEM2(DO, ACCM) \
-	VCVTPH2PS    DO(R8), Y9; \
-	VBROADCASTSS 4(R9), Y10; \
-	VMULPS       Y10, Y9, Y9; \
-	VADDPS       Y9, ACCM, ACCM
-
-// One Q8_0 column group G for a half: Y12 += dot (sign trick: |w| · sign(w)x).
-#define GROUP8(Q, XO) \
-	VMOVDQU      Q(SI), Y4; \
-	VPBROADCASTD XO(DI), Y5; \
-	VPSIGNB      Y4, Y5, Y5; \
-	VPABSB       Y4, Y4; \
-	VPMADDUBSW   Y5, Y4, Y6; \
-	VPMADDWD     Y14, Y6, Y6; \
-	VPADDD       Y6, Y12, Y12
-
-#define HALF8(Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7) \
-	VPXOR Y12, Y12, Y12; \
-	GROUP8(Q0, 0); \
-	GROUP8(Q1, 4); \
-	GROUP8(Q2, 8); \
-	GROUP8(Q3, 12); \
-	GROUP8(Q4, 16); \
-	GROUP8(Q5, 20); \
-	GROUP8(Q6, 24); \
-	GROUP8(Q7, 28)
+// AVX2 tile kernels (no VNNI), same lane order as the VNNI kernels (see
+// kern_amd64.s). The 16-row tile is processed as two halves of 8 rows (one
+// 32-byte half of each 64-byte column group), one half after the other.
+// Lane products come from VPMADDUBSW (u8 × s8 → pairwise s16) and VPMADDWD
+// with ones (→ s32: the 4 products of the lane).
+// Y0..Y7 lane accumulators, Y8 accM (Q4_1), Y9 d = dw·dx, Y10..Y13
+// temporaries, Y14 = 1 words, Y15 = 0x0f bytes.
 
 #define CONSTS \
 	MOVL $0x0f0f0f0f, AX; \
@@ -95,34 +16,124 @@
 	VMOVD AX, X14; \
 	VPBROADCASTD X14, Y14
 
+#define ZERO8 \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7
+
+// hsum_float_8 of Y0..Y7 into Y0.
+#define HSUM8 \
+	VADDPS Y4, Y0, Y0; \
+	VADDPS Y5, Y1, Y1; \
+	VADDPS Y6, Y2, Y2; \
+	VADDPS Y7, Y3, Y3; \
+	VADDPS Y2, Y0, Y0; \
+	VADDPS Y3, Y1, Y1; \
+	VADDPS Y1, Y0, Y0
+
+// 4-bit group at Q(SI): low nibbles with the activations at XL(DI) into
+// ALO, high nibbles with XH(DI) into AHI.
+#define NIB4(Q, XL, XH, ALO, AHI) \
+	VMOVDQU      Q(SI), Y11; \
+	VPSRLW       $4, Y11, Y12; \
+	VPAND        Y15, Y11, Y11; \
+	VPAND        Y15, Y12, Y12; \
+	VPBROADCASTD XL(DI), Y13; \
+	VPMADDUBSW   Y13, Y11, Y10; \
+	VPMADDWD     Y14, Y10, Y10; \
+	VCVTDQ2PS    Y10, Y10; \
+	VFMADD231PS  Y10, Y9, ALO; \
+	VPBROADCASTD XH(DI), Y13; \
+	VPMADDUBSW   Y13, Y12, Y10; \
+	VPMADDWD     Y14, Y10, Y10; \
+	VCVTDQ2PS    Y10, Y10; \
+	VFMADD231PS  Y10, Y9, AHI
+
+// NIB4 with the group corrections at CL(R9), CH(R9) added to the ints.
+#define NIB4C(Q, XL, XH, ALO, AHI, CL, CH) \
+	VMOVDQU      Q(SI), Y11; \
+	VPSRLW       $4, Y11, Y12; \
+	VPAND        Y15, Y11, Y11; \
+	VPAND        Y15, Y12, Y12; \
+	VPBROADCASTD XL(DI), Y13; \
+	VPMADDUBSW   Y13, Y11, Y10; \
+	VPMADDWD     Y14, Y10, Y10; \
+	VPBROADCASTD CL(R9), Y13; \
+	VPADDD       Y13, Y10, Y10; \
+	VCVTDQ2PS    Y10, Y10; \
+	VFMADD231PS  Y10, Y9, ALO; \
+	VPBROADCASTD XH(DI), Y13; \
+	VPMADDUBSW   Y13, Y12, Y10; \
+	VPMADDWD     Y14, Y10, Y10; \
+	VPBROADCASTD CH(R9), Y13; \
+	VPADDD       Y13, Y10, Y10; \
+	VCVTDQ2PS    Y10, Y10; \
+	VFMADD231PS  Y10, Y9, AHI
+
+// Q8_0 group at Q(SI) (signed quants) with the activations at X(DI) into
+// ACC: |w| · sign(w)·x.
+#define GROUP8(Q, X, ACC) \
+	VMOVDQU      Q(SI), Y11; \
+	VPBROADCASTD X(DI), Y12; \
+	VPSIGNB      Y11, Y12, Y12; \
+	VPABSB       Y11, Y11; \
+	VPMADDUBSW   Y12, Y11, Y10; \
+	VPMADDWD     Y14, Y10, Y10; \
+	VCVTDQ2PS    Y10, Y10; \
+	VFMADD231PS  Y10, Y9, ACC
+
+// Walk back to the first block for the second half. Saved pointers:
+// R11 tile, R12 xq, R13 meta, R14 nb.
+#define REWIND \
+	MOVQ R11, SI; \
+	MOVQ R12, DI; \
+	MOVQ R13, R9; \
+	MOVQ R14, CX
+
 // func q41x1AVX2(tile *byte, nb int, xq *int8, meta *uint32, out *float32)
 TEXT ·q41x1AVX2(SB), NOSPLIT, $0-40
-	MOVQ tile+0(FP), SI
-	MOVQ nb+8(FP), CX
-	MOVQ xq+16(FP), DI
-	MOVQ meta+24(FP), R9
+	MOVQ tile+0(FP), R11
+	MOVQ nb+8(FP), R14
+	MOVQ xq+16(FP), R12
+	MOVQ meta+24(FP), R13
 	MOVQ out+32(FP), R10
+	CONSTS
+	XORQ BX, BX // half: byte offset 0 or 32 into each column group
+
+q41a2half:
+	REWIND
 	MOVQ CX, DX
 	SHLQ $8, DX
-	ADDQ SI, DX
+	ADDQ SI, DX // d region
 	MOVQ CX, R8
 	SHLQ $5, R8
-	ADDQ DX, R8
-	CONSTS
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	ADDQ DX, R8 // m region
+	MOVQ BX, AX
+	SHRQ $1, AX
+	ADDQ AX, DX // this half's 8 f16
+	ADDQ AX, R8
+	ADDQ BX, SI
+	ZERO8
+	VXORPS Y8, Y8, Y8
 	TESTQ CX, CX
-	JZ q41a2done
+	JZ q41a2store
 
 q41a2loop:
-	HALF4(0, 64, 128, 192)
-	SCALED2(0, Y0)
-	SCALEM2(0, Y2)
-	HALF4(32, 96, 160, 224)
-	SCALED2(16, Y1)
-	SCALEM2(16, Y3)
+	VCVTPH2PS    (DX), Y10
+	VBROADCASTSS (R9), Y11
+	VMULPS       Y11, Y10, Y9
+	VCVTPH2PS    (R8), Y10
+	VBROADCASTSS 4(R9), Y11
+	VFMADD231PS  Y11, Y10, Y8
+	NIB4(0, 0, 16, Y0, Y4)
+	NIB4(64, 4, 20, Y1, Y5)
+	NIB4(128, 8, 24, Y2, Y6)
+	NIB4(192, 12, 28, Y3, Y7)
 	ADDQ $256, SI
 	ADDQ $32, DX
 	ADDQ $32, R8
@@ -131,73 +142,100 @@ q41a2loop:
 	DECQ CX
 	JNZ  q41a2loop
 
-q41a2done:
-	VADDPS  Y2, Y0, Y0
-	VADDPS  Y3, Y1, Y1
-	VMOVUPS Y0, 0(R10)
-	VMOVUPS Y1, 32(R10)
+q41a2store:
+	HSUM8
+	VADDPS  Y8, Y0, Y0
+	VMOVUPS Y0, (R10)(BX*1)
+	ADDQ $32, BX
+	CMPQ BX, $64
+	JLT  q41a2half
 	VZEROUPPER
 	RET
 
 // func q40x1AVX2(tile *byte, nb int, xq *int8, meta *uint32, out *float32)
+// Quants stored as q+8; the group corrections −8·Σq_x are added to the ints.
 TEXT ·q40x1AVX2(SB), NOSPLIT, $0-40
-	MOVQ tile+0(FP), SI
-	MOVQ nb+8(FP), CX
-	MOVQ xq+16(FP), DI
-	MOVQ meta+24(FP), R9
+	MOVQ tile+0(FP), R11
+	MOVQ nb+8(FP), R14
+	MOVQ xq+16(FP), R12
+	MOVQ meta+24(FP), R13
 	MOVQ out+32(FP), R10
+	CONSTS
+	XORQ BX, BX
+
+q40a2half:
+	REWIND
 	MOVQ CX, DX
 	SHLQ $8, DX
 	ADDQ SI, DX
-	CONSTS
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+	MOVQ BX, AX
+	SHRQ $1, AX
+	ADDQ AX, DX
+	ADDQ BX, SI
+	ZERO8
 	TESTQ CX, CX
-	JZ q40a2done
+	JZ q40a2store
 
 q40a2loop:
-	VPBROADCASTD 4(R9), Y11
-	HALF4(0, 64, 128, 192)
-	VPADDD Y11, Y12, Y12
-	SCALED2(0, Y0)
-	HALF4(32, 96, 160, 224)
-	VPADDD Y11, Y12, Y12
-	SCALED2(16, Y1)
+	VCVTPH2PS    (DX), Y10
+	VBROADCASTSS (R9), Y11
+	VMULPS       Y11, Y10, Y9
+	NIB4C(0, 0, 16, Y0, Y4, 4, 20)
+	NIB4C(64, 4, 20, Y1, Y5, 8, 24)
+	NIB4C(128, 8, 24, Y2, Y6, 12, 28)
+	NIB4C(192, 12, 28, Y3, Y7, 16, 32)
 	ADDQ $256, SI
 	ADDQ $32, DX
 	ADDQ $32, DI
-	ADDQ $8, R9
+	ADDQ $36, R9
 	DECQ CX
 	JNZ  q40a2loop
 
-q40a2done:
-	VMOVUPS Y0, 0(R10)
-	VMOVUPS Y1, 32(R10)
+q40a2store:
+	HSUM8
+	VMOVUPS Y0, (R10)(BX*1)
+	ADDQ $32, BX
+	CMPQ BX, $64
+	JLT  q40a2half
 	VZEROUPPER
 	RET
 
 // func q80x1AVX2(tile *byte, nb int, xq *int8, meta *uint32, out *float32)
-// Quants stored plain (signed).
+// Quants stored plain (signed); meta is [d, s] per block.
 TEXT ·q80x1AVX2(SB), NOSPLIT, $0-40
-	MOVQ tile+0(FP), SI
-	MOVQ nb+8(FP), CX
-	MOVQ xq+16(FP), DI
-	MOVQ meta+24(FP), R9
+	MOVQ tile+0(FP), R11
+	MOVQ nb+8(FP), R14
+	MOVQ xq+16(FP), R12
+	MOVQ meta+24(FP), R13
 	MOVQ out+32(FP), R10
+	CONSTS
+	XORQ BX, BX
+
+q80a2half:
+	REWIND
 	MOVQ CX, DX
 	SHLQ $9, DX
 	ADDQ SI, DX
-	CONSTS
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+	MOVQ BX, AX
+	SHRQ $1, AX
+	ADDQ AX, DX
+	ADDQ BX, SI
+	ZERO8
 	TESTQ CX, CX
-	JZ q80a2done
+	JZ q80a2store
 
 q80a2loop:
-	HALF8(0, 64, 128, 192, 256, 320, 384, 448)
-	SCALED2(0, Y0)
-	HALF8(32, 96, 160, 224, 288, 352, 416, 480)
-	SCALED2(16, Y1)
+	VCVTPH2PS    (DX), Y10
+	VBROADCASTSS (R9), Y11
+	VMULPS       Y11, Y10, Y9
+	GROUP8(0, 0, Y0)
+	GROUP8(64, 4, Y1)
+	GROUP8(128, 8, Y2)
+	GROUP8(192, 12, Y3)
+	GROUP8(256, 16, Y4)
+	GROUP8(320, 20, Y5)
+	GROUP8(384, 24, Y6)
+	GROUP8(448, 28, Y7)
 	ADDQ $512, SI
 	ADDQ $32, DX
 	ADDQ $32, DI
@@ -205,8 +243,11 @@ q80a2loop:
 	DECQ CX
 	JNZ  q80a2loop
 
-q80a2done:
-	VMOVUPS Y0, 0(R10)
-	VMOVUPS Y1, 32(R10)
+q80a2store:
+	HSUM8
+	VMOVUPS Y0, (R10)(BX*1)
+	ADDQ $32, BX
+	CMPQ BX, $64
+	JLT  q80a2half
 	VZEROUPPER
 	RET

@@ -4,22 +4,34 @@ import (
 	"math"
 	"sync"
 
+	"github.com/cartlsp/cartlsp/runtime/fmath"
 	"github.com/cartlsp/cartlsp/runtime/half"
 )
 
 // Plain Go twins of the tile kernels. Each computes, for nx activation rows
-// and the 16 rows of one weight tile,
+// and the 16 rows of one weight tile, the dot product in the order of
+// llama.cpp's x86 kernels (ggml_vec_dot_q4_1_q8_1, ggml_vec_dot_q8_0_q8_0,
+// ggml_vec_dot_q4_0_q8_0 and tinyBLAS_Q0_AVX, which agree):
 //
-//	out[r·16+i] = accD + accM
-//	accD = Σ_b float32(isum_b) · (dw_b · dx_b)        (Q4_0, Q4_1, Q8_0)
-//	accM = Σ_b mw_b · sx_b                            (Q4_1 only)
+//	lane g (g = 0..7) covers columns 4g..4g+3 of every block
+//	isum_g = Σ q_w·q_x over the lane's 4 columns           (exact int32)
+//	acc_g  = fma(dw·dx, float32(isum_g), acc_g)           block by block
+//	out    = ((acc_0+acc_4) + (acc_2+acc_6)) + ((acc_1+acc_5) + (acc_3+acc_7))
+//	         + Σ_b mw·sx                                  (Q4_1 only)
 //
-// with every product and sum rounded to float32 in that order, which the
-// assembly kernels follow too, so twin and assembly agree bit for bit.
+// dw·dx and mw·sx are products of two f16 values, exact in float32. The
+// assembly kernels follow the same order, so twin and assembly agree bit for
+// bit, and both agree bit for bit with llama.cpp.
 //
 // tile: one tile of the layout described on Weight; nb: blocks per row;
-// xq: [nx, nb·32] quantized activations; meta: [nx, 2·nb] (see quantQ8Go);
-// out: [nx, 16].
+// xq: [nx, nb·32] quantized activations; meta: [nx, nb·metaWords] (see
+// quantQ8Go); out: [nx, 16].
+
+// hsum8 adds the 8 lane accumulators in the order of ggml's hsum_float_8.
+func hsum8(a *[8]float32) float32 {
+	s0, s1, s2, s3 := a[0]+a[4], a[1]+a[5], a[2]+a[6], a[3]+a[7]
+	return (s0 + s2) + (s1 + s3)
+}
 
 // f16Table maps every F16 bit pattern to float32 (256 KiB, built on first use
 // by the Go kernels).
@@ -46,16 +58,16 @@ func blockScales(tab []float32, b []byte, out *[tileRows]float32) {
 	}
 }
 
-// dot4nib returns the dot product of the 4-bit block of row i (tile layout)
-// with the 32 activations xb: low nibbles meet xb[0:16], high xb[16:32].
-func dot4nib(q []byte, i int, xb *[32]int32) int32 {
-	var s int32
+// nib4 returns the dot products of the 4-bit block of row i (tile layout)
+// with the activations xb, per lane: lo[g] for columns 4g..4g+3 (low
+// nibbles of group g), hi[g] for columns 16+4g..16+4g+3 (high nibbles).
+func nib4(q []byte, i int, xb *[32]int32) (lo, hi [4]int32) {
 	for g := 0; g < 4; g++ {
 		v := q[g*64+i*4 : g*64+i*4+4 : g*64+i*4+4]
-		s += int32(v[0]&15)*xb[4*g] + int32(v[1]&15)*xb[4*g+1] + int32(v[2]&15)*xb[4*g+2] + int32(v[3]&15)*xb[4*g+3]
-		s += int32(v[0]>>4)*xb[16+4*g] + int32(v[1]>>4)*xb[16+4*g+1] + int32(v[2]>>4)*xb[16+4*g+2] + int32(v[3]>>4)*xb[16+4*g+3]
+		lo[g] = int32(v[0]&15)*xb[4*g] + int32(v[1]&15)*xb[4*g+1] + int32(v[2]&15)*xb[4*g+2] + int32(v[3]&15)*xb[4*g+3]
+		hi[g] = int32(v[0]>>4)*xb[16+4*g] + int32(v[1]>>4)*xb[16+4*g+1] + int32(v[2]>>4)*xb[16+4*g+2] + int32(v[3]>>4)*xb[16+4*g+3]
 	}
-	return s
+	return lo, hi
 }
 
 func loadX(x []int8, xb *[32]int32) {
@@ -65,7 +77,8 @@ func loadX(x []int8, xb *[32]int32) {
 	}
 }
 
-// tileQ41Go: Q4_1 weights × Q8_1 activations. isum = Σ q_w·q_x (q_w in 0..15).
+// tileQ41Go: Q4_1 weights × Q8_1 activations (q_w in 0..15; the minimum
+// enters through mw·sx).
 func tileQ41Go(tile []byte, nb int, xq []int8, meta []uint32, nx int, out []float32) {
 	tab := f16Lookup()
 	dOff, mOff := nb*256, nb*(256+32)
@@ -73,7 +86,8 @@ func tileQ41Go(tile []byte, nb int, xq []int8, meta []uint32, nx int, out []floa
 	var dw, mw [tileRows]float32
 	for r := 0; r < nx; r++ {
 		x, xm := xq[r*nb*32:(r+1)*nb*32], meta[r*2*nb:(r+1)*2*nb]
-		var accD, accM [tileRows]float32
+		var acc [tileRows][8]float32
+		var accM [tileRows]float32
 		for b := 0; b < nb; b++ {
 			q := tile[b*256 : (b+1)*256]
 			loadX(x[b*32:], &xb)
@@ -81,74 +95,92 @@ func tileQ41Go(tile []byte, nb int, xq []int8, meta []uint32, nx int, out []floa
 			blockScales(tab, tile[mOff+b*32:], &mw)
 			dx, sx := math.Float32frombits(xm[2*b]), math.Float32frombits(xm[2*b+1])
 			for i := 0; i < tileRows; i++ {
-				isum := dot4nib(q, i, &xb)
-				accD[i] += float32(float32(isum) * float32(dw[i]*dx))
-				accM[i] += float32(mw[i] * sx)
+				d := dw[i] * dx
+				lo, hi := nib4(q, i, &xb)
+				a := &acc[i]
+				for g := 0; g < 4; g++ {
+					a[g] = fmath.FMA32(d, float32(lo[g]), a[g])
+					a[4+g] = fmath.FMA32(d, float32(hi[g]), a[4+g])
+				}
+				accM[i] += mw[i] * sx
 			}
 		}
 		for i := 0; i < tileRows; i++ {
-			out[r*tileRows+i] = accD[i] + accM[i]
+			out[r*tileRows+i] = hsum8(&acc[i]) + accM[i]
 		}
 	}
 }
 
-// tileQ40Go: Q4_0 weights × Q8_0 activations. isum = Σ q_w·q_x − 8·Σq_x, the
-// correction taken from meta (quantized with corr = −8).
+// tileQ40Go: Q4_0 weights (stored as q+8) × Q8_0 activations; each lane's
+// isum starts at its correction −8·Σq_x from meta.
 func tileQ40Go(tile []byte, nb int, xq []int8, meta []uint32, nx int, out []float32) {
 	tab := f16Lookup()
 	dOff := nb * 256
 	var xb [32]int32
 	var dw [tileRows]float32
 	for r := 0; r < nx; r++ {
-		x, xm := xq[r*nb*32:(r+1)*nb*32], meta[r*2*nb:(r+1)*2*nb]
-		var accD [tileRows]float32
+		x, xm := xq[r*nb*32:(r+1)*nb*32], meta[r*9*nb:(r+1)*9*nb]
+		var acc [tileRows][8]float32
 		for b := 0; b < nb; b++ {
 			q := tile[b*256 : (b+1)*256]
 			loadX(x[b*32:], &xb)
 			blockScales(tab, tile[dOff+b*32:], &dw)
-			dx, corr := math.Float32frombits(xm[2*b]), int32(xm[2*b+1])
+			m := xm[9*b : 9*b+9]
+			dx := math.Float32frombits(m[0])
 			for i := 0; i < tileRows; i++ {
-				isum := corr + dot4nib(q, i, &xb)
-				accD[i] += float32(float32(isum) * float32(dw[i]*dx))
+				d := dw[i] * dx
+				lo, hi := nib4(q, i, &xb)
+				a := &acc[i]
+				for g := 0; g < 4; g++ {
+					a[g] = fmath.FMA32(d, float32(int32(m[1+g])+lo[g]), a[g])
+					a[4+g] = fmath.FMA32(d, float32(int32(m[5+g])+hi[g]), a[4+g])
+				}
 			}
 		}
-		copy(out[r*tileRows:(r+1)*tileRows], accD[:])
+		for i := 0; i < tileRows; i++ {
+			out[r*tileRows+i] = hsum8(&acc[i])
+		}
 	}
 }
 
 // tileQ80Go: Q8_0 weights × Q8_0 activations. With off (quants stored as
-// q+128) isum = Σ (q_w+128)·q_x − 128·Σq_x, the correction taken from meta
-// (quantized with corr = −128); without it isum = Σ q_w·q_x.
+// q+128) each lane's isum starts at its correction −128·Σq_x from meta;
+// without it isum = Σ q_w·q_x.
 func tileQ80Go(tile []byte, nb int, xq []int8, meta []uint32, nx int, out []float32, off bool) {
 	tab := f16Lookup()
 	dOff := nb * 512
+	mw := 2
+	if off {
+		mw = 9
+	}
 	var xb [32]int32
 	var dw [tileRows]float32
 	for r := 0; r < nx; r++ {
-		x, xm := xq[r*nb*32:(r+1)*nb*32], meta[r*2*nb:(r+1)*2*nb]
-		var accD [tileRows]float32
+		x, xm := xq[r*nb*32:(r+1)*nb*32], meta[r*mw*nb:(r+1)*mw*nb]
+		var acc [tileRows][8]float32
 		for b := 0; b < nb; b++ {
 			q := tile[b*512 : (b+1)*512]
 			loadX(x[b*32:], &xb)
 			blockScales(tab, tile[dOff+b*32:], &dw)
-			dx := math.Float32frombits(xm[2*b])
+			m := xm[mw*b : mw*(b+1)]
+			dx := math.Float32frombits(m[0])
 			for i := 0; i < tileRows; i++ {
-				var isum int32
-				if off {
-					isum = int32(xm[2*b+1])
-					for g := 0; g < 8; g++ {
-						v := q[g*64+i*4 : g*64+i*4+4 : g*64+i*4+4]
-						isum += int32(v[0])*xb[4*g] + int32(v[1])*xb[4*g+1] + int32(v[2])*xb[4*g+2] + int32(v[3])*xb[4*g+3]
+				d := dw[i] * dx
+				a := &acc[i]
+				for g := 0; g < 8; g++ {
+					v := q[g*64+i*4 : g*64+i*4+4 : g*64+i*4+4]
+					var isum int32
+					if off {
+						isum = int32(m[1+g]) + int32(v[0])*xb[4*g] + int32(v[1])*xb[4*g+1] + int32(v[2])*xb[4*g+2] + int32(v[3])*xb[4*g+3]
+					} else {
+						isum = int32(int8(v[0]))*xb[4*g] + int32(int8(v[1]))*xb[4*g+1] + int32(int8(v[2]))*xb[4*g+2] + int32(int8(v[3]))*xb[4*g+3]
 					}
-				} else {
-					for g := 0; g < 8; g++ {
-						v := q[g*64+i*4 : g*64+i*4+4 : g*64+i*4+4]
-						isum += int32(int8(v[0]))*xb[4*g] + int32(int8(v[1]))*xb[4*g+1] + int32(int8(v[2]))*xb[4*g+2] + int32(int8(v[3]))*xb[4*g+3]
-					}
+					a[g] = fmath.FMA32(d, float32(isum), a[g])
 				}
-				accD[i] += float32(float32(isum) * float32(dw[i]*dx))
 			}
 		}
-		copy(out[r*tileRows:(r+1)*tileRows], accD[:])
+		for i := 0; i < tileRows; i++ {
+			out[r*tileRows+i] = hsum8(&acc[i])
+		}
 	}
 }

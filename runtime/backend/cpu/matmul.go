@@ -9,7 +9,7 @@ import (
 )
 
 // tileKernel computes out: [nx, 16] for nx activation rows against one tile.
-// xq: [nx, nb·32]; meta: [nx, 2·nb].
+// xq: [nx, nb·32]; meta: [nx, nb·metaWords(corr)].
 type tileKernel func(tile []byte, nb int, xq []int8, meta []uint32, nx int, out []float32)
 
 // kernel picks the tile kernel for this weight and the active level.
@@ -88,11 +88,13 @@ func (w *Weight) matMulTiled(p *Pool, y, x []float32, n int) {
 	defer scratchPool.Put(s)
 	nb, cols, rows := w.nb, w.cols, w.rows
 	s.xq = grow(s.xq, n*cols)
-	s.meta = grow(s.meta, n*2*nb)
-	xq, meta, corr := s.xq, s.meta, w.corr()
+	corr := w.corr()
+	ms := metaWords(corr) * nb // meta words per row
+	s.meta = grow(s.meta, n*ms)
+	xq, meta := s.xq, s.meta
 	quant := func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			quantQ8(x[r*cols:(r+1)*cols], xq[r*cols:(r+1)*cols], meta[r*2*nb:(r+1)*2*nb], corr)
+			quantQ8(x[r*cols:(r+1)*cols], xq[r*cols:(r+1)*cols], meta[r*ms:(r+1)*ms], corr)
 		}
 	}
 	if n >= 8 {
@@ -117,7 +119,7 @@ func (w *Weight) matMulTiled(p *Pool, y, x []float32, n int) {
 				valid := min(tileRows, rows-t*tileRows)
 				for r := r0; r < r1; r += 4 {
 					nx := min(4, r1-r)
-					k(tile, nb, xq[r*cols:(r+nx)*cols], meta[r*2*nb:(r+nx)*2*nb], nx, out[:nx*tileRows])
+					k(tile, nb, xq[r*cols:(r+nx)*cols], meta[r*ms:(r+nx)*ms], nx, out[:nx*tileRows])
 					for j := 0; j < nx; j++ {
 						copy(y[(r+j)*rows+t*tileRows:(r+j)*rows+t*tileRows+valid], out[j*tileRows:j*tileRows+valid])
 					}

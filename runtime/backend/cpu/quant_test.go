@@ -38,7 +38,8 @@ func TestQuantQ8(t *testing.T) {
 		for _, corr := range []int32{0, -8, -128} {
 			for _, lvl := range levels() {
 				withLevel(t, lvl, func() {
-					gq, meta := make([]int8, cols), make([]uint32, 2*nb)
+					mw := metaWords(corr)
+					gq, meta := make([]int8, cols), make([]uint32, mw*nb)
 					quantQ8(x, gq, meta, corr)
 					for j := range qs {
 						if gq[j] != qs[j] {
@@ -46,19 +47,24 @@ func TestQuantQ8(t *testing.T) {
 						}
 					}
 					for b := 0; b < nb; b++ {
-						if got := math.Float32frombits(meta[2*b]); got != d[b] {
+						m := meta[mw*b : mw*(b+1)]
+						if got := math.Float32frombits(m[0]); got != d[b] {
 							t.Fatalf("row %d %v: d[%d] = %g, want %g", ri, lvl, b, got, d[b])
 						}
-						sum := int32(0)
-						for _, q := range qs[b*32 : (b+1)*32] {
-							sum += int32(q)
-						}
 						if corr == 0 {
-							if got := math.Float32frombits(meta[2*b+1]); got != s[b] {
+							if got := math.Float32frombits(m[1]); got != s[b] {
 								t.Fatalf("row %d %v: s[%d] = %g, want %g", ri, lvl, b, got, s[b])
 							}
-						} else if got := int32(meta[2*b+1]); got != corr*sum {
-							t.Fatalf("row %d %v: corr[%d] = %d, want %d", ri, lvl, b, got, corr*sum)
+							continue
+						}
+						for g := 0; g < 8; g++ {
+							sum := int32(0)
+							for _, q := range qs[b*32+4*g : b*32+4*g+4] {
+								sum += int32(q)
+							}
+							if got := int32(m[1+g]); got != corr*sum {
+								t.Fatalf("row %d %v: corr[%d][%d] = %d, want %d", ri, lvl, b, g, got, corr*sum)
+							}
 						}
 					}
 				})
