@@ -1,0 +1,134 @@
+package student
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"testing"
+
+	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
+	"github.com/cartlsp/cartlsp/runtime/gguf"
+	"github.com/cartlsp/cartlsp/runtime/model"
+	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
+)
+
+// tinyFile builds a tiny random model file.
+func tinyFile(t testing.TB, o modeltest.Options) *gguf.File {
+	t.Helper()
+	w, err := modeltest.Build(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// tinyPair returns the student and the inference model of one tiny file.
+func tinyPair(t testing.TB, o modeltest.Options) (*Model, *model.Model) {
+	t.Helper()
+	f := tinyFile(t, o)
+	pool := cpu.NewPool(2)
+	be := cpu.NewBackend(1)
+	t.Cleanup(func() { pool.Close(); be.Close() })
+	s, err := New(f, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.New(f, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, m
+}
+
+func normals(rng *rand.Rand, n int, std float64) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = rng.NormFloat64() * std
+	}
+	return v
+}
+
+// fdResult compares an analytic gradient with central differences on a
+// sample of coordinates. The figure checked is the relative error of the
+// sampled vectors,
+//
+//	rel = ‖g − g_fd‖₂ / max(‖g‖₂ + ‖g_fd‖₂, 1e−300),
+//
+// reported with the worst per-coordinate |g−g_fd| / (|g|+|g_fd|) over the
+// coordinates whose |g|+|g_fd| is at least 1e−3 of the largest.
+type fdResult struct {
+	rel, worst float64
+	n          int
+}
+
+// centralDiff perturbs x[i] by ±h for each i in idx and returns
+// (f(x+h) − f(x−h)) / 2h.
+func centralDiff(x []float64, idx []int, h float64, f func() float64) []float64 {
+	out := make([]float64, len(idx))
+	for k, i := range idx {
+		x0 := x[i]
+		x[i] = x0 + h
+		fp := f()
+		x[i] = x0 - h
+		fm := f()
+		x[i] = x0
+		out[k] = (fp - fm) / (2 * h)
+	}
+	return out
+}
+
+func compareGrads(g, fd []float64) fdResult {
+	var num, ga, fa, big float64
+	for k := range g {
+		num += (g[k] - fd[k]) * (g[k] - fd[k])
+		ga += g[k] * g[k]
+		fa += fd[k] * fd[k]
+		big = max(big, math.Abs(g[k])+math.Abs(fd[k]))
+	}
+	r := fdResult{rel: math.Sqrt(num) / max(math.Sqrt(ga)+math.Sqrt(fa), 1e-300), n: len(g)}
+	for k := range g {
+		if s := math.Abs(g[k]) + math.Abs(fd[k]); s >= 1e-3*big && s > 0 {
+			r.worst = max(r.worst, math.Abs(g[k]-fd[k])/s)
+		}
+	}
+	return r
+}
+
+// sample returns up to k distinct indices of [0, n), sorted.
+func sample(rng *rand.Rand, n, k int) []int {
+	if k >= n {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	out := rng.Perm(n)[:k]
+	sort.Ints(out)
+	return out
+}
+
+func pick(x []float64, idx []int) []float64 {
+	out := make([]float64, len(idx))
+	for k, i := range idx {
+		out[k] = x[i]
+	}
+	return out
+}
+
+func dot64(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
