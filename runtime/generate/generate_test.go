@@ -5,39 +5,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 	"github.com/cartlsp/cartlsp/runtime/generate"
-	"github.com/cartlsp/cartlsp/runtime/gguf"
 	"github.com/cartlsp/cartlsp/runtime/model"
-	"github.com/cartlsp/cartlsp/runtime/modelfile"
+	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
 	"github.com/cartlsp/cartlsp/runtime/sample"
 	"github.com/cartlsp/cartlsp/runtime/tokenizer"
 )
 
 func realModel(t *testing.T) (*model.Model, *tokenizer.Tokenizer) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("uses the real model")
-	}
-	path, err := modelfile.Resolve("")
-	if err != nil {
-		t.Skipf("real model unavailable (%v); `make test` pulls it", err)
-	}
-	f, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	tok, err := tokenizer.FromGGUF(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	be := cpu.NewBackend(2)
-	t.Cleanup(func() { be.Close() })
-	m, err := model.New(f, be)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, m, tok := modeltest.Real(t, 2)
 	return m, tok
 }
 

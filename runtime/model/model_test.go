@@ -1,7 +1,6 @@
 package model_test
 
 import (
-	"bytes"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -20,18 +19,7 @@ import (
 // tinyModel loads a tiny random model built from o.
 func tinyModel(t testing.TB, o modeltest.Options, threads int) *model.Model {
 	t.Helper()
-	w, err := modeltest.Build(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := w.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	f, err := gguf.Parse(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := modeltest.Parse(t, o)
 	be := cpu.NewBackend(threads)
 	t.Cleanup(func() { be.Close() })
 	m, err := model.New(f, be)

@@ -10,10 +10,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
-	"github.com/cartlsp/cartlsp/runtime/gguf"
 	"github.com/cartlsp/cartlsp/runtime/model"
-	"github.com/cartlsp/cartlsp/runtime/modelfile"
+	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
 	"github.com/cartlsp/cartlsp/runtime/sample"
 	"github.com/cartlsp/cartlsp/runtime/tokenizer"
 )
@@ -52,29 +50,10 @@ func loadReference(t *testing.T) *reference {
 	return &ref
 }
 
-// realModel loads the default model, or skips when it was never pulled
-// (`make test` pulls it first, so CI always runs these tests).
+// realModel loads the default model, or skips when it is unavailable.
 func realModel(t testing.TB, threads int) (*model.Model, *tokenizer.Tokenizer) {
 	t.Helper()
-	path, err := modelfile.Resolve("")
-	if err != nil {
-		t.Skipf("real model unavailable (%v); `make test` pulls it", err)
-	}
-	f, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	tok, err := tokenizer.FromGGUF(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	be := cpu.NewBackend(threads)
-	t.Cleanup(func() { be.Close() })
-	m, err := model.New(f, be)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, m, tok := modeltest.Real(t, threads)
 	return m, tok
 }
 

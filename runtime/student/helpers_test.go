@@ -1,7 +1,6 @@
 package student
 
 import (
-	"bytes"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -14,22 +13,7 @@ import (
 )
 
 // tinyFile builds a tiny random model file.
-func tinyFile(t testing.TB, o modeltest.Options) *gguf.File {
-	t.Helper()
-	w, err := modeltest.Build(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := w.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	f, err := gguf.Parse(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
+func tinyFile(t testing.TB, o modeltest.Options) *gguf.File { return modeltest.Parse(t, o) }
 
 // tinyPair returns the student and the inference model of one tiny file.
 func tinyPair(t testing.TB, o modeltest.Options) (*Model, *model.Model) {

@@ -6,9 +6,8 @@ import (
 	"testing"
 
 	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
-	"github.com/cartlsp/cartlsp/runtime/gguf"
 	"github.com/cartlsp/cartlsp/runtime/model"
-	"github.com/cartlsp/cartlsp/runtime/modelfile"
+	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
 	"github.com/cartlsp/cartlsp/runtime/tokenizer"
 )
 
@@ -16,27 +15,10 @@ import (
 // (for initialisation), or skips when it was never pulled.
 func realPair(t testing.TB, threads int) (*Model, *model.Model, *tokenizer.Tokenizer) {
 	t.Helper()
-	path, err := modelfile.Resolve("")
-	if err != nil {
-		t.Skipf("real model unavailable (%v); `make test` pulls it", err)
-	}
-	f, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	tok, err := tokenizer.FromGGUF(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, m, tok := modeltest.Real(t, threads)
 	pool := cpu.NewPool(threads)
-	be := cpu.NewBackend(threads)
-	t.Cleanup(func() { pool.Close(); be.Close() })
+	t.Cleanup(pool.Close)
 	s, err := New(f, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.New(f, be)
 	if err != nil {
 		t.Fatal(err)
 	}
