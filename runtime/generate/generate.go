@@ -112,7 +112,9 @@ func Run(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, cache *m
 		res.Tokens = append(res.Tokens, id)
 		text.WriteString(dec.Push(id))
 		full := text.String()
-		cut, hit := cutStop(full, o.StopStrings)
+		// A stop string cannot start inside text already emitted (held-back
+		// text covers any partial match), so search only the new part.
+		cut, hit := cutStop(full, emitted, o.StopStrings)
 		// Hold back text that could be the start of a stop string.
 		safe := len(cut)
 		if !hit {
@@ -162,15 +164,16 @@ func Run(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, cache *m
 	return res, nil
 }
 
-// cutStop returns s cut before the first stop string, and whether one was found.
-func cutStop(s string, stops []string) (string, bool) {
+// cutStop returns s cut before the first stop string that starts at or
+// after from, and whether one was found.
+func cutStop(s string, from int, stops []string) (string, bool) {
 	at := -1
 	for _, st := range stops {
 		if st == "" {
 			continue
 		}
-		if i := strings.Index(s, st); i >= 0 && (at < 0 || i < at) {
-			at = i
+		if i := strings.Index(s[from:], st); i >= 0 && (at < 0 || from+i < at) {
+			at = from + i
 		}
 	}
 	if at < 0 {

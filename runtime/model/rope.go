@@ -67,28 +67,3 @@ func applyRope(layout RopeLayout, x []float32, n, heads, headDim, dims int, cs [
 		}
 	}
 }
-
-// applyRopeBackward applies the transpose rotation (angle −θ) to a gradient
-// dx[n, heads, headDim] in place: the backward of applyRope.
-func applyRopeBackward(layout RopeLayout, dx []float32, n, heads, headDim, dims int, cs []float32) {
-	half := dims / 2
-	for t := 0; t < n; t++ {
-		c := cs[t*half*2 : (t+1)*half*2]
-		for h := 0; h < heads; h++ {
-			v := dx[(t*heads+h)*headDim : (t*heads+h+1)*headDim]
-			for i := 0; i < half; i++ {
-				cos, sin := c[2*i], c[2*i+1]
-				var a, b int
-				if layout == RopeAdjacent {
-					a, b = 2*i, 2*i+1
-				} else {
-					a, b = i, i+half
-				}
-				// forward: y0 = x0·cos − x1·sin ; y1 = x0·sin + x1·cos
-				g0, g1 := v[a], v[b]
-				v[a] = g0*cos + g1*sin
-				v[b] = -g0*sin + g1*cos
-			}
-		}
-	}
-}
