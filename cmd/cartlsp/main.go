@@ -28,7 +28,10 @@ func init() {
 		"chat":     {"talk to the model in the terminal (ChatML)", runChat},
 		"bench":    {"measure prefill and decode speed and peak memory", runBench},
 		"inspect":  {"describe a Cartridge file: model, size, corpus, recipe, metrics", runInspect},
+		"train":    {"train a Cartridge for a repository or directory (self-study), resuming where it stopped", runTrain},
+		"ask":      {"answer a question with a Cartridge, streaming the answer", runAsk},
 		"compose":  {"concatenate Cartridges into one (a.cart b.cart -o ab.cart)", runCompose},
+		"eval":     {"measure answers with and without a Cartridge on a question set (Markdown + JSON report)", runEval},
 	}
 }
 

@@ -270,3 +270,24 @@ func TestComposeRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCacheKV(t *testing.T) {
+	// p = 3 tokens, 2 KV heads of dim 2: element value = 100·head + 10·pos + i.
+	c := &Cartridge{Meta: Meta{P: 3, Model: ModelInfo{KVHeads: 2, HeadDim: 2}}}
+	x := make([]float32, 12)
+	for h := 0; h < 2; h++ {
+		for j := 0; j < 3; j++ {
+			for i := 0; i < 2; i++ {
+				x[(h*3+j)*2+i] = float32(100*h + 10*j + i)
+			}
+		}
+	}
+	c.Keys, c.Values = [][]float32{x}, [][]float32{x}
+	k, v := c.CacheKV()
+	want := []float32{0, 1, 100, 101, 10, 11, 110, 111, 20, 21, 120, 121}
+	for i := range want {
+		if k[0][i] != want[i] || v[0][i] != want[i] {
+			t.Fatalf("cache layout: got %v, want %v", k[0], want)
+		}
+	}
+}

@@ -59,3 +59,22 @@ func Real(tb testing.TB, threads int) (*gguf.File, *model.Model, *tokenizer.Toke
 	}
 	return f, m, tok
 }
+
+// ParseChat builds a tiny random chat model (BuildChat) and parses it in
+// memory.
+func ParseChat(tb testing.TB, o Options) *gguf.File {
+	tb.Helper()
+	w, err := BuildChat(o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		tb.Fatal(err)
+	}
+	f, err := gguf.Parse(buf.Bytes())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}

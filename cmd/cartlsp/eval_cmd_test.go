@@ -1,0 +1,263 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
+	"github.com/cartlsp/cartlsp/runtime/cartridge"
+	"github.com/cartlsp/cartlsp/runtime/gguf"
+	"github.com/cartlsp/cartlsp/runtime/model"
+	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
+	"github.com/cartlsp/cartlsp/trainer/eval"
+)
+
+// writeTinyChatModel writes a tiny random Llama with a byte-level tokenizer
+// and a ChatML template (what eval needs) and returns its fingerprint.
+func writeTinyChatModel(t *testing.T, path string) string {
+	t.Helper()
+	tokens := []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>"}
+	types := []int32{3, 3, 3} // control
+	n := 0
+	for b := 0; b < 256; b++ {
+		if '!' <= b && b <= '~' || 0xA1 <= b && b <= 0xAC || 0xAE <= b && b <= 0xFF {
+			tokens = append(tokens, string(rune(b)))
+		} else {
+			tokens = append(tokens, string(rune(256+n)))
+			n++
+		}
+		types = append(types, 1) // normal
+	}
+	tokens, types = append(tokens, "Ġt"), append(types, 1)
+	w, err := modeltest.Build(modeltest.Options{Vocab: len(tokens), Context: 1024, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.AddKV("tokenizer.ggml.model", gguf.String("gpt2"))
+	w.AddKV("tokenizer.ggml.pre", gguf.String("smollm"))
+	w.AddKV("tokenizer.ggml.tokens", gguf.StringArray(tokens))
+	w.AddKV("tokenizer.ggml.token_type", gguf.I32Array(types))
+	w.AddKV("tokenizer.ggml.merges", gguf.StringArray([]string{"Ġ t"}))
+	w.AddKV("tokenizer.ggml.bos_token_id", gguf.U32(1))
+	w.AddKV("tokenizer.ggml.eos_token_id", gguf.U32(2))
+	w.AddKV("tokenizer.chat_template", gguf.String("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"))
+	if err := w.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	be := cpu.NewBackend(1)
+	defer be.Close()
+	m, err := model.New(f, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Fingerprint()
+}
+
+// writeTinyCart writes a p-token Cartridge of the tiny model's shape
+// (2 layers, 2 KV heads, head dim 16) for the model with fingerprint fp.
+func writeTinyCart(t *testing.T, path, fp, method string, p int) {
+	t.Helper()
+	c := &cartridge.Cartridge{Meta: cartridge.Meta{
+		Model: cartridge.ModelInfo{Fingerprint: fp, Arch: "llama", Layers: 2, KVHeads: 2, HeadDim: 16, Dim: 64,
+			RopeLayout: cartridge.RopeAdjacent, RopeBase: 10000},
+		P: p, Frozen: 1, Recipe: cartridge.Recipe{Method: method},
+		Corpus: cartridge.CorpusInfo{Kind: "dir", Source: "demo"},
+	}}
+	for l := 0; l < 2; l++ {
+		k, v := make([]float32, 2*p*16), make([]float32, 2*p*16)
+		for i := range k {
+			k[i] = float32(math.Sin(float64(i + 31*l)))
+			v[i] = float32(math.Cos(float64(i + 17*l)))
+		}
+		c.Keys, c.Values = append(c.Keys, k), append(c.Values, v)
+	}
+	if err := cartridge.Write(path, c, cartridge.F16); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCLIEval(t *testing.T) {
+	dir := t.TempDir()
+	modelPath := filepath.Join(dir, "tiny.gguf")
+	fp := writeTinyChatModel(t, modelPath)
+	corpus := filepath.Join(dir, "src")
+	if err := os.MkdirAll(filepath.Join(corpus, "pkg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"main.go":          "package main\n\nconst Port = 7341\n",
+		"pkg/open.go":      "package pkg\n\nfunc Open() error { return nil }\n",
+		"pkg/open_test.go": "package pkg\n",
+	} {
+		if err := os.WriteFile(filepath.Join(corpus, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	qpath := filepath.Join(dir, "q.jsonl")
+	qs := `{"id":"port","question":"What port?","answer":"7341","distractors":["80","8080","22"],"kind":"fact","source":"main.go"}
+{"id":"open","question":"What does Open return?","answer":"an error","distractors":["nothing","a file","an int"]}
+`
+	if err := os.WriteFile(qpath, []byte(qs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cart, ntp := filepath.Join(dir, "a.cart"), filepath.Join(dir, "n.cart")
+	writeTinyCart(t, cart, fp, "self-study", 6)
+	writeTinyCart(t, ntp, fp, "ntp", 4)
+	out := filepath.Join(dir, "reports", "r1")
+
+	code, stdout, errs := runCLI(t, "eval", "--model", modelPath, "--threads", "1", "--questions", qpath, "--corpus", corpus,
+		"--exclude", "*_test.go", "--cart", cart, "--ntp", ntp, "--gen", "3", "--out", out)
+	if code != 0 {
+		t.Fatalf("eval: code %d, stderr %q", code, errs)
+	}
+	for _, want := range []string{"| condition | prefix tokens | KV bytes |", "| none | 0 | 0 B |", "| icl |", "| cartridge | 6 |",
+		"| ntp | 4 |", "ICL / cartridge KV memory", "ntp NLL / ICL NLL", "wrote " + out + ".md and " + out + ".json"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	md, err := os.ReadFile(out + ".md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "### 1. port (fact)") || !strings.Contains(string(md), "**Reference:** an error") {
+		t.Errorf("markdown report:\n%s", md)
+	}
+	js, err := os.ReadFile(out + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r eval.Report
+	if err := json.Unmarshal(js, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Model.Path != modelPath || r.Model.Fingerprint != fp || r.QuestionFile != qpath || r.NumQuestions != 2 ||
+		r.Corpus == nil || r.Corpus.Files != 2 || len(r.Summary) != 4 || r.Summary[2].Source != cart ||
+		r.Summary[2].KVBytes != 6*2*2*2*16*2 || len(r.Questions) != 2 || len(r.Questions[1].Results) != 4 ||
+		r.Settings.Gen != 3 || strings.Join(r.Settings.Exclude, ",") != "*_test.go" || r.Settings.Threads != 1 {
+		t.Errorf("JSON report: %+v", r)
+	}
+
+	// Flags after nothing, a limit and one condition; the default prefix.
+	t.Chdir(dir)
+	code, _, errs = runCLI(t, "eval", "--model", modelPath, "--threads", "1", "--questions", qpath, "--limit", "1",
+		"--conditions", "none", "--gen", "0")
+	if code != 0 {
+		t.Fatalf("eval --limit: code %d, stderr %q", code, errs)
+	}
+	js, err = os.ReadFile(filepath.Join(dir, "eval-report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = eval.Report{}
+	if err := json.Unmarshal(js, &r); err != nil || r.NumQuestions != 1 || len(r.Summary) != 1 || r.Corpus != nil {
+		t.Errorf("eval --limit 1 --conditions none: %v %+v", err, r)
+	}
+}
+
+func TestCLIEvalErrors(t *testing.T) {
+	dir := t.TempDir()
+	modelPath := filepath.Join(dir, "tiny.gguf")
+	writeTinyChatModel(t, modelPath)
+	qpath := filepath.Join(dir, "q.jsonl")
+	if err := os.WriteFile(qpath, []byte(`{"id":"a","question":"q?","answer":"x","distractors":["b","c","d"]}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.jsonl")
+	if err := os.WriteFile(bad, []byte(`{"id":"a","question":"q?","answer":"x","distractors":["b"]}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := writeTestCart(t, dir, "other", cmdTestFP, cartridge.F16)
+	m := []string{"--model", modelPath, "--threads", "1", "--out", filepath.Join(dir, "r")}
+	cases := []struct {
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{[]string{"eval", "--help"}, 0, "in-context learning"},
+		{[]string{"eval"}, 2, "--questions is required"},
+		{[]string{"eval", "--questions", qpath, "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"eval", "--questions", qpath, "--conditions", "cartridge"}, 2, "condition cartridge needs --cart FILE"},
+		{[]string{"eval", "--questions", qpath, "--conditions", "icl"}, 2, "condition icl needs --corpus DIR"},
+		{[]string{"eval", "--questions", qpath, "--conditions", "none,magic"}, 2, `unknown condition "magic"`},
+		{[]string{"eval", "--questions", qpath, "--gen", "-1"}, 2, "--gen must be 0 or more"},
+		{append([]string{"eval", "--questions", filepath.Join(dir, "none.jsonl")}, m...), 1, "none.jsonl"},
+		{append([]string{"eval", "--questions", bad}, m...), 1, "bad.jsonl:1: \"distractors\" has 1 entries"},
+		{append([]string{"eval", "--questions", qpath, "--corpus", filepath.Join(dir, "nowhere")}, m...), 1, "nowhere"},
+		{append([]string{"eval", "--questions", qpath, "--cart", other}, m...), 1, "this Cartridge was trained for"},
+	}
+	for _, c := range cases {
+		code, _, errs := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(errs, c.inStderr) {
+			t.Errorf("cartlsp %v: code %d, stderr %q; want code %d and %q", c.args, code, errs, c.code, c.inStderr)
+		}
+	}
+}
+
+// TestEvalRealModel runs the question set on the real model with the
+// corpus in context and without: the corpus must help.
+func TestEvalRealModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uses the real model")
+	}
+	_, _, _ = modeltest.Real(t, 2) // skips when the model is absent
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "quill")
+	if err := os.MkdirAll(corpus, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"config.go": "package quill\n\n// DefaultPort is the port the quill server listens on.\nconst DefaultPort = 7341\n\n" +
+			"// MaxBatch is the most records Flush writes at once.\nconst MaxBatch = 96\n",
+		"store.go": "package quill\n\n// Open opens the store in dir and returns ErrLocked when another process holds it.\n" +
+			"func Open(dir string) (*Store, error) { return nil, ErrLocked }\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(corpus, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	qs := `{"id":"port","question":"In the quill codebase, what port does the server listen on by default?","answer":"7341","distractors":["8080","443","5432"],"kind":"fact","source":"config.go"}
+{"id":"batch","question":"In the quill codebase, what is MaxBatch?","answer":"96","distractors":["64","128","1024"],"kind":"fact","source":"config.go"}
+{"id":"locked","question":"In the quill codebase, which error does Open return when another process holds the store?","answer":"ErrLocked","distractors":["ErrClosed","ErrNotFound","io.EOF"],"kind":"api","source":"store.go"}
+`
+	qpath := filepath.Join(dir, "q.jsonl")
+	if err := os.WriteFile(qpath, []byte(qs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "real")
+	code, stdout, errs := runCLI(t, "eval", "--threads", "2", "--questions", qpath, "--corpus", corpus,
+		"--conditions", "none,icl", "--gen", "8", "--out", out)
+	if code != 0 {
+		t.Fatalf("code %d, stderr %q", code, errs)
+	}
+	t.Logf("\n%s", stdout)
+	md, _ := os.ReadFile(out + ".md")
+	t.Logf("\n%s", md)
+	js, err := os.ReadFile(out + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r eval.Report
+	if err := json.Unmarshal(js, &r); err != nil {
+		t.Fatal(err)
+	}
+	none, icl := r.Summary[0], r.Summary[1]
+	if icl.Truncated || icl.NLLPerToken >= none.NLLPerToken || icl.MCAccuracy < none.MCAccuracy || icl.DecodeTokS <= 0 {
+		t.Errorf("the corpus in context did not help: none %+v\nicl %+v", none, icl)
+	}
+	for _, q := range r.Questions {
+		if q.Results[1].GenTokens == 0 {
+			t.Errorf("%s: nothing generated with icl", q.ID)
+		}
+	}
+}

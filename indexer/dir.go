@@ -1,0 +1,80 @@
+package indexer
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// LoadDir reads the corpus of a directory: every regular file the filter
+// keeps, in lexical path order. Symbolic links are never followed.
+func LoadDir(ctx context.Context, dir string, filter Filter) (*Corpus, error) {
+	if err := filter.check(); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("corpus: %s is not a directory", dir)
+	}
+	c := &Corpus{Kind: "dir", Source: abs}
+	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(abs, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel != "." && filter.SkipDir(d.Name()) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			if d.Type()&fs.ModeSymlink != 0 {
+				c.Skipped = append(c.Skipped, Skip{rel, "symbolic link"})
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if why := filter.SkipPath(rel, info.Size()); why != "" {
+			c.Skipped = append(c.Skipped, Skip{rel, why})
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if why := SkipContent(b); why != "" {
+			c.Skipped = append(c.Skipped, Skip{rel, why})
+			return nil
+		}
+		c.Files = append(c.Files, File{Path: rel, Text: string(b)})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("corpus: reading %s: %w", dir, err)
+	}
+	if len(c.Files) == 0 {
+		return nil, fmt.Errorf("corpus: no text files in %s (%d skipped); check --exclude and the path", dir, len(c.Skipped))
+	}
+	c.sortFiles()
+	return c, nil
+}

@@ -1,0 +1,56 @@
+package trainer
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Budget is a named set of synthesis and training settings, scaled to the
+// machine: tiny for tests and a first look, small for a laptop CPU, full
+// for a GPU at the paper's scale.
+type Budget struct {
+	Name       string
+	Synth      SynthConfig
+	SynthBatch int // conversations synthesized at once
+	Train      TrainConfig
+}
+
+// Budgets are the named budgets. Explicit flags override single fields.
+//
+// small is sized for a ~20k-token repository on 2 CPU cores with the
+// default model in about 15 minutes (synthesis and training together;
+// docs/RESULTS.md has the measured times); full follows the paper (65k
+// conversations, chunks of 512–4096 tokens, p = 2048) and wants a GPU.
+var Budgets = map[string]Budget{
+	"tiny": {
+		Name:       "tiny",
+		Synth:      SynthConfig{Conversations: 12, ChunkMin: 192, ChunkMax: 384, MaxUser: 48, MaxAnswer: 96, UserTemp: 0.6, TopK: 20},
+		SynthBatch: 4,
+		Train:      TrainConfig{P: 64, Frozen: 1, Init: InitFirstTokens, LR: 2e-2, Epochs: 1, Batch: 4, MicroTokens: 1024},
+	},
+	"small": {
+		Name:       "small",
+		Synth:      SynthConfig{Conversations: 96, ChunkMin: 256, ChunkMax: 768, MaxUser: 64, MaxAnswer: 160, UserTemp: 0.6, TopK: 20},
+		SynthBatch: 8,
+		Train:      TrainConfig{P: 256, Frozen: 1, Init: InitFirstTokens, LR: 2e-2, Epochs: 2, Batch: 8, MicroTokens: 1024, Holdout: 6, EvalEvery: 6},
+	},
+	"full": {
+		Name:       "full",
+		Synth:      SynthConfig{Conversations: 65536, ChunkMin: 512, ChunkMax: 4096, MaxUser: 512, MaxAnswer: 1024, UserTemp: 0.6, TopK: 20},
+		SynthBatch: 64,
+		Train:      TrainConfig{P: 2048, Frozen: 1, Init: InitFirstTokens, LR: 2e-2, Epochs: 1, Batch: 64, MicroTokens: 8192, Holdout: 256, EvalEvery: 100},
+	},
+}
+
+// BudgetNames lists the budgets from smallest to largest.
+var BudgetNames = []string{"tiny", "small", "full"}
+
+// LookupBudget returns the named budget.
+func LookupBudget(name string) (Budget, error) {
+	b, ok := Budgets[strings.ToLower(name)]
+	if !ok {
+		return Budget{}, fmt.Errorf("unknown budget %q (want %s)", name, strings.Join(BudgetNames, ", "))
+	}
+	b.Synth.SeedTypes = append([]SeedType(nil), SeedTypes...)
+	return b, nil
+}

@@ -1,0 +1,131 @@
+package trainer
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+
+	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/runtime/tokenizer"
+)
+
+// Chunking (DESIGN §1): a chunk is a contiguous window of the corpus of
+// about L tokens, L uniform in [min, max], cut at line boundaries, at file
+// boundaries where one falls near an end, and with every piece of a file
+// introduced by its path header.
+
+// line is one line of a corpus file (its text without the newline).
+type line struct {
+	file   int // index into Lines.files
+	no     int // 0-based line number in its file
+	text   string
+	tokens int // tokens of the line on its own, newline included
+	at     int // tokens of the corpus before this line
+}
+
+// Lines is a corpus cut into lines with their token counts: what the
+// chunker samples from.
+type Lines struct {
+	files  []string // paths
+	starts []int    // index of each file's first line
+	lines  []line
+	total  int // tokens in all lines
+}
+
+// SplitLines cuts a corpus into lines and counts each line's tokens.
+func SplitLines(ctx context.Context, c *indexer.Corpus, tok *tokenizer.Tokenizer) (*Lines, error) {
+	ls := &Lines{}
+	for fi, f := range c.Files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ls.files = append(ls.files, f.Path)
+		ls.starts = append(ls.starts, len(ls.lines))
+		text := strings.TrimRight(f.Text, "\n")
+		for no, s := range strings.Split(text, "\n") {
+			n := len(tok.Encode(s+"\n", false))
+			ls.lines = append(ls.lines, line{file: fi, no: no, text: s, tokens: n, at: ls.total})
+			ls.total += n
+		}
+	}
+	if len(ls.lines) == 0 {
+		return nil, fmt.Errorf("chunker: the corpus has no text")
+	}
+	return ls, nil
+}
+
+// Tokens is the corpus's length in tokens (lines counted on their own).
+func (ls *Lines) Tokens() int { return ls.total }
+
+// Chunk is a window of the corpus rendered for the teacher.
+type Chunk struct {
+	Text   string   // the files' pieces, each with its path header
+	Files  []string // the files it touches, in order
+	Tokens int      // tokens of its lines (headers not counted)
+	Start  int      // token offset of its first line in the corpus
+}
+
+// Sample draws a chunk of about L tokens, L uniform in [minTok, maxTok],
+// starting at a uniformly drawn token of the corpus (snapped to its line).
+// A file boundary within the first quarter of the window moves the start
+// there; one within the last quarter ends the window there.
+func (ls *Lines) Sample(rng *rand.Rand, minTok, maxTok int) Chunk {
+	if maxTok < minTok {
+		maxTok = minTok
+	}
+	L := minTok + rng.IntN(maxTok-minTok+1)
+	if L >= ls.total {
+		return ls.render(0, len(ls.lines))
+	}
+	// The line holding a random token; windows may not run off the end.
+	t := rng.IntN(ls.total - L + 1)
+	first := sort.Search(len(ls.lines), func(i int) bool { return ls.lines[i].at+ls.lines[i].tokens > t })
+	// Snap the start to the next file's first line when it is close.
+	if fi := ls.lines[first].file; ls.lines[first].no != 0 && fi+1 < len(ls.files) {
+		next := ls.starts[fi+1]
+		if ls.lines[next].at-ls.lines[first].at <= L/4 {
+			first = next
+		}
+	}
+	end, n := first, 0
+	for end < len(ls.lines) && n < L {
+		// At a file boundary with most of the window filled, stop.
+		if end > first && ls.lines[end].no == 0 && n >= 3*L/4 {
+			break
+		}
+		n += ls.lines[end].tokens
+		end++
+	}
+	return ls.render(first, end)
+}
+
+// render writes lines [a, b) with a header for each file's piece.
+func (ls *Lines) render(a, b int) Chunk {
+	var sb strings.Builder
+	c := Chunk{Start: ls.lines[a].at}
+	for i := a; i < b; {
+		fi := ls.lines[i].file
+		p := ls.files[fi]
+		if ls.lines[i].no == 0 {
+			sb.WriteString(indexer.Header(p))
+		} else {
+			sb.WriteString(indexer.Continued(p))
+		}
+		c.Files = append(c.Files, p)
+		j := i
+		for j < b && ls.lines[j].file == fi {
+			if j > i {
+				sb.WriteByte('\n')
+			}
+			sb.WriteString(ls.lines[j].text)
+			c.Tokens += ls.lines[j].tokens
+			j++
+		}
+		sb.WriteString(indexer.Footer)
+		i = j
+	}
+	c.Text = strings.TrimRight(sb.String(), "\n") + "\n"
+	return c
+}

@@ -1,0 +1,99 @@
+package trainer
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/cartlsp/cartlsp/runtime/student"
+)
+
+func testConv(i int) *Conversation {
+	c := &Conversation{Index: i, Seed: SeedTypes[i%5], Variant: i % 3, ChunkStart: 10 * i, ChunkTokens: 300,
+		User: "What does F" + string(rune('a'+i)) + " return?", Answer: "It returns ✓.",
+		Turns: Turns{Tokens: []int{1, 5, 6, 7, 2, 1, 8, 9, 10, 2}, UserStart: 2, AnsStart: 8, AnsEnd: 9}}
+	for p := 1; p < 9; p++ {
+		c.Targets = append(c.Targets, student.Target{Pos: p, IDs: []int{p + 1, 40000 + p}, LogProbs: []float32{-0.125, -2.5}})
+	}
+	return c
+}
+
+func TestDatasetRoundTripAndResume(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ds.bin")
+	h := DatasetHeader{Model: "sha256:m", Corpus: "sha256:c", Synth: SynthConfig{Conversations: 5, ChunkMin: 64, ChunkMax: 128, MaxUser: 16, MaxAnswer: 32, TopK: 2, SeedTypes: SeedTypes}}
+	ds, err := OpenDataset(path, h, 49152)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := ds.Append(testConv(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ds.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, convs, err := ReadDataset(path, 49152)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(convs) != 3 || !reflect.DeepEqual(convs[1], testConv(1)) {
+		t.Fatalf("round trip: %d conversations; #1 = %+v", len(convs), convs[1])
+	}
+
+	// A crash in the middle of the third record: the first two survive, the
+	// torn tail is cut and appending continues after them.
+	st, _ := os.Stat(path)
+	if err := os.Truncate(path, st.Size()-7); err != nil {
+		t.Fatal(err)
+	}
+	h.Synth.Conversations = 9 // more conversations later: still the same dataset
+	ds, err = OpenDataset(path, h, 49152)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(ds.Done()); got != 2 || ds.Done()[2] {
+		t.Fatalf("after a torn tail: %d conversations, done %v", got, ds.Done())
+	}
+	if err := ds.Append(testConv(7)); err != nil {
+		t.Fatal(err)
+	}
+	ds.Close()
+	_, convs, err = ReadDataset(path, 49152)
+	if err != nil || len(convs) != 3 || convs[2].Index != 7 {
+		t.Fatalf("after resume: %v, %d conversations", err, len(convs))
+	}
+
+	// Other settings: refused with a message that says what to do.
+	h2 := h
+	h2.Synth.MaxAnswer = 99
+	if _, err := OpenDataset(path, h2, 49152); err == nil || !strings.Contains(err.Error(), "other settings") {
+		t.Errorf("different settings: %v", err)
+	}
+	// Not a dataset, a damaged record, tokens outside the vocabulary.
+	bad := filepath.Join(dir, "bad.bin")
+	os.WriteFile(bad, []byte("hello world, not a dataset"), 0o644)
+	if _, _, err := ReadDataset(bad, 49152); err == nil || !strings.Contains(err.Error(), "not a cartlsp dataset") {
+		t.Errorf("garbage: %v", err)
+	}
+	if _, _, err := ReadDataset(path, 100); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("small vocabulary: %v", err)
+	}
+}
+
+func TestDecodeConversationNeverPanics(t *testing.T) {
+	p := testConv(3).encode()
+	for n := 0; n < len(p); n++ {
+		if _, err := decodeConversation(p[:n], 49152); err == nil {
+			t.Errorf("a payload cut at %d of %d bytes decoded", n, len(p))
+		}
+	}
+	for i := range p {
+		q := append([]byte(nil), p...)
+		q[i] ^= 0xff
+		decodeConversation(q, 49152) // errors or not, never a panic
+	}
+}

@@ -1,0 +1,154 @@
+package eval
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/trainer"
+)
+
+// iclPrefix is the system turn of the ICL condition: the corpus, whole or
+// truncated to fit the window.
+type iclPrefix struct {
+	tokens       []int // the system turn
+	corpusTokens int   // tokens the corpus text adds to the system turn
+	wholeFiles   int   // files kept whole
+	cutFile      string
+	truncated    bool
+}
+
+// systemTurn is the tokens of the system turn holding text.
+func systemTurn(chat *trainer.Chat, text string) ([]int, error) {
+	t, err := chat.System(trainer.SystemPrompt(text))
+	if err != nil {
+		return nil, fmt.Errorf("eval: system turn: %w", err)
+	}
+	return t, nil
+}
+
+// corpusPrefix is the whole corpus in a system turn.
+func corpusPrefix(chat *trainer.Chat, c *indexer.Corpus) (*iclPrefix, error) {
+	toks, err := systemTurn(chat, c.Render())
+	if err != nil {
+		return nil, err
+	}
+	empty, err := systemTurn(chat, "")
+	if err != nil {
+		return nil, err
+	}
+	return &iclPrefix{tokens: toks, corpusTokens: len(toks) - len(empty), wholeFiles: len(c.Files)}, nil
+}
+
+// fitICL returns full when it holds at most budget tokens; otherwise the
+// corpus truncated to fit: whole files in their (lexical) order while they
+// fit, then the next file cut at a token boundary.
+func fitICL(chat *trainer.Chat, c *indexer.Corpus, full *iclPrefix, budget int) (*iclPrefix, error) {
+	if len(full.tokens) <= budget {
+		return full, nil
+	}
+	tok := chat.Tokenizer()
+	var head string
+	if c.Description != "" {
+		head = c.Description + "\n\n"
+	}
+	docs := make([]string, len(c.Files))
+	for i, f := range c.Files {
+		docs[i] = indexer.Document(f)
+	}
+	render := func(k int, part string) string {
+		var b strings.Builder
+		b.WriteString(head)
+		for _, d := range docs[:k] {
+			b.WriteString(d)
+		}
+		b.WriteString(part)
+		return b.String()
+	}
+	empty, err := systemTurn(chat, "")
+	if err != nil {
+		return nil, err
+	}
+	base, err := systemTurn(chat, head)
+	if err != nil {
+		return nil, err
+	}
+	if len(base) >= budget {
+		return nil, fmt.Errorf("the window leaves %d tokens for the corpus's system turn, which alone takes %d; "+
+			"use a larger window or shorter questions", budget, len(base))
+	}
+	// Whole files while their tokens, counted one by one, fit; then the
+	// exact count of the joined text, dropping files if joining added some.
+	used, k := len(base), 0
+	for k < len(docs) {
+		d := len(tok.Encode(docs[k], true))
+		if used+d > budget {
+			break
+		}
+		used += d
+		k++
+	}
+	toks, err := systemTurn(chat, render(k, ""))
+	if err != nil {
+		return nil, err
+	}
+	for len(toks) > budget && k > 0 {
+		k--
+		if toks, err = systemTurn(chat, render(k, "")); err != nil {
+			return nil, err
+		}
+	}
+	ip := &iclPrefix{tokens: toks, wholeFiles: k, truncated: true}
+	// The next file, cut at a token boundary where the rest of the room ends.
+	if k < len(docs) && len(toks) < budget {
+		ids := tok.Encode(docs[k], true)
+		for cut := min(budget-len(toks), len(ids)); cut > 0; {
+			part := validPrefix(tok.Decode(ids[:cut]))
+			t, err := systemTurn(chat, render(k, part))
+			if err != nil {
+				return nil, err
+			}
+			if len(t) <= budget {
+				if part != "" {
+					ip.tokens, ip.cutFile = t, c.Files[k].Path
+				}
+				break
+			}
+			cut -= max(1, len(t)-budget)
+		}
+	}
+	ip.corpusTokens = len(ip.tokens) - len(empty)
+	return ip, nil
+}
+
+// validPrefix drops an incomplete UTF-8 sequence at the end of s (a cut
+// inside a character's bytes).
+func validPrefix(s string) string {
+	for len(s) > 0 {
+		r, size := utf8.DecodeLastRuneInString(s)
+		if r != utf8.RuneError || size != 1 {
+			break
+		}
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// truncationNote explains what the ICL condition kept of the corpus.
+func truncationNote(name string, ip, full *iclPrefix, window, reserve int) string {
+	kept := fmt.Sprintf("%d whole file", ip.wholeFiles)
+	if ip.wholeFiles != 1 {
+		kept += "s"
+	}
+	if ip.cutFile != "" {
+		kept += " and the start of " + ip.cutFile
+	}
+	pct := 0.0
+	if full.corpusTokens > 0 {
+		pct = 100 * float64(ip.corpusTokens) / float64(full.corpusTokens)
+	}
+	return fmt.Sprintf("%s: truncated — the corpus (%d tokens in %d files) does not fit the %d-token window with %d tokens "+
+		"kept for a question, its answer and generation; kept %d corpus tokens (%.1f%%): %s",
+		name, full.corpusTokens, full.wholeFiles, window, reserve, ip.corpusTokens, pct, kept)
+}

@@ -1,0 +1,294 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/runtime/cartridge"
+	"github.com/cartlsp/cartlsp/runtime/model"
+	"github.com/cartlsp/cartlsp/runtime/student"
+)
+
+// A Job turns a corpus into a Cartridge: synthesis into a dataset file,
+// distillation with checkpoints, then the .cart file with its recipe and
+// metrics, and the loss curve as CSV and PNG. Every stage resumes from
+// what an interrupted run left in the work directory.
+
+// Methods of training.
+const (
+	MethodSelfStudy = "self-study" // synthetic conversations + context distillation (the paper's)
+	MethodNTP       = "ntp"        // next-token prediction on windows of the corpus (the baseline)
+)
+
+// Files in a job's work directory.
+const (
+	DatasetFile    = "dataset.bin"
+	CheckpointFile = "checkpoint.ckpt"
+	LossCSVFile    = "loss.csv"
+	LossPNGFile    = "loss.png"
+)
+
+// Event reports a job's progress.
+type Event struct {
+	Phase       string // "corpus", "synthesis", "training", "done"
+	Done, Total int
+	Loss        float64 // training: this step's loss
+	EvalLoss    float64 // training: the last held-out loss (NaN before one)
+	Message     string
+}
+
+// Job is one Cartridge to make.
+type Job struct {
+	Corpus  *indexer.Corpus
+	Infer   *model.Model
+	Chat    *Chat
+	Student func() (*student.Model, error) // made when training starts (it holds float32 weights)
+	Method  string
+	Budget  Budget
+	WorkDir string // dataset, checkpoint and loss curve; created when missing
+	Out     string // the .cart file
+	Events  func(Event)
+	// CheckpointEvery is how often training saves its state (default 1 min).
+	CheckpointEvery time.Duration
+}
+
+// JobResult is a finished job.
+type JobResult struct {
+	Cartridge      *cartridge.Cartridge
+	CorpusTokens   int
+	Conversations  int
+	SynthSeconds   float64 // this run's synthesis time
+	Train          *TrainResult
+	DatasetPath    string
+	LossCSV        string
+	LossPNG        string
+	UsedDataset    bool // the dataset was already complete
+	ResumedAtStep  int
+	StudentTokens  int // per epoch
+	StudentTargets int // per epoch
+}
+
+func (j *Job) event(e Event) {
+	if j.Events != nil {
+		j.Events(e)
+	}
+}
+
+// Run makes the Cartridge.
+func (j *Job) Run(ctx context.Context) (*JobResult, error) {
+	b := j.Budget
+	if j.Method == "" {
+		j.Method = MethodSelfStudy
+	}
+	if j.Method != MethodSelfStudy && j.Method != MethodNTP {
+		return nil, fmt.Errorf("method %q: want %s or %s", j.Method, MethodSelfStudy, MethodNTP)
+	}
+	if err := b.Synth.check(); err != nil {
+		return nil, err
+	}
+	if err := b.Train.check(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(j.WorkDir, 0o755); err != nil {
+		return nil, fmt.Errorf("work directory: %w", err)
+	}
+	tok := j.Chat.Tokenizer()
+	j.event(Event{Phase: "corpus", Message: fmt.Sprintf("%d files, %d bytes", len(j.Corpus.Files), j.Corpus.Bytes())})
+	lines, err := SplitLines(ctx, j.Corpus, tok)
+	if err != nil {
+		return nil, err
+	}
+	res := &JobResult{CorpusTokens: lines.Tokens()}
+	// The corpus as the teacher would see it whole: the system turn. Its
+	// first p tokens initialise the Cartridge.
+	initTokens, err := j.Chat.System(SystemPrompt(j.Corpus.Render()))
+	if err != nil {
+		return nil, err
+	}
+
+	var examples []student.Example
+	var seedTypes []string
+	switch j.Method {
+	case MethodSelfStudy:
+		convs, err := j.synthesize(ctx, lines, res)
+		if err != nil {
+			return nil, err
+		}
+		examples = examplesFrom(convs)
+		for _, t := range b.Synth.SeedTypes {
+			seedTypes = append(seedTypes, string(t))
+		}
+	case MethodNTP:
+		cfg := b.Synth
+		cfg.Seed = b.Train.Seed
+		examples = ntpExamples(lines, tok.Encode, cfg)
+	}
+	res.Conversations = len(examples)
+	train, held := Split(examples, b.Train.Holdout, b.Train.Seed)
+	for _, ex := range train {
+		res.StudentTokens += len(ex.Tokens)
+		res.StudentTargets += len(ex.Targets)
+	}
+
+	s, err := j.Student()
+	if err != nil {
+		return nil, err
+	}
+	tr := &Trainer{Student: s, Infer: j.Infer, InitTokens: initTokens, Cfg: b.Train,
+		Checkpoint: filepath.Join(j.WorkDir, CheckpointFile), CheckpointEvery: j.CheckpointEvery}
+	if tr.CheckpointEvery == 0 {
+		tr.CheckpointEvery = time.Minute
+	}
+	res.LossCSV = filepath.Join(j.WorkDir, LossCSVFile)
+	res.LossPNG = filepath.Join(j.WorkDir, LossPNGFile)
+	title := fmt.Sprintf("%s, p=%d, %d examples, lr %g", j.Method, b.Train.P, len(train), b.Train.LR)
+	tr.Progress = func(p TrainProgress) {
+		if p.Resumed > 0 {
+			res.ResumedAtStep = p.Resumed
+		}
+		j.event(Event{Phase: "training", Done: p.Step, Total: p.Steps, Loss: p.Loss, EvalLoss: p.EvalLoss})
+	}
+	tres, err := tr.Run(ctx, train, held)
+	if err != nil {
+		return nil, err
+	}
+	res.Train = tres
+	if err := WriteLossCSV(res.LossCSV, tres.Losses); err != nil {
+		return nil, err
+	}
+	if err := WriteLossPNG(res.LossPNG, tres.Losses, title); err != nil {
+		return nil, err
+	}
+
+	m := j.Infer
+	c := &cartridge.Cartridge{
+		Meta: cartridge.Meta{
+			FormatVersion: cartridge.FormatVersion,
+			Model: cartridge.ModelInfo{Fingerprint: m.Fingerprint(), Arch: m.Arch, Layers: m.NLayers, KVHeads: m.KVHeads,
+				HeadDim: m.HeadDim, Dim: m.Dim, RopeLayout: string(m.Rope), RopeBase: float64(m.RopeBase), RopeDims: m.RopeDims},
+			P: tres.Prefix.P, Frozen: tres.Prefix.Frozen,
+			Corpus: cartridge.CorpusInfo{Kind: j.Corpus.Kind, Source: j.Corpus.Source, Commit: j.Corpus.Commit,
+				Tree: j.Corpus.Fingerprint(), Tokens: lines.Tokens(), Files: len(j.Corpus.Files), Description: j.Corpus.Description},
+			Recipe: cartridge.Recipe{Method: j.Method, SeedTypes: seedTypes, Conversations: len(examples), Steps: tres.Steps,
+				Epochs: b.Train.Epochs, LR: b.Train.LR, Init: b.Train.Init, Seed: b.Train.Seed, Budget: b.Name,
+				TrainSeconds: tres.Seconds},
+			Metrics: map[string]float64{
+				"student_tokens":  float64(res.StudentTokens),
+				"student_targets": float64(res.StudentTargets),
+			},
+			Created: time.Now().UTC(),
+		},
+		Keys: tres.Prefix.K, Values: tres.Prefix.V,
+	}
+	if n := len(tres.Losses); n > 0 {
+		c.Meta.Metrics["loss_final"] = meanTail(tres.Losses, 5)
+		c.Meta.Metrics["loss_first"] = meanHead(tres.Losses, 5)
+	}
+	if !math.IsNaN(tres.EvalLoss) {
+		c.Meta.Metrics["heldout_loss"] = tres.EvalLoss
+		for _, p := range tres.Losses {
+			if p.Step == 0 && !math.IsNaN(p.EvalLoss) {
+				c.Meta.Metrics["heldout_loss_init"] = p.EvalLoss
+			}
+		}
+	}
+	if res.SynthSeconds > 0 {
+		c.Meta.Metrics["synth_seconds"] = res.SynthSeconds
+	}
+	if err := cartridge.Write(j.Out, c, cartridge.F32); err != nil {
+		return nil, err
+	}
+	res.Cartridge = c
+	j.event(Event{Phase: "done", Message: j.Out})
+	return res, nil
+}
+
+// synthesize makes (or finishes) the dataset and returns its conversations
+// in index order.
+func (j *Job) synthesize(ctx context.Context, lines *Lines, res *JobResult) ([]*Conversation, error) {
+	b := j.Budget
+	cfg := b.Synth
+	cfg.Seed = b.Train.Seed
+	if cfg.Description == "" {
+		cfg.Description = j.Corpus.Description
+	}
+	path := filepath.Join(j.WorkDir, DatasetFile)
+	res.DatasetPath = path
+	ds, err := OpenDataset(path, DatasetHeader{Model: j.Infer.Fingerprint(), Corpus: j.Corpus.Fingerprint(), Synth: cfg}, j.Infer.Vocab)
+	if err != nil {
+		return nil, err
+	}
+	defer ds.Close()
+	if len(ds.Done()) >= cfg.Conversations {
+		res.UsedDataset = true
+	}
+	s := &Synthesizer{Model: j.Infer, Chat: j.Chat, Lines: lines, Cfg: cfg, Batch: b.SynthBatch,
+		Progress: func(done, total int) { j.event(Event{Phase: "synthesis", Done: done, Total: total}) }}
+	t0 := time.Now()
+	if err := s.Run(ctx, ds); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, fmt.Errorf("synthesis interrupted after %d of %d conversations (they are saved; run again to resume): %w",
+				len(ds.Done()), cfg.Conversations, err)
+		}
+		return nil, err
+	}
+	res.SynthSeconds = time.Since(t0).Seconds()
+	var convs []*Conversation
+	for _, c := range ds.Sorted() {
+		if c.Index < cfg.Conversations {
+			convs = append(convs, c)
+		}
+	}
+	return convs, nil
+}
+
+// ntpExamples cuts the corpus into windows for next-token prediction: as
+// many windows as conversations, drawn by the same chunker, each cut to
+// the length of a conversation (MaxUser + MaxAnswer tokens at most).
+func ntpExamples(lines *Lines, encode func(string, bool) []int, cfg SynthConfig) []student.Example {
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x47b))
+	limit := cfg.MaxUser + cfg.MaxAnswer
+	var out []student.Example
+	for i := 0; i < cfg.Conversations; i++ {
+		ch := lines.Sample(rng, min(cfg.ChunkMin, limit), min(cfg.ChunkMax, limit))
+		toks := encode(ch.Text, false)
+		if len(toks) > limit+1 {
+			toks = toks[:limit+1]
+		}
+		if len(toks) >= 2 {
+			out = append(out, student.NextToken(toks))
+		}
+	}
+	return out
+}
+
+func meanTail(pts []LossPoint, n int) float64 {
+	var s float64
+	k := 0
+	for i := len(pts) - 1; i >= 0 && k < n; i-- {
+		if !math.IsNaN(pts[i].Loss) {
+			s += pts[i].Loss
+			k++
+		}
+	}
+	return s / float64(max(k, 1))
+}
+
+func meanHead(pts []LossPoint, n int) float64 {
+	var s float64
+	k := 0
+	for i := 0; i < len(pts) && k < n; i++ {
+		if !math.IsNaN(pts[i].Loss) {
+			s += pts[i].Loss
+			k++
+		}
+	}
+	return s / float64(max(k, 1))
+}

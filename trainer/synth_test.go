@@ -1,0 +1,137 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"math"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+func tinySynthConfig() SynthConfig {
+	return SynthConfig{Conversations: 6, ChunkMin: 48, ChunkMax: 96, MaxUser: 12, MaxAnswer: 20, UserTemp: 0.6, TopK: 4, SeedTypes: SeedTypes, Seed: 3}
+}
+
+func synthesize(t *testing.T, tt *tiny, path string, batch int, cancelAfter int) (*Dataset, error) {
+	t.Helper()
+	cfg := tinySynthConfig()
+	ds, err := OpenDataset(path, DatasetHeader{Model: tt.m.Fingerprint(), Corpus: "c", Synth: cfg}, tt.m.Vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := &Synthesizer{Model: tt.m, Chat: tt.chat, Lines: testLines(t, tt.tok), Cfg: cfg, Batch: batch,
+		Progress: func(done, total int) {
+			if cancelAfter > 0 && done >= cancelAfter {
+				cancel()
+			}
+		}}
+	err = s.Run(ctx, ds)
+	ds.Close()
+	return ds, err
+}
+
+// Conversation i depends on the seed and i only: the batch size does not
+// change it, and an interrupted run resumed gives the same dataset.
+func TestSynthDeterministicAndResumable(t *testing.T) {
+	tt := newTiny(t)
+	dir := t.TempDir()
+	a, err := synthesize(t, tt, filepath.Join(dir, "a.bin"), 3, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Convs) != 6 {
+		t.Fatalf("%d conversations", len(a.Convs))
+	}
+	for _, c := range a.Convs {
+		if c.User == "" || len(c.Targets) == 0 || c.AnsStart <= c.UserStart || c.AnsEnd < c.AnsStart {
+			t.Fatalf("conversation %d is malformed: %+v", c.Index, c)
+		}
+		for _, tg := range c.Targets {
+			if tg.Pos < c.UserStart-1 || tg.Pos >= len(c.Tokens)-1+boolInt(c.AnsEnd == len(c.Tokens)) || len(tg.IDs) != 4 {
+				t.Fatalf("conversation %d: target at %d of %d tokens", c.Index, tg.Pos, len(c.Tokens))
+			}
+			if tg.LogProbs[0] < tg.LogProbs[3] {
+				t.Fatalf("targets not sorted: %v", tg.LogProbs)
+			}
+		}
+	}
+	b, err := synthesize(t, tt, filepath.Join(dir, "b.bin"), 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Sorted(), b.Sorted()) {
+		t.Error("batch size 3 and 1 give different conversations")
+	}
+	path := filepath.Join(dir, "c.bin")
+	if _, err := synthesize(t, tt, path, 2, 2); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	c, err := synthesize(t, tt, path, 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Sorted(), c.Sorted()) {
+		t.Error("an interrupted and resumed synthesis differs from an uninterrupted one")
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestRepeatStart(t *testing.T) {
+	for _, c := range []struct {
+		toks []int
+		n    int
+		want int
+	}{
+		{[]int{1, 2, 3, 4}, 2, -1},
+		{[]int{1, 2, 3, 1, 2}, 2, 3},
+		{[]int{5, 1, 2, 1, 2, 1}, 3, 3},
+		{[]int{7, 7, 7}, 2, 1},
+		{[]int{1, 2}, 2, -1},
+	} {
+		if got := repeatStart(c.toks, c.n); got != c.want {
+			t.Errorf("repeatStart(%v, %d) = %d, want %d", c.toks, c.n, got, c.want)
+		}
+	}
+}
+
+func TestCleanUserMessage(t *testing.T) {
+	for in, want := range map[string]string{
+		"  What does `F` return?  ": "What does `F` return?",
+		"Question: why?":            "why?",
+		`"quoted message"`:          "quoted message",
+		"":                          "",
+	} {
+		if got := cleanUserMessage(in); got != want {
+			t.Errorf("cleanUserMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestTopLogProbs(t *testing.T) {
+	z := []float32{1, 3, 2, -1, 3}
+	ids, lp := topLogProbs(z, 3)
+	if !reflect.DeepEqual(ids, []int{1, 4, 2}) {
+		t.Fatalf("ids %v", ids)
+	}
+	var s float64
+	for _, v := range z {
+		s += mathExp(float64(v))
+	}
+	for i, id := range ids {
+		want := float64(z[id]) - mathLog(s)
+		if d := float64(lp[i]) - want; d > 1e-6 || d < -1e-6 {
+			t.Errorf("log-prob of %d: %g, want %g", id, lp[i], want)
+		}
+	}
+}
+
+var mathExp, mathLog = math.Exp, math.Log

@@ -1,0 +1,381 @@
+package trainer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/cartlsp/cartlsp/runtime/model"
+	"github.com/cartlsp/cartlsp/runtime/student"
+)
+
+// The distillation loop (DESIGN §1): the model is frozen, only the
+// Cartridge learns. Each step takes a batch of conversations (split into
+// micro-batches that bound memory), computes the mean top-k distillation
+// loss of the student — Cartridge + user message + answer, without the
+// chunk — against the teacher's log-probabilities, and takes an Adam step.
+// Epochs walk the conversations in a seeded order, so a run that resumes
+// from a checkpoint continues exactly where it stopped.
+
+// Init methods for a Cartridge's first values.
+const (
+	InitFirstTokens   = "first-tokens"   // the KV of the corpus's first p tokens (the paper's best)
+	InitRandomTokens  = "random-tokens"  // the KV of p random tokens
+	InitRandomVectors = "random-vectors" // random vectors scaled like real keys and values
+)
+
+// TrainConfig says how a Cartridge is trained.
+type TrainConfig struct {
+	P           int     `json:"p"`      // virtual tokens
+	Frozen      int     `json:"frozen"` // leading tokens not trained (the attention sink); 0 trains all
+	Init        string  `json:"init"`
+	LR          float64 `json:"lr"`
+	Epochs      int     `json:"epochs"`
+	Batch       int     `json:"batch"`        // conversations per step
+	MicroTokens int     `json:"micro_tokens"` // student tokens per micro-batch (memory bound)
+	Holdout     int     `json:"holdout"`      // conversations kept out of training to measure the loss on
+	EvalEvery   int     `json:"eval_every"`   // steps between held-out evaluations (0: at the end only)
+	Seed        uint64  `json:"seed"`
+}
+
+func (c TrainConfig) check() error {
+	switch {
+	case c.P < 1:
+		return fmt.Errorf("training: p = %d; want at least 1", c.P)
+	case c.Frozen < 0 || c.Frozen >= c.P:
+		return fmt.Errorf("training: %d frozen tokens of p = %d; want 0 ≤ frozen < p", c.Frozen, c.P)
+	case c.LR <= 0 || c.LR > 1:
+		return fmt.Errorf("training: learning rate %g; want 0 < lr ≤ 1", c.LR)
+	case c.Epochs < 1:
+		return fmt.Errorf("training: %d epochs; want at least 1", c.Epochs)
+	case c.Batch < 1:
+		return fmt.Errorf("training: batch of %d; want at least 1", c.Batch)
+	case c.Holdout < 0:
+		return fmt.Errorf("training: %d held-out conversations", c.Holdout)
+	}
+	switch c.Init {
+	case InitFirstTokens, InitRandomTokens, InitRandomVectors:
+	default:
+		return fmt.Errorf("training: init %q; want %s, %s or %s", c.Init, InitFirstTokens, InitRandomTokens, InitRandomVectors)
+	}
+	return nil
+}
+
+// Trainer trains a Cartridge on examples.
+type Trainer struct {
+	Student    *student.Model
+	Infer      *model.Model // computes the initial KV
+	InitTokens []int        // the corpus's first tokens, for InitFirstTokens
+	Cfg        TrainConfig
+	// Checkpoint is the checkpoint file ("" for none): written atomically
+	// every CheckpointEvery and at the end, and resumed from when it
+	// matches this run (same configuration and examples).
+	Checkpoint      string
+	CheckpointEvery time.Duration
+	// Progress, when set, is called after every step.
+	Progress func(TrainProgress)
+}
+
+// TrainProgress is the state after a step.
+type TrainProgress struct {
+	Step, Steps int
+	Epoch       float64
+	Loss        float64 // this step's mean loss
+	EvalLoss    float64 // the last held-out loss (NaN before the first)
+	Elapsed     time.Duration
+	Resumed     int // the step the run resumed from (0 for a fresh run)
+}
+
+// TrainResult is a finished training run.
+type TrainResult struct {
+	Prefix   *student.Prefix
+	Losses   []LossPoint
+	Steps    int
+	Seconds  float64 // training time, all runs of a resumed training together
+	EvalLoss float64 // held-out loss at the end (NaN without a hold-out)
+	Examples int     // conversations trained on
+	Targets  int     // distillation targets per epoch
+}
+
+// Split separates the last n examples (in a seeded order) as held out.
+func Split(examples []student.Example, n int, seed uint64) (train, held []student.Example) {
+	if n <= 0 || n >= len(examples) {
+		return examples, nil
+	}
+	perm := rand.New(rand.NewPCG(seed, 0x401d)).Perm(len(examples))
+	for i, j := range perm {
+		if i < len(examples)-n {
+			train = append(train, examples[j])
+		} else {
+			held = append(held, examples[j])
+		}
+	}
+	return train, held
+}
+
+// Run trains on examples, measuring the loss on held.
+func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*TrainResult, error) {
+	cfg := t.Cfg
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if len(examples) == 0 {
+		return nil, errors.New("training: no examples")
+	}
+	if cfg.MicroTokens <= 0 {
+		cfg.MicroTokens = 1024
+	}
+	perEpoch := (len(examples) + cfg.Batch - 1) / cfg.Batch
+	steps := perEpoch * cfg.Epochs
+	res := &TrainResult{Steps: steps, Examples: len(examples), EvalLoss: math.NaN()}
+	for _, ex := range examples {
+		res.Targets += len(ex.Targets)
+	}
+	id := runID(cfg, examples, held, t.InitTokens)
+
+	opt := student.NewAdam(cfg.LR)
+	var pre *student.Prefix
+	step := 0
+	var spent float64
+	if t.Checkpoint != "" {
+		ck, err := readCheckpoint(t.Checkpoint)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return nil, err
+		case ck.ID != id:
+			// Another run's checkpoint (other data or settings): start over.
+		default:
+			pre, step, spent, res.Losses = ck.Prefix, ck.Step, ck.Seconds, ck.Losses
+			if err := opt.Restore(ck.Adam, pre); err != nil {
+				return nil, fmt.Errorf("checkpoint %s: %w", t.Checkpoint, err)
+			}
+		}
+	}
+	resumed := step
+	if pre == nil {
+		var err error
+		pre, err = t.initPrefix(ctx)
+		if err != nil {
+			return nil, err
+		}
+	}
+	evalLoss := math.NaN()
+	for i := len(res.Losses) - 1; i >= 0; i-- {
+		if !math.IsNaN(res.Losses[i].EvalLoss) {
+			evalLoss = res.Losses[i].EvalLoss
+			break
+		}
+	}
+	t0 := time.Now()
+	lastCk := time.Now()
+	elapsed := func() float64 { return spent + time.Since(t0).Seconds() }
+	save := func() error {
+		if t.Checkpoint == "" {
+			return nil
+		}
+		lastCk = time.Now()
+		return writeCheckpoint(t.Checkpoint, &checkpoint{ID: id, Step: step, Seconds: elapsed(), Losses: res.Losses, Prefix: pre, Adam: opt.State()})
+	}
+	evaluate := func() error {
+		if len(held) == 0 {
+			return nil
+		}
+		l, err := t.meanLoss(ctx, pre, held, cfg.MicroTokens)
+		if err != nil {
+			return err
+		}
+		evalLoss = l
+		return nil
+	}
+	if step == 0 && len(held) > 0 {
+		if err := evaluate(); err != nil {
+			return nil, err
+		}
+		res.Losses = append(res.Losses, LossPoint{Step: 0, Loss: math.NaN(), EvalLoss: evalLoss, LR: cfg.LR})
+	}
+
+	var order []int
+	orderEpoch := -1
+	grad := student.NewGrad(pre)
+	tokensSeen := 0
+	for step < steps {
+		if err := ctx.Err(); err != nil {
+			if e := save(); e != nil {
+				return nil, errors.Join(err, e)
+			}
+			return nil, err
+		}
+		epoch, at := step/perEpoch, step%perEpoch
+		if epoch != orderEpoch {
+			order = rand.New(rand.NewPCG(cfg.Seed, uint64(epoch))).Perm(len(examples))
+			orderEpoch = epoch
+		}
+		var batch []student.Example
+		for _, j := range order[at*cfg.Batch : min((at+1)*cfg.Batch, len(order))] {
+			batch = append(batch, examples[j])
+		}
+		loss, ntok, err := t.step(ctx, pre, grad, opt, batch, cfg.MicroTokens)
+		if err != nil {
+			if ctx.Err() != nil {
+				if e := save(); e != nil {
+					return nil, errors.Join(ctx.Err(), e)
+				}
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		step++
+		tokensSeen += ntok
+		pt := LossPoint{Step: step, Epoch: float64(step) / float64(perEpoch), Loss: loss, LR: cfg.LR, Tokens: ntok, Seconds: elapsed(), EvalLoss: math.NaN()}
+		if len(held) > 0 && (step == steps || cfg.EvalEvery > 0 && step%cfg.EvalEvery == 0) {
+			if err := evaluate(); err != nil {
+				if ctx.Err() != nil {
+					continue // saved at the top of the loop
+				}
+				return nil, err
+			}
+			pt.EvalLoss = evalLoss
+		}
+		res.Losses = append(res.Losses, pt)
+		if t.Progress != nil {
+			t.Progress(TrainProgress{Step: step, Steps: steps, Epoch: pt.Epoch, Loss: loss, EvalLoss: evalLoss,
+				Elapsed: time.Duration(elapsed() * float64(time.Second)), Resumed: resumed})
+		}
+		if t.CheckpointEvery > 0 && time.Since(lastCk) >= t.CheckpointEvery && step < steps {
+			if err := save(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := save(); err != nil {
+		return nil, err
+	}
+	res.Prefix, res.Seconds, res.EvalLoss = pre, elapsed(), evalLoss
+	return res, nil
+}
+
+// step takes one Adam step on batch, accumulating the gradient of the
+// batch's mean loss over micro-batches of at most micro tokens.
+func (t *Trainer) step(ctx context.Context, pre *student.Prefix, grad *student.Grad, opt *student.Adam, batch []student.Example, micro int) (loss float64, tokens int, err error) {
+	n := 0
+	for _, ex := range batch {
+		n += len(ex.Targets)
+		tokens += len(ex.Tokens)
+	}
+	if n == 0 {
+		return 0, tokens, errors.New("training: a batch without targets")
+	}
+	grad.Zero()
+	var sum float64
+	for _, mb := range microBatches(batch, micro) {
+		s, _, err := t.Student.Accumulate(ctx, pre, mb, grad, 1/float64(n))
+		if err != nil {
+			return 0, 0, err
+		}
+		sum += s
+	}
+	if err := opt.Step(pre, grad); err != nil {
+		return 0, 0, err
+	}
+	return sum / float64(n), tokens, nil
+}
+
+// meanLoss is the mean loss per target over examples (forward only).
+func (t *Trainer) meanLoss(ctx context.Context, pre *student.Prefix, examples []student.Example, micro int) (float64, error) {
+	var sum float64
+	var n int
+	for _, mb := range microBatches(examples, micro) {
+		s, k, err := t.Student.Eval(ctx, pre, mb)
+		if err != nil {
+			return 0, err
+		}
+		sum += s
+		n += k
+	}
+	if n == 0 {
+		return math.NaN(), nil
+	}
+	return sum / float64(n), nil
+}
+
+// microBatches splits a batch into runs of at most micro tokens (an
+// example longer than that is a micro-batch of its own).
+func microBatches(batch []student.Example, micro int) [][]student.Example {
+	var out [][]student.Example
+	var cur []student.Example
+	n := 0
+	for _, ex := range batch {
+		if len(cur) > 0 && n+len(ex.Tokens) > micro {
+			out = append(out, cur)
+			cur, n = nil, 0
+		}
+		cur = append(cur, ex)
+		n += len(ex.Tokens)
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// initPrefix makes the Cartridge's first values.
+func (t *Trainer) initPrefix(ctx context.Context) (*student.Prefix, error) {
+	cfg := t.Cfg
+	switch cfg.Init {
+	case InitFirstTokens:
+		toks := t.InitTokens
+		if len(toks) == 0 {
+			return nil, errors.New("training: no corpus tokens to initialise from")
+		}
+		for len(toks) < cfg.P { // a corpus shorter than p: repeat it
+			toks = append(toks, t.InitTokens...)
+		}
+		return student.InitFromTokens(ctx, t.Infer, toks, cfg.P, cfg.Frozen)
+	case InitRandomTokens:
+		return student.InitRandomTokens(ctx, t.Infer, cfg.P, cfg.Frozen, cfg.Seed)
+	default:
+		return student.InitRandomVectors(ctx, t.Infer, cfg.P, cfg.Frozen, cfg.Seed)
+	}
+}
+
+// runID identifies a training run: its configuration and data. A
+// checkpoint resumes only the run it was made by.
+func runID(cfg TrainConfig, examples, held []student.Example, initTokens []int) string {
+	h := sha256.New()
+	b, _ := json.Marshal(cfg)
+	h.Write(b)
+	for _, set := range [][]student.Example{examples, held} {
+		fmt.Fprintf(h, "|%d", len(set))
+		for _, ex := range set {
+			fmt.Fprintf(h, "|%d:%d", len(ex.Tokens), len(ex.Targets))
+			for _, tk := range ex.Tokens {
+				fmt.Fprintf(h, ",%d", tk)
+			}
+		}
+	}
+	fmt.Fprintf(h, "|init %d", len(initTokens))
+	for _, tk := range initTokens[:min(len(initTokens), 4096)] {
+		fmt.Fprintf(h, ",%d", tk)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// examplesFrom turns conversations into training examples.
+func examplesFrom(convs []*Conversation) []student.Example {
+	out := make([]student.Example, 0, len(convs))
+	for _, c := range convs {
+		if len(c.Targets) == 0 {
+			continue
+		}
+		out = append(out, student.Example{Tokens: c.Tokens, Targets: c.Targets})
+	}
+	return out
+}
