@@ -14,14 +14,12 @@ build:
 model: build
 	$(BIN) model pull
 
-# The main job on the embedded default model.
+# The main job on the embedded default model: train a Cartridge (small budget,
+# ~15 min on 2 cores) for github.com/google/uuid and answer questions with it,
+# next to the answers without it (scripts/demo.sh; BUDGET=tiny for a quick look).
 demo: model
-	@echo "== model"
 	$(BIN) model info
-	@echo "== a question, answered by the model"
-	$(BIN) generate --chat --stats -n 96 "What is the capital of France? Answer in one word."
-	@echo "== a continuation of Go source"
-	$(BIN) generate --stats -n 48 "$$(printf 'package main\n\nimport "fmt"\n\n// greet prints a greeting for name.\nfunc greet(name string) {\n')"
+	BIN=$(BIN) GO=$(GO) scripts/demo.sh
 
 # Every test: unit tests on tiny random models, and parity with llama.cpp on the real model.
 test: model vet

@@ -53,6 +53,7 @@ type Job struct {
 	Method  string
 	Budget  Budget
 	WorkDir string // dataset, checkpoint and loss curve; created when missing
+	Dataset string // the dataset file, when not the work directory's (shared by runs that differ only in training)
 	Out     string // the .cart file
 	Events  func(Event)
 	// CheckpointEvery is how often training saves its state (default 1 min).
@@ -219,7 +220,10 @@ func (j *Job) synthesize(ctx context.Context, lines *Lines, res *JobResult) ([]*
 	if cfg.Description == "" {
 		cfg.Description = j.Corpus.Description
 	}
-	path := filepath.Join(j.WorkDir, DatasetFile)
+	path := j.Dataset
+	if path == "" {
+		path = filepath.Join(j.WorkDir, DatasetFile)
+	}
 	res.DatasetPath = path
 	ds, err := OpenDataset(path, DatasetHeader{Model: j.Infer.Fingerprint(), Corpus: j.Corpus.Fingerprint(), Synth: cfg}, j.Infer.Vocab)
 	if err != nil {

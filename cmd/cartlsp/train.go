@@ -34,13 +34,13 @@ func (l *listFlag) Set(s string) error {
 // trainFlags are the knobs of `cartlsp train`; budget fields are overridden
 // only by flags given on the command line.
 type trainFlags struct {
-	budget, method, out, work, init, seedTypes, description     string
-	p, frozen, conversations, epochs, batch, chunkMin, chunkMax int
-	maxUser, maxAnswer, holdout, synthBatch                     int
-	lr                                                          float64
-	seed                                                        uint64
-	exclude                                                     listFlag
-	fresh, quiet                                                bool
+	budget, method, out, work, data, init, seedTypes, description string
+	p, frozen, conversations, epochs, batch, chunkMin, chunkMax   int
+	maxUser, maxAnswer, holdout, synthBatch                       int
+	lr                                                            float64
+	seed                                                          uint64
+	exclude                                                       listFlag
+	fresh, quiet                                                  bool
 }
 
 func (t *trainFlags) register(fs *flag.FlagSet) {
@@ -48,6 +48,7 @@ func (t *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.method, "method", trainer.MethodSelfStudy, "self-study (synthetic conversations + distillation) or ntp (next-token prediction on the corpus, a baseline)")
 	fs.StringVar(&t.out, "o", "", "output Cartridge (default: ./<directory name>.cart)")
 	fs.StringVar(&t.work, "work", "", "work directory for the dataset, checkpoint and loss curve (default: <output>.work)")
+	fs.StringVar(&t.data, "data", "", "dataset file (default: in the work directory); runs that differ only in training settings can share one, and a dataset of n conversations serves any run of ≤ n")
 	fs.BoolVar(&t.fresh, "fresh", false, "delete the work directory first instead of resuming from it")
 	fs.Var(&t.exclude, "exclude", "glob of files to leave out, matched against paths and their tails, e.g. '*_test.go' (repeatable, comma-separated)")
 	fs.StringVar(&t.description, "description", "", "one line describing the codebase, shown to the model during synthesis")
@@ -208,7 +209,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stderr, "training a Cartridge: budget %s, method %s, p=%d, %d conversations, %d epochs, lr %g → %s\n",
 		budget.Name, tf.method, budget.Train.P, budget.Synth.Conversations, budget.Train.Epochs, budget.Train.LR, out)
 	job := &trainer.Job{
-		Corpus: corpus, Infer: l.m, Chat: chat, Method: tf.method, Budget: budget, WorkDir: work, Out: out, Events: events,
+		Corpus: corpus, Infer: l.m, Chat: chat, Method: tf.method, Budget: budget, WorkDir: work, Dataset: tf.data, Out: out, Events: events,
 		Student: func() (*student.Model, error) { return student.New(l.file, l.be.Pool()) },
 	}
 	t0 := time.Now()
