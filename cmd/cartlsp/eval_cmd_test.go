@@ -16,35 +16,14 @@ import (
 	"github.com/cartlsp/cartlsp/trainer/eval"
 )
 
-// writeTinyChatModel writes a tiny random Llama with a byte-level tokenizer
-// and a ChatML template (what eval needs) and returns its fingerprint.
+// writeTinyChatModel writes a tiny random chat model (modeltest.BuildChat)
+// and returns its fingerprint.
 func writeTinyChatModel(t *testing.T, path string) string {
 	t.Helper()
-	tokens := []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>"}
-	types := []int32{3, 3, 3} // control
-	n := 0
-	for b := 0; b < 256; b++ {
-		if '!' <= b && b <= '~' || 0xA1 <= b && b <= 0xAC || 0xAE <= b && b <= 0xFF {
-			tokens = append(tokens, string(rune(b)))
-		} else {
-			tokens = append(tokens, string(rune(256+n)))
-			n++
-		}
-		types = append(types, 1) // normal
-	}
-	tokens, types = append(tokens, "Ġt"), append(types, 1)
-	w, err := modeltest.Build(modeltest.Options{Vocab: len(tokens), Context: 1024, Seed: 5})
+	w, err := modeltest.BuildChat(modeltest.Options{Context: 1024, Seed: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.AddKV("tokenizer.ggml.model", gguf.String("gpt2"))
-	w.AddKV("tokenizer.ggml.pre", gguf.String("smollm"))
-	w.AddKV("tokenizer.ggml.tokens", gguf.StringArray(tokens))
-	w.AddKV("tokenizer.ggml.token_type", gguf.I32Array(types))
-	w.AddKV("tokenizer.ggml.merges", gguf.StringArray([]string{"Ġ t"}))
-	w.AddKV("tokenizer.ggml.bos_token_id", gguf.U32(1))
-	w.AddKV("tokenizer.ggml.eos_token_id", gguf.U32(2))
-	w.AddKV("tokenizer.chat_template", gguf.String("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"))
 	if err := w.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}

@@ -73,9 +73,11 @@ type prepared struct {
 }
 
 // Run evaluates every condition on every question and returns the report.
-// Model, question file and settings beyond these options are the caller's
-// to fill in. ctx is checked between forward passes; a cancelled run
-// returns ctx's error.
+// For each condition the prefix is prefilled once and every question is
+// scored after it (the cache truncated back to the prefix in between). The
+// model's path, the question file and settings beyond these options are the
+// caller's to fill in. ctx is checked between forward passes; a cancelled
+// run returns ctx's error.
 func Run(ctx context.Context, m *model.Model, chat *trainer.Chat, qs []Question, conds []Condition, o Options) (*Report, error) {
 	if len(qs) == 0 {
 		return nil, errors.New("eval: no questions")
