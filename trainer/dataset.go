@@ -440,3 +440,15 @@ func (d *Dataset) Sorted() []*Conversation {
 	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
 	return out
 }
+
+// IsDataset reports whether the file at path starts like a dataset file.
+func IsDataset(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [6]byte
+	_, err = io.ReadFull(f, magic[:])
+	return err == nil && string(magic[:]) == datasetMagic[:6]
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
+	"github.com/cartlsp/cartlsp/trainer"
 )
 
 // inspectReport is what `cartlsp inspect --json` prints.
@@ -34,9 +35,10 @@ type iclComparison struct {
 }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("inspect", "inspect FILE.cart [--json] [--verify]", stderr)
+	fs := newFlags("inspect", "inspect FILE.cart|dataset.bin [--json] [--verify] [--show N]", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
 	verify := fs.Bool("verify", false, "read every value too (slower), not just the header")
+	show := fs.Int("show", 3, "for a dataset: how many conversations to print")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -44,6 +46,9 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(pos) != 1 {
 		fs.Usage()
 		return errUsage
+	}
+	if trainer.IsDataset(pos[0]) {
+		return inspectDataset(stdout, pos[0], *show, *asJSON)
 	}
 	info, err := cartridge.Stat(pos[0])
 	if err != nil {

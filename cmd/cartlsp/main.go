@@ -27,7 +27,7 @@ func init() {
 		"generate": {"continue a prompt with the model, streaming the text", runGenerate},
 		"chat":     {"talk to the model in the terminal (ChatML)", runChat},
 		"bench":    {"measure prefill and decode speed and peak memory", runBench},
-		"inspect":  {"describe a Cartridge file: model, size, corpus, recipe, metrics", runInspect},
+		"inspect":  {"describe a Cartridge (model, size, corpus, recipe, metrics) or a synthesized dataset", runInspect},
 		"train":    {"train a Cartridge for a repository or directory (self-study), resuming where it stopped", runTrain},
 		"ask":      {"answer a question with a Cartridge, streaming the answer", runAsk},
 		"compose":  {"concatenate Cartridges into one (a.cart b.cart -o ab.cart)", runCompose},

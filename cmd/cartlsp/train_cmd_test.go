@@ -66,6 +66,10 @@ func TestCLITrainAskResume(t *testing.T) {
 			t.Errorf("work file %s: %v", f, err)
 		}
 	}
+	code, stdout, stderr = runCLI(t, "inspect", "--show", "1", filepath.Join(work, "dataset.bin"))
+	if code != 0 || !strings.Contains(stdout, "conversations:  4") || !strings.Contains(stdout, "#0 (") {
+		t.Errorf("inspect dataset: exit %d\n%s%s", code, stdout, stderr)
+	}
 	c, err := cartridge.Read(out)
 	if err != nil {
 		t.Fatal(err)
