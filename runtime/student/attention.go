@@ -52,6 +52,7 @@ type attnScratch[T Float] struct {
 	dko, dvo    []T // [T, hd]
 	sp, dsp     []T // [G·T, P]
 	so, dso     []T // [G·T, T]
+	rinv        []T // [G·T] 1/Σ of each softmax row (forward)
 	group       int
 }
 
@@ -62,7 +63,7 @@ func newAttnScratch[T Float](c attnShape, lay batchLayout, backward bool, ar *ar
 	s := &attnScratch[T]{group: G,
 		qg: ar.get(R * c.hd), og: ar.get(R * c.hd),
 		ko: ar.get(tl * c.hd), vo: ar.get(tl * c.hd),
-		sp: ar.get(R * lay.p), so: ar.get(R * tl)}
+		sp: ar.get(R * lay.p), so: ar.get(R * tl), rinv: ar.get(R)}
 	if backward {
 		s.dog = ar.get(R * c.hd)
 		s.dko, s.dvo = ar.get(tl*c.hd), ar.get(tl*c.hd)
@@ -106,7 +107,7 @@ func attnForward[T Float](e engine, c attnShape, lay batchLayout, att, lse, q, k
 		for g := 0; g < c.kvHeads; g++ {
 			qg, og := sc.qg[:R*hd], sc.og[:R*hd]
 			ko, vo := sc.ko[:T_*hd], sc.vo[:T_*hd]
-			sp, so := sc.sp[:R*P], sc.so[:R*T_]
+			sp, so, rinv := sc.sp[:R*P], sc.so[:R*T_], sc.rinv[:R]
 			kpg, vpg := kp[g*P*hd:(g+1)*P*hd], vp[g*P*hd:(g+1)*P*hd]
 			gatherHeads(qg, q, o0, T_, c.heads, g*G, G, hd)
 			gatherHeads(ko, k, o0, T_, c.kvHeads, g, 1, hd)
@@ -117,28 +118,20 @@ func attnForward[T Float](e engine, c attnShape, lay batchLayout, att, lse, q, k
 				for r := lo; r < hi; r++ {
 					t := r % T_
 					spr, sor := sp[r*P:(r+1)*P], so[r*T_:(r+1)*T_]
-					mx := T(math.Inf(-1)) // max of the raw scores (scale > 0)
-					for _, v := range spr {
-						mx = max(mx, v)
-					}
-					for _, v := range sor[:t+1] {
-						mx = max(mx, v)
-					}
+					mx := maxRow(maxRow(T(math.Inf(-1)), spr), sor[:t+1]) // max of the raw scores (scale > 0)
 					m := scale * mx
 					sum := expRow(spr, scale, m) + expRow(sor[:t+1], scale, m) // e^(s_j − max s)
 					clear(sor[t+1:])                                           // causal mask
-					inv := T(1 / sum)
-					for j := range spr {
-						spr[j] *= inv
-					}
-					for j := 0; j <= t; j++ {
-						sor[j] *= inv
-					}
+					rinv[r] = T(1 / sum)
 					lse[(o0+t)*c.heads+g*G+r/T_] = m + T(math.Log(sum))
 				}
 			})
+			// The rows of A are normalised after the product: O = (E·V)/Σ E.
 			gemmNN(e, R, hd, P, sp, vpg, og, false) // O = Ap·Vp
 			gemmNN(e, R, hd, T_, so, vo, og, true)  //   + Ao·Vo  [G·T, hd]
+			for r := 0; r < R; r++ {
+				scaleRow(og[r*hd:(r+1)*hd], rinv[r])
+			}
 			scatterHeads(att, og, o0, T_, c.heads, g*G, G, hd)
 		}
 	}
@@ -189,12 +182,8 @@ func attnBackward[T Float](e engine, c attnShape, lay batchLayout, datt, lse, q,
 					clear(sor[t+1:])
 					clear(dsor[t+1:])
 					// dS = A·(dA − δ), with the 1/√hd of S folded in.
-					for j := range spr {
-						dspr[j] = spr[j] * (dspr[j] - delta) * scale
-					}
-					for j := 0; j <= t; j++ {
-						dsor[j] = sor[j] * (dsor[j] - delta) * scale
-					}
+					softmaxBackRow(dspr, spr, delta, scale)
+					softmaxBackRow(dsor[:t+1], sor[:t+1], delta, scale)
 				}
 			})
 			gemmTN(e, P, hd, R, dsp, qg, dkpg, true) // dKp += dSpᵀ·Qg  [P, hd]

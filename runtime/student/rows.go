@@ -1,16 +1,21 @@
 package student
 
-import "math"
+import (
+	"math"
+
+	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
+)
 
 // Row kernels for the exp-heavy loops (attention softmax, the vocabulary
-// softmax, SwiGLU). Each dispatches once per row: float32 slices run a
-// non-generic loop around expf, anything else the plain generic loop with
-// math.Exp — the twin the fast one is tested against (rows_test.go).
+// softmax, SwiGLU). Each dispatches once per row: float32 slices run the cpu
+// package's vectorised kernels (ggml's exp, within 2.5 ulps), anything else
+// the plain generic loop with math.Exp — the twin the fast one is tested
+// against (rows_test.go).
 
 // expRow sets x[i] = e^(a·x[i] − b) and returns Σ x[i] (in float64).
 func expRow[T Float](x []T, a, b T) float64 {
 	if x32, ok := any(x).([]float32); ok {
-		return expRow32(x32, float32(a), float32(b))
+		return cpu.ExpRow(x32, float32(a), float32(b))
 	}
 	var s float64
 	for i, v := range x {
@@ -21,23 +26,33 @@ func expRow[T Float](x []T, a, b T) float64 {
 	return s
 }
 
-func expRow32(x []float32, a, b float32) float64 {
-	var s0, s1 float32 // partial sums of at most a row: float32 is enough, summed in float64
-	var s float64
-	for i := range x {
-		e := expf(a*x[i] - b)
-		x[i] = e
-		if i&1 == 0 {
-			s0 += e
-		} else {
-			s1 += e
-		}
-		if i&1023 == 1023 {
-			s += float64(s0) + float64(s1)
-			s0, s1 = 0, 0
-		}
+// maxRow returns max(m, x[0], x[1], …).
+func maxRow[T Float](m T, x []T) T {
+	if x32, ok := any(x).([]float32); ok {
+		return max(m, T(cpu.MaxRow(x32)))
 	}
-	return s + float64(s0) + float64(s1)
+	for _, v := range x {
+		m = max(m, v)
+	}
+	return m
+}
+
+// softmaxBackRow: ds[j] = a[j]·(ds[j] − delta)·scale (ds holds dA on entry).
+func softmaxBackRow[T Float](ds, a []T, delta, scale T) {
+	if d32, ok := any(ds).([]float32); ok {
+		cpu.SoftmaxBack(d32, any(a).([]float32), float32(delta), float32(scale))
+		return
+	}
+	for j := range ds {
+		ds[j] = a[j] * (ds[j] - delta) * scale
+	}
+}
+
+// scaleRow: x[j] *= s.
+func scaleRow[T Float](x []T, s T) {
+	for j := range x {
+		x[j] *= s
+	}
 }
 
 // lossRow is log-softmax, the sparse distillation loss and their backward
@@ -50,10 +65,7 @@ func expRow32(x []float32, a, b float32) float64 {
 // (logSoftmaxForward/Backward and distillForward/Backward composed, with one
 // exponential per vocabulary entry). It returns the loss.
 func lossRow[T Float](z []T, ids []int, lp []float32, scale float64) float64 {
-	mx := T(math.Inf(-1))
-	for _, v := range z {
-		mx = max(mx, v)
-	}
+	mx := maxRow(T(math.Inf(-1)), z)
 	var loss, sp float64
 	for k, id := range ids {
 		p := math.Exp(float64(lp[k]))
@@ -77,11 +89,7 @@ func lossRow[T Float](z []T, ids []int, lp []float32, scale float64) float64 {
 // swigluRow: a[i] = silu(g[i])·u[i] (see swigluForward).
 func swigluRow[T Float](a, g, u []T) {
 	if a32, ok := any(a).([]float32); ok {
-		g32, u32 := any(g).([]float32), any(u).([]float32)
-		for i := range a32 {
-			s := 1 / (1 + expf(-g32[i]))
-			a32[i] = g32[i] * s * u32[i]
-		}
+		cpu.SwiGLU(a32, any(g).([]float32), any(u).([]float32)) // g/(1 + e^−g)·u
 		return
 	}
 	for i := range a {
@@ -93,12 +101,7 @@ func swigluRow[T Float](a, g, u []T) {
 // swigluBackRow: du, dg from da (see swigluBackward).
 func swigluBackRow[T Float](dg, du, da, g, u []T) {
 	if dg32, ok := any(dg).([]float32); ok {
-		du32, da32, g32, u32 := any(du).([]float32), any(da).([]float32), any(g).([]float32), any(u).([]float32)
-		for i := range dg32 {
-			s := 1 / (1 + expf(-g32[i]))
-			du32[i] = da32[i] * g32[i] * s
-			dg32[i] = da32[i] * u32[i] * s * (1 + g32[i]*(1-s))
-		}
+		cpu.SwiGLUBack(dg32, any(du).([]float32), any(da).([]float32), any(g).([]float32), any(u).([]float32))
 		return
 	}
 	for i := range dg {

@@ -44,3 +44,16 @@ func BenchmarkMicroQ41x2(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/18, "ns/block")
 	b.ReportMetric(float64(b.N)*18*2*16*32*2/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+func BenchmarkMicroSgemm(b *testing.B) {
+	if detected < levelAVX512 {
+		b.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewSource(1))
+	a, bb := randomActs(rng, 256*sgMR), randomActs(rng, 256*sgNR)
+	c := make([]float32, sgMR*sgNR)
+	for i := 0; i < b.N; i++ {
+		sgemmKernAVX512(256, &a[0], &bb[0], &c[0], sgNR, true)
+	}
+	b.ReportMetric(float64(b.N)*256*sgMR*sgNR*2/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
