@@ -156,6 +156,10 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 		}
 		j.event(Event{Phase: "training", Done: p.Step, Total: p.Steps, Loss: p.Loss, EvalLoss: p.EvalLoss})
 	}
+	tr.Saved = func(losses []LossPoint) { // a best effort: the final curve below reports errors
+		WriteLossCSV(res.LossCSV, losses)
+		WriteLossPNG(res.LossPNG, losses, title)
+	}
 	tres, err := tr.Run(ctx, train, held)
 	if err != nil {
 		return nil, err

@@ -81,6 +81,9 @@ type Trainer struct {
 	CheckpointEvery time.Duration
 	// Progress, when set, is called after every step.
 	Progress func(TrainProgress)
+	// Saved, when set, is called after every checkpoint with the loss
+	// history so far (to refresh the loss curve on disk).
+	Saved func(losses []LossPoint)
 }
 
 // TrainProgress is the state after a step.
@@ -182,7 +185,13 @@ func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*T
 			return nil
 		}
 		lastCk = time.Now()
-		return writeCheckpoint(t.Checkpoint, &checkpoint{ID: id, Step: step, Seconds: elapsed(), Losses: res.Losses, Prefix: pre, Adam: opt.State()})
+		if err := writeCheckpoint(t.Checkpoint, &checkpoint{ID: id, Step: step, Seconds: elapsed(), Losses: res.Losses, Prefix: pre, Adam: opt.State()}); err != nil {
+			return err
+		}
+		if t.Saved != nil {
+			t.Saved(res.Losses)
+		}
+		return nil
 	}
 	evaluate := func() error {
 		if len(held) == 0 {
