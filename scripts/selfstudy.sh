@@ -6,7 +6,7 @@
 # initialisation and the frozen sink. Hours on 2 CPU cores; every stage
 # resumes from its work directory when re-run.
 #
-#   scripts/selfstudy.sh [stage...]   stages: uuid ntp ablations toml table (default: all)
+#   scripts/selfstudy.sh [stage...]   stages: uuid toml ntp ablations table (default: all)
 set -euo pipefail
 BIN=${BIN:-bin/cartlsp}
 GO=${GO:-go}
@@ -36,19 +36,21 @@ evalq() { # name questions corpus [flags...]
 	"$BIN" eval --questions "$q" --corpus "$corpus" --exclude '*_test.go' --out "$OUT/$name" "$@"
 }
 
-stages=${*:-uuid ntp ablations toml table}
+stages=${*:-uuid toml ntp ablations table}
 for s in $stages; do
 	case $s in
-	uuid) # the small budget on uuid; its dataset is shared by the ablations (192 conversations, the first 96 used here)
-		train uuid "$UUID" --conversations 192 --data "$OUT/uuid.ds" --epochs 1 -o "$OUT/uuid-synth.cart" >/dev/null
-		train uuid "$UUID" --data "$OUT/uuid.ds"
+	uuid) # the small budget on uuid (timed: synthesis and training); its dataset is shared by the ablations
+		TIME=""
+		[ -x /usr/bin/time ] && TIME="/usr/bin/time -f %e-s-wall,%M-KiB-peak-RSS"
+		$TIME "$BIN" train --budget small --exclude '*_test.go' --quiet --data "$OUT/uuid.ds" -o "$OUT/uuid.cart" "$UUID"
+		evalq uuid-eval testdata/questions/uuid.jsonl "$UUID" --cart "$OUT/uuid.cart" --conditions none,icl,cartridge --gen "$GEN"
 		;;
 	ntp)
 		train uuid.ntp "$UUID" --method ntp
-		evalq uuid-eval testdata/questions/uuid.jsonl "$UUID" --cart "$OUT/uuid.cart" --ntp "$OUT/uuid.ntp.cart" --gen "$GEN"
+		evalq uuid-ntp-eval testdata/questions/uuid.jsonl "$UUID" --ntp "$OUT/uuid.ntp.cart" --conditions ntp --gen "$GEN"
 		;;
 	ablations)
-		for a in "p64 --p 64" "p1024 --p 1024" "conv48 --conversations 48" "conv192 --conversations 192" \
+		for a in "p64 --p 64" "p1024 --p 1024" "conv32 --conversations 32" "conv64 --conversations 64" \
 			"random-tokens --init random-tokens" "random-vectors --init random-vectors" "nosink --frozen 0"; do
 			set -- $a
 			name=uuid-$1

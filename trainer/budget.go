@@ -30,9 +30,9 @@ var Budgets = map[string]Budget{
 	},
 	"small": {
 		Name:       "small",
-		Synth:      SynthConfig{Conversations: 96, ChunkMin: 256, ChunkMax: 768, MaxUser: 64, MaxAnswer: 160, UserTemp: 0.6, TopK: 20},
+		Synth:      SynthConfig{Conversations: 128, ChunkMin: 256, ChunkMax: 768, MaxUser: 64, MaxAnswer: 160, UserTemp: 0.6, TopK: 20},
 		SynthBatch: 8,
-		Train:      TrainConfig{P: 256, Frozen: 1, Init: InitFirstTokens, LR: 2e-2, Epochs: 2, Batch: 8, MicroTokens: 1024, Holdout: 6, EvalEvery: 6},
+		Train:      TrainConfig{P: 256, Frozen: 1, Init: InitFirstTokens, LR: 4e-2, Epochs: 2, Batch: 4, MicroTokens: 1024, Holdout: 8, EvalEvery: 8},
 	},
 	"full": {
 		Name:       "full",
