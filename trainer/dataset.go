@@ -303,7 +303,7 @@ func OpenDataset(path string, h DatasetHeader, vocab int) (*Dataset, error) {
 		if !bytes.Equal(a, b) {
 			f.Close()
 			return nil, fmt.Errorf("dataset %s was synthesized with other settings, model or corpus (%s; now %s); "+
-				"delete it or start fresh to synthesize again", path, a, b)
+				"delete it (cartlsp train --fresh) to synthesize again", path, a, b)
 		}
 		if err := f.Truncate(good); err != nil {
 			f.Close()

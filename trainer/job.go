@@ -37,7 +37,7 @@ const (
 
 // Event reports a job's progress.
 type Event struct {
-	Phase       string // "corpus", "synthesis", "training", "done"
+	Phase       string // "corpus", "resume", "synthesis", "training", "done"
 	Done, Total int
 	Loss        float64 // training: this step's loss
 	EvalLoss    float64 // training: the last held-out loss (NaN before one)
@@ -151,8 +151,9 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 	res.LossPNG = filepath.Join(j.WorkDir, LossPNGFile)
 	title := fmt.Sprintf("%s, p=%d, %d examples, lr %g", j.Method, b.Train.P, len(train), b.Train.LR)
 	tr.Progress = func(p TrainProgress) {
-		if p.Resumed > 0 {
+		if p.Resumed > 0 && res.ResumedAtStep == 0 {
 			res.ResumedAtStep = p.Resumed
+			j.event(Event{Phase: "resume", Message: fmt.Sprintf("training resumed from its checkpoint at step %d of %d", p.Resumed, p.Steps)})
 		}
 		j.event(Event{Phase: "training", Done: p.Step, Total: p.Steps, Loss: p.Loss, EvalLoss: p.EvalLoss})
 	}
@@ -234,8 +235,11 @@ func (j *Job) synthesize(ctx context.Context, lines *Lines, res *JobResult) ([]*
 		return nil, err
 	}
 	defer ds.Close()
-	if len(ds.Done()) >= cfg.Conversations {
+	if n := len(ds.Done()); n >= cfg.Conversations {
 		res.UsedDataset = true
+		j.event(Event{Phase: "resume", Message: fmt.Sprintf("dataset %s already holds the %d conversations", path, cfg.Conversations)})
+	} else if n > 0 {
+		j.event(Event{Phase: "resume", Message: fmt.Sprintf("dataset %s: %d of %d conversations already synthesized, resuming", path, n, cfg.Conversations)})
 	}
 	s := &Synthesizer{Model: j.Infer, Chat: j.Chat, Lines: lines, Cfg: cfg, Batch: b.SynthBatch,
 		Progress: func(done, total int) { j.event(Event{Phase: "synthesis", Done: done, Total: total}) }}

@@ -183,6 +183,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		switch e.Phase {
 		case "corpus":
 			fmt.Fprintf(stderr, "corpus: %s (%s)\n", corpus.Source, e.Message)
+		case "resume":
+			fmt.Fprintln(stderr, e.Message)
 		case "synthesis", "training":
 			if phase != e.Phase {
 				if bar != nil {

@@ -86,6 +86,9 @@ func TestCLITrainAskResume(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("second train: exit %d\n%s", code, stderr)
 	}
+	if !strings.Contains(stderr, "already holds the 4 conversations") || !strings.Contains(stderr, "resumed from its checkpoint at step 2 of 2") {
+		t.Errorf("second train does not say it reused its work:\n%s", stderr)
+	}
 	c2, err := cartridge.Read(out)
 	if err != nil {
 		t.Fatal(err)
