@@ -177,6 +177,14 @@ func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*T
 			break
 		}
 	}
+	if resumed > 0 && t.Progress != nil {
+		last := math.NaN()
+		if n := len(res.Losses); n > 0 {
+			last = res.Losses[n-1].Loss
+		}
+		t.Progress(TrainProgress{Step: step, Steps: steps, Epoch: float64(step) / float64(perEpoch), Loss: last,
+			EvalLoss: evalLoss, Elapsed: time.Duration(spent * float64(time.Second)), Resumed: resumed})
+	}
 	t0 := time.Now()
 	lastCk := time.Now()
 	elapsed := func() float64 { return spent + time.Since(t0).Seconds() }
