@@ -25,6 +25,7 @@ import (
 const (
 	MethodSelfStudy = "self-study" // synthetic conversations + context distillation (the paper's)
 	MethodNTP       = "ntp"        // next-token prediction on windows of the corpus (the baseline)
+	MethodMixed     = "mixed"      // both: the self-study conversations and as many ntp windows, shuffled together
 )
 
 // Files in a job's work directory.
@@ -88,8 +89,8 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 	if j.Method == "" {
 		j.Method = MethodSelfStudy
 	}
-	if j.Method != MethodSelfStudy && j.Method != MethodNTP {
-		return nil, fmt.Errorf("method %q: want %s or %s", j.Method, MethodSelfStudy, MethodNTP)
+	if j.Method != MethodSelfStudy && j.Method != MethodNTP && j.Method != MethodMixed {
+		return nil, fmt.Errorf("method %q: want %s, %s or %s", j.Method, MethodSelfStudy, MethodNTP, MethodMixed)
 	}
 	if err := b.Synth.check(); err != nil {
 		return nil, err
@@ -116,8 +117,7 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 
 	var examples []student.Example
 	var seedTypes []string
-	switch j.Method {
-	case MethodSelfStudy:
+	if j.Method == MethodSelfStudy || j.Method == MethodMixed {
 		convs, err := j.synthesize(ctx, lines, res)
 		if err != nil {
 			return nil, err
@@ -126,10 +126,11 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 		for _, t := range b.Synth.SeedTypes {
 			seedTypes = append(seedTypes, string(t))
 		}
-	case MethodNTP:
+	}
+	if j.Method == MethodNTP || j.Method == MethodMixed {
 		cfg := b.Synth
 		cfg.Seed = b.Train.Seed
-		examples = ntpExamples(lines, tok.Encode, cfg)
+		examples = append(examples, ntpExamples(lines, tok.Encode, cfg)...)
 	}
 	res.Conversations = len(examples)
 	train, held := Split(examples, b.Train.Holdout, b.Train.Seed)

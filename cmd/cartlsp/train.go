@@ -45,7 +45,7 @@ type trainFlags struct {
 
 func (t *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.budget, "budget", "small", "preset: tiny (a minute or two, for a first look), small (~15 min on 2 CPU cores for a ~20k-token repository), full (the paper's scale, for a GPU)")
-	fs.StringVar(&t.method, "method", trainer.MethodSelfStudy, "self-study (synthetic conversations + distillation) or ntp (next-token prediction on the corpus, a baseline)")
+	fs.StringVar(&t.method, "method", trainer.MethodSelfStudy, "self-study (synthetic conversations + distillation), ntp (next-token prediction on the corpus, a baseline) or mixed (both, shuffled together)")
 	fs.StringVar(&t.out, "o", "", "output Cartridge (default: ./<directory name>.cart)")
 	fs.StringVar(&t.work, "work", "", "work directory for the dataset, checkpoint and loss curve (default: <output>.work)")
 	fs.StringVar(&t.data, "data", "", "dataset file (default: in the work directory); runs that differ only in training settings can share one, and a dataset of n conversations serves any run of ≤ n")
@@ -144,8 +144,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out := tf.out
 	if out == "" {
 		out = filepath.Base(corpus.Source) + ".cart"
-		if tf.method == trainer.MethodNTP {
-			out = filepath.Base(corpus.Source) + ".ntp.cart"
+		if tf.method != trainer.MethodSelfStudy {
+			out = filepath.Base(corpus.Source) + "." + tf.method + ".cart"
 		}
 	}
 	work := tf.work

@@ -121,6 +121,17 @@ func TestCLITrainAskResume(t *testing.T) {
 	if c, err := cartridge.Read(ntp); err != nil || c.Meta.Recipe.Method != "ntp" {
 		t.Errorf("ntp Cartridge: %v", err)
 	}
+	// mixed: the conversations (reused from the dataset) and ntp windows together.
+	mixed := filepath.Join(dir, "store.mixed.cart")
+	code, _, stderr = runCLI(t, "train", "--model", modelPath, "--threads", "1", "--budget", "tiny", "--method", "mixed", "--conversations", "4",
+		"--p", "8", "--chunk-min", "48", "--chunk-max", "96", "--max-user", "12", "--max-answer", "16", "--batch", "2",
+		"--exclude", "*_test.go", "--data", filepath.Join(work, "dataset.bin"), "-o", mixed, repo)
+	if code != 0 {
+		t.Fatalf("train mixed: exit %d\n%s", code, stderr)
+	}
+	if c, err := cartridge.Read(mixed); err != nil || c.Meta.Recipe.Method != "mixed" || c.Meta.Recipe.Conversations != 8 {
+		t.Errorf("mixed Cartridge: %v %+v", err, c.Meta.Recipe)
+	}
 }
 
 func TestCLITrainAskErrors(t *testing.T) {
