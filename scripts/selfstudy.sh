@@ -6,7 +6,7 @@
 # initialisation and the frozen sink. Hours on 2 CPU cores; every stage
 # resumes from its work directory when re-run.
 #
-#   scripts/selfstudy.sh [stage...]   stages: uuid toml ntp ablations table (default: all)
+#   scripts/selfstudy.sh [stage...]   stages: uuid toml ntp ablations mixed table (default: all)
 set -euo pipefail
 BIN=${BIN:-bin/cartlsp}
 GO=${GO:-go}
@@ -36,7 +36,7 @@ evalq() { # name questions corpus [flags...]
 	"$BIN" eval --questions "$q" --corpus "$corpus" --exclude '*_test.go' --out "$OUT/$name" "$@"
 }
 
-stages=${*:-uuid toml ntp ablations table}
+stages=${*:-uuid toml ntp ablations mixed table}
 for s in $stages; do
 	case $s in
 	uuid) # the small budget on uuid (timed: synthesis and training); its dataset is shared by the ablations
@@ -58,6 +58,12 @@ for s in $stages; do
 			train "$name" "$UUID" --data "$OUT/uuid.ds" "$@"
 			evalq "$name-eval" testdata/questions/uuid.jsonl "$UUID" --cart "$OUT/$name.cart" --conditions cartridge --gen 0
 		done
+		;;
+	mixed) # self-study conversations + ntp windows together (reuses both datasets)
+		train uuid.mixed "$UUID" --method mixed --data "$OUT/uuid.ds"
+		evalq uuid-mixed-eval testdata/questions/uuid.jsonl "$UUID" --cart "$OUT/uuid.mixed.cart" --conditions cartridge --gen 0
+		train toml.mixed "$TOML" --method mixed --data "$OUT/toml.work/dataset.bin"
+		evalq toml-mixed-eval testdata/questions/toml.jsonl "$TOML" --cart "$OUT/toml.mixed.cart" --conditions cartridge --gen 0
 		;;
 	toml)
 		train toml "$TOML"
