@@ -195,8 +195,8 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 		Keys: tres.Prefix.K, Values: tres.Prefix.V,
 	}
 	if n := len(tres.Losses); n > 0 {
-		c.Meta.Metrics["loss_final"] = meanTail(tres.Losses, 5)
-		c.Meta.Metrics["loss_first"] = meanHead(tres.Losses, 5)
+		c.Meta.Metrics["loss_final"] = meanLosses(tres.Losses, 5, true)
+		c.Meta.Metrics["loss_first"] = meanLosses(tres.Losses, 5, false)
 	}
 	if !math.IsNaN(tres.EvalLoss) {
 		c.Meta.Metrics["heldout_loss"] = tres.EvalLoss
@@ -282,24 +282,21 @@ func ntpExamples(lines *Lines, encode func(string, bool) []int, cfg SynthConfig)
 	return out
 }
 
-func meanTail(pts []LossPoint, n int) float64 {
+// meanLosses is the mean of the first (or, fromEnd, the last) n finite
+// training losses.
+func meanLosses(pts []LossPoint, n int, fromEnd bool) float64 {
 	var s float64
 	k := 0
-	for i := len(pts) - 1; i >= 0 && k < n; i-- {
-		if !math.IsNaN(pts[i].Loss) {
-			s += pts[i].Loss
-			k++
+	for i := range pts {
+		p := pts[i]
+		if fromEnd {
+			p = pts[len(pts)-1-i]
 		}
-	}
-	return s / float64(max(k, 1))
-}
-
-func meanHead(pts []LossPoint, n int) float64 {
-	var s float64
-	k := 0
-	for i := 0; i < len(pts) && k < n; i++ {
-		if !math.IsNaN(pts[i].Loss) {
-			s += pts[i].Loss
+		if k == n {
+			break
+		}
+		if !math.IsNaN(p.Loss) {
+			s += p.Loss
 			k++
 		}
 	}

@@ -16,15 +16,11 @@ import (
 	"github.com/cartlsp/cartlsp/trainer/eval"
 )
 
-// writeTinyChatModel writes a tiny random chat model (modeltest.BuildChat)
-// and returns its fingerprint.
+// writeTinyChatModel writes a tiny random chat model to path (see
+// writeChatModel) and returns its fingerprint.
 func writeTinyChatModel(t *testing.T, path string) string {
 	t.Helper()
-	w, err := modeltest.BuildChat(modeltest.Options{Context: 1024, Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.WriteFile(path); err != nil {
+	if err := os.Rename(writeChatModel(t, filepath.Dir(path)), path); err != nil {
 		t.Fatal(err)
 	}
 	f, err := gguf.Open(path)

@@ -396,8 +396,8 @@ func TestCartridgeEndToEnd(t *testing.T) {
 	cacheKV := func(k, v [][]float32) (ck, cv [][]float32) {
 		ck, cv = make([][]float32, len(k)), make([][]float32, len(v))
 		for l := range k {
-			ck[l] = CacheLayout(k[l], e2eP, m.KVHeads, m.HeadDim)
-			cv[l] = CacheLayout(v[l], e2eP, m.KVHeads, m.HeadDim)
+			ck[l] = cartridge.CacheLayout(k[l], e2eP, m.KVHeads, m.HeadDim)
+			cv[l] = cartridge.CacheLayout(v[l], e2eP, m.KVHeads, m.HeadDim)
 		}
 		return ck, cv
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/runtime/model"
 )
 
@@ -39,7 +40,7 @@ func TestInitFromTokens(t *testing.T) {
 				}
 			}
 		}
-		if !slices.Equal(CacheLayout(pre.K[l], p, kvh, hd), k[l]) {
+		if !slices.Equal(cartridge.CacheLayout(pre.K[l], p, kvh, hd), k[l]) {
 			t.Fatalf("CacheLayout does not invert the conversion")
 		}
 	}

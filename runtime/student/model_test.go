@@ -8,6 +8,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
 )
@@ -270,8 +271,8 @@ func TestLogitsMatchInference(t *testing.T) {
 			dec := infer.NewCache(1, len(toks))
 			k, v := make([][]float32, s.NLayers), make([][]float32, s.NLayers)
 			for l := range k {
-				k[l] = CacheLayout(pre.K[l], p, s.KVHeads, s.HeadDim)
-				v[l] = CacheLayout(pre.V[l], p, s.KVHeads, s.HeadDim)
+				k[l] = cartridge.CacheLayout(pre.K[l], p, s.KVHeads, s.HeadDim)
+				v[l] = cartridge.CacheLayout(pre.V[l], p, s.KVHeads, s.HeadDim)
 			}
 			if err := dec.AppendKV(0, k, v); err != nil {
 				t.Fatal(err)

@@ -138,16 +138,3 @@ func toHeads(x []float32, p, kvHeads, hd int) []float32 {
 	}
 	return out
 }
-
-// CacheLayout converts a prefix's keys or values of one layer from
-// [kvHeads, P, hd] to the KV cache's [pos][kvHeads·hd] (for
-// model.KVCache.AppendKV).
-func CacheLayout(x []float32, p, kvHeads, hd int) []float32 {
-	out := make([]float32, len(x))
-	for j := 0; j < p; j++ {
-		for h := 0; h < kvHeads; h++ {
-			copy(out[(j*kvHeads+h)*hd:(j*kvHeads+h+1)*hd], x[(h*p+j)*hd:])
-		}
-	}
-	return out
-}

@@ -18,15 +18,7 @@ func Parse(tb testing.TB, o Options) *gguf.File {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if _, err := w.WriteTo(&buf); err != nil {
-		tb.Fatal(err)
-	}
-	f, err := gguf.Parse(buf.Bytes())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return f
+	return parse(tb, w)
 }
 
 // Real opens the default model with its tokenizer and an inference model on
@@ -68,6 +60,12 @@ func ParseChat(tb testing.TB, o Options) *gguf.File {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return parse(tb, w)
+}
+
+// parse writes a model to memory and parses it back.
+func parse(tb testing.TB, w *gguf.Writer) *gguf.File {
+	tb.Helper()
 	var buf bytes.Buffer
 	if _, err := w.WriteTo(&buf); err != nil {
 		tb.Fatal(err)
