@@ -22,6 +22,9 @@ type Corpus struct {
 	Kind        string // "dir" (a directory), "git" (a repository's tree)
 	Source      string // the directory, repository path or URL, or module@version
 	Commit      string // the commit, for git corpora
+	Tree        string // the commit's tree hash, for git corpora
+	Branch      string // the branch HEAD was on when read ("" when detached or not HEAD)
+	Filter      string // the filter's configuration (Filter.Config)
 	Description string // an optional one-line description, shown to the model
 	Files       []File
 	Skipped     []Skip // files left out and why

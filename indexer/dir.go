@@ -9,7 +9,8 @@ import (
 )
 
 // LoadDir reads the corpus of a directory: every regular file the filter
-// keeps, in lexical path order. Symbolic links are never followed.
+// and the .cartignore files keep, in lexical path order. Symbolic links are
+// never followed.
 func LoadDir(ctx context.Context, dir string, filter Filter) (*Corpus, error) {
 	if err := filter.check(); err != nil {
 		return nil, err
@@ -25,7 +26,8 @@ func LoadDir(ctx context.Context, dir string, filter Filter) (*Corpus, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("corpus: %s is not a directory", dir)
 	}
-	c := &Corpus{Kind: "dir", Source: abs}
+	c := &Corpus{Kind: "dir", Source: abs, Filter: filter.Config()}
+	var rules ignoreRules
 	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -39,9 +41,21 @@ func LoadDir(ctx context.Context, dir string, filter Filter) (*Corpus, error) {
 		}
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if rel != "." && filter.SkipDir(d.Name()) {
+			if rel != "." && (filter.SkipDir(d.Name()) || rules.ignored(rel, true)) {
 				return filepath.SkipDir
 			}
+			// The directory's own .cartignore applies to everything below it.
+			if b, err := os.ReadFile(filepath.Join(p, IgnoreFile)); err == nil {
+				dir := rel
+				if dir == "." {
+					dir = ""
+				}
+				rules.add(dir, string(b))
+			}
+			return nil
+		}
+		if rules.ignored(rel, false) {
+			c.Skipped = append(c.Skipped, Skip{rel, "excluded by " + IgnoreFile})
 			return nil
 		}
 		if !d.Type().IsRegular() {

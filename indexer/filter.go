@@ -40,6 +40,20 @@ var binaryExts = map[string]bool{
 	".mp3": true, ".mp4": true, ".mov": true, ".svg": true, ".min.js": true, ".map": true,
 }
 
+// FilterVersion changes whenever the default rules change, so that
+// corpora read under other rules get other fingerprints.
+const FilterVersion = 1
+
+// Config is the filter's configuration as one canonical line: the rules'
+// version, the size limit and the exclude patterns in order.
+func (f Filter) Config() string {
+	max := f.MaxFileBytes
+	if max <= 0 {
+		max = DefaultMaxFileBytes
+	}
+	return fmt.Sprintf("defaults=v%d max=%d exclude=%q", FilterVersion, max, f.Exclude)
+}
+
 // SkipDir reports whether a directory (its base name) is left out.
 func (f Filter) SkipDir(name string) bool {
 	return skippedDirs[name] || strings.HasPrefix(name, ".") && name != "."

@@ -101,6 +101,8 @@ type Tokenizer struct {
 	addBOS                  bool
 	chatTemplate            string
 
+	fp string // Fingerprint
+
 	pool sync.Pool // *scratch
 
 	cacheMu sync.Mutex
@@ -158,11 +160,13 @@ func New(v Vocab) (*Tokenizer, error) {
 	if v.Types != nil && len(v.Types) < n {
 		return nil, fmt.Errorf("tokenizer: %d token types for %d tokens", len(v.Types), n)
 	}
+	fp := vocabFingerprint(v)
 	pre, ignoreMerges, err := newPreTokenizer(v.Pre)
 	if err != nil {
 		return nil, err
 	}
 	t := &Tokenizer{
+		fp:           fp,
 		tokens:       make([]string, n),
 		attrs:        make([]attr, n),
 		textToID:     make(map[string]int32, n),
