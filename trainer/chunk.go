@@ -2,6 +2,8 @@ package trainer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -29,9 +31,22 @@ type line struct {
 // chunker samples from.
 type Lines struct {
 	files  []string // paths
+	hashes []string // ContentHash of each file
 	starts []int    // index of each file's first line
 	lines  []line
 	total  int // tokens in all lines
+	// focus, when set, holds the token ranges Sample draws around: the
+	// files an incremental training learns anew.
+	focus   []tokenRange
+	inFocus int // tokens in focus
+}
+
+type tokenRange struct{ at, n int }
+
+// ContentHash identifies a file's text (hex, 128 bits of SHA-256).
+func ContentHash(text string) string {
+	h := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(h[:16])
 }
 
 // SplitLines cuts a corpus into lines and counts each line's tokens.
@@ -42,6 +57,7 @@ func SplitLines(ctx context.Context, c *indexer.Corpus, tok *tokenizer.Tokenizer
 			return nil, err
 		}
 		ls.files = append(ls.files, f.Path)
+		ls.hashes = append(ls.hashes, ContentHash(f.Text))
 		ls.starts = append(ls.starts, len(ls.lines))
 		text := strings.TrimRight(f.Text, "\n")
 		for no, s := range strings.Split(text, "\n") {
@@ -58,6 +74,44 @@ func SplitLines(ctx context.Context, c *indexer.Corpus, tok *tokenizer.Tokenizer
 
 // Tokens is the corpus's length in tokens (lines counted on their own).
 func (ls *Lines) Tokens() int { return ls.total }
+
+// Focus returns the corpus with sampling drawn around the given files:
+// every chunk Sample draws overlaps one of them (a chunk keeps its usual
+// length, so it shows the context around the file too). It also returns
+// the tokens of those files. With no file of the corpus among them the
+// result samples the whole corpus.
+func (ls *Lines) Focus(files map[string]bool) (*Lines, int) {
+	out := *ls
+	out.focus, out.inFocus = nil, 0
+	for fi, p := range ls.files {
+		if !files[p] {
+			continue
+		}
+		a := ls.starts[fi]
+		b := len(ls.lines)
+		if fi+1 < len(ls.files) {
+			b = ls.starts[fi+1]
+		}
+		at := ls.lines[a].at
+		n := ls.lines[b-1].at + ls.lines[b-1].tokens - at
+		out.focus = append(out.focus, tokenRange{at, n})
+		out.inFocus += n
+	}
+	return &out, out.inFocus
+}
+
+// Sources are the files and content hashes of a chunk.
+func (ls *Lines) sources(c Chunk) []Source {
+	idx := make(map[string]int, len(ls.files))
+	for i, p := range ls.files {
+		idx[p] = i
+	}
+	out := make([]Source, 0, len(c.Files))
+	for _, p := range c.Files {
+		out = append(out, Source{Path: p, Hash: ls.hashes[idx[p]]})
+	}
+	return out
+}
 
 // Chunk is a window of the corpus rendered for the teacher.
 type Chunk struct {
@@ -81,11 +135,26 @@ func (ls *Lines) Sample(rng *rand.Rand, minTok, maxTok int) Chunk {
 	}
 	// The line holding a random token; windows may not run off the end.
 	t := rng.IntN(ls.total - L + 1)
+	u := -1 // a token the window must hold
+	if ls.inFocus > 0 {
+		// A token of a focused file in the first half of the window, where
+		// the end's snap to a file boundary cannot cut it off.
+		u = rng.IntN(ls.inFocus)
+		for _, r := range ls.focus {
+			if u < r.n {
+				u += r.at
+				break
+			}
+			u -= r.n
+		}
+		t = min(max(u-rng.IntN(L/2+1), 0), ls.total-L)
+	}
 	first := sort.Search(len(ls.lines), func(i int) bool { return ls.lines[i].at+ls.lines[i].tokens > t })
-	// Snap the start to the next file's first line when it is close.
+	// Snap the start to the next file's first line when it is close (and
+	// does not pass the token the window must hold).
 	if fi := ls.lines[first].file; ls.lines[first].no != 0 && fi+1 < len(ls.files) {
 		next := ls.starts[fi+1]
-		if ls.lines[next].at-ls.lines[first].at <= L/4 {
+		if ls.lines[next].at-ls.lines[first].at <= L/4 && (u < 0 || ls.lines[next].at <= u) {
 			first = next
 		}
 	}
@@ -97,6 +166,10 @@ func (ls *Lines) Sample(rng *rand.Rand, minTok, maxTok int) Chunk {
 		}
 		n += ls.lines[end].tokens
 		end++
+	}
+	if u >= 0 { // hold the focused token's line, whatever the boundaries said
+		ul := sort.Search(len(ls.lines), func(i int) bool { return ls.lines[i].at+ls.lines[i].tokens > u })
+		first, end = min(first, ul), max(end, ul+1)
 	}
 	return ls.render(first, end)
 }

@@ -33,16 +33,18 @@ import (
 //	uvarint chunk tokens, string user, string answer,
 //	uvarint n, n × uvarint token, uvarint user start, uvarint answer start,
 //	uvarint answer end, uvarint targets, per target: uvarint pos, byte k,
-//	k × uvarint id, k × u16 log-probability (binary16)
+//	k × uvarint id, k × u16 log-probability (binary16),
+//	(version 2) uvarint sources, per source: string path, string hash
 //
 // Strings are uvarint length + bytes. Teacher log-probabilities are kept as
 // binary16: their rounding (≤ 2⁻¹¹ relative) is far below what the
 // distillation loss can tell apart.
 
-const datasetMagic = "CARTDS\x00\x01"
+const datasetMagic = "CARTDS\x00\x02"
 
-// DatasetVersion is the dataset format this package writes and reads.
-const DatasetVersion = 1
+// DatasetVersion is the dataset format this package writes; it reads
+// version 1 too (records without sources).
+const DatasetVersion = 2
 
 // DatasetHeader says what a dataset was synthesized from and how. A
 // dataset resumes only under the same header (Created aside).
@@ -68,6 +70,16 @@ type Conversation struct {
 	// and answer positions: Targets[i] is the distribution of the token after
 	// Tokens[Targets[i].Pos].
 	Targets []student.Target
+	// Sources are the files the chunk showed the teacher and their content
+	// hashes: while every one is unchanged the conversation stays true, so
+	// an incremental training replays it (nil in version 1 files).
+	Sources []Source
+}
+
+// Source is a file a conversation's chunk came from.
+type Source struct {
+	Path string
+	Hash string // ContentHash of the file's text
 }
 
 var seedCodes = func() map[SeedType]byte {
@@ -111,6 +123,11 @@ func (c *Conversation) encode() []byte {
 		for _, lp := range t.LogProbs {
 			b = binary.LittleEndian.AppendUint16(b, half.F32ToF16(lp))
 		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.Sources)))
+	for _, s := range c.Sources {
+		b = appendString(b, s.Path)
+		b = appendString(b, s.Hash)
 	}
 	return b
 }
@@ -164,8 +181,9 @@ func (r *payloadReader) str(what string) string {
 	return s
 }
 
-// decodeConversation parses a record payload; vocab bounds token ids.
-func decodeConversation(b []byte, vocab int) (*Conversation, error) {
+// decodeConversation parses a record payload of a file of the given
+// format version; vocab bounds token ids.
+func decodeConversation(b []byte, vocab, version int) (*Conversation, error) {
 	r := &payloadReader{b: b}
 	c := &Conversation{}
 	const big = 1 << 40
@@ -226,6 +244,12 @@ func decodeConversation(b []byte, vocab int) (*Conversation, error) {
 			t.LogProbs[j] = lp
 		}
 		r.b = r.b[2*k:]
+	}
+	if version >= 2 && r.err == nil {
+		ns := r.uvarint(uint64(len(r.b)), "source count")
+		for i := 0; i < ns && r.err == nil; i++ {
+			c.Sources = append(c.Sources, Source{Path: r.str("source path"), Hash: r.str("source hash")})
+		}
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -341,11 +365,12 @@ func readDataset(f *os.File, vocab int) (h DatasetHeader, convs []*Conversation,
 	}
 	r := bufio.NewReaderSize(f, 1<<20)
 	var magic [8]byte
-	if _, err := io.ReadFull(r, magic[:]); err != nil || string(magic[:]) != datasetMagic {
-		if err == nil && string(magic[:6]) == datasetMagic[:6] {
-			return h, nil, 0, fmt.Errorf("format version %d is not supported (this build reads %d)", magic[7], DatasetVersion)
-		}
+	if _, err := io.ReadFull(r, magic[:]); err != nil || string(magic[:7]) != datasetMagic[:7] {
 		return h, nil, 0, errors.New("not a cartlsp dataset file")
+	}
+	version := int(magic[7])
+	if version < 1 || version > DatasetVersion {
+		return h, nil, 0, fmt.Errorf("format version %d is not supported (this build reads 1 to %d)", version, DatasetVersion)
 	}
 	var n uint32
 	if err := binary.Read(r, binary.LittleEndian, &n); err != nil || n > 1<<20 {
@@ -375,7 +400,7 @@ func readDataset(f *os.File, vocab int) (h DatasetHeader, convs []*Conversation,
 		if crc32.Checksum(p, crcTable) != binary.LittleEndian.Uint32(fr[4:]) {
 			return h, convs, good, nil
 		}
-		c, err := decodeConversation(p, vocab)
+		c, err := decodeConversation(p, vocab, version)
 		if err != nil {
 			return h, nil, 0, fmt.Errorf("record %d (offset %d) is damaged: %w", len(convs), good, err)
 		}

@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +17,9 @@ func testConv(i int) *Conversation {
 		Turns: Turns{Tokens: []int{1, 5, 6, 7, 2, 1, 8, 9, 10, 2}, UserStart: 2, AnsStart: 8, AnsEnd: 9}}
 	for p := 1; p < 9; p++ {
 		c.Targets = append(c.Targets, student.Target{Pos: p, IDs: []int{p + 1, 40000 + p}, LogProbs: []float32{-0.125, -2.5}})
+	}
+	for s := 0; s < i%3; s++ {
+		c.Sources = append(c.Sources, Source{Path: fmt.Sprintf("pkg/f%d.go", s), Hash: ContentHash(fmt.Sprint(i, s))})
 	}
 	return c
 }
@@ -87,13 +91,13 @@ func TestDatasetRoundTripAndResume(t *testing.T) {
 func TestDecodeConversationNeverPanics(t *testing.T) {
 	p := testConv(3).encode()
 	for n := 0; n < len(p); n++ {
-		if _, err := decodeConversation(p[:n], 49152); err == nil {
+		if _, err := decodeConversation(p[:n], 49152, DatasetVersion); err == nil {
 			t.Errorf("a payload cut at %d of %d bytes decoded", n, len(p))
 		}
 	}
 	for i := range p {
 		q := append([]byte(nil), p...)
 		q[i] ^= 0xff
-		decodeConversation(q, 49152) // errors or not, never a panic
+		decodeConversation(q, 49152, DatasetVersion) // errors or not, never a panic
 	}
 }

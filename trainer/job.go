@@ -59,6 +59,9 @@ type Job struct {
 	Events  func(Event)
 	// CheckpointEvery is how often training saves its state (default 1 min).
 	CheckpointEvery time.Duration
+	// Warm, when set, makes the job incremental: it starts from the parent
+	// commit's Cartridge and learns the changed files (incremental.go).
+	Warm *Warm
 }
 
 // JobResult is a finished job.
@@ -75,6 +78,9 @@ type JobResult struct {
 	ResumedAtStep  int
 	StudentTokens  int // per epoch
 	StudentTargets int // per epoch
+	// Incremental jobs: the new examples, the replayed ones and the tokens
+	// of the changed files.
+	NewExamples, Replayed, ChangedTokens int
 }
 
 func (j *Job) event(e Event) {
@@ -115,25 +121,40 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 		return nil, err
 	}
 
-	var examples []student.Example
 	var seedTypes []string
-	if j.Method == MethodSelfStudy || j.Method == MethodMixed {
-		convs, err := j.synthesize(ctx, lines, res)
-		if err != nil {
+	for _, t := range b.Synth.SeedTypes {
+		seedTypes = append(seedTypes, string(t))
+	}
+	var train, held []student.Example
+	tcfg := b.Train
+	if j.Warm != nil {
+		if train, held, err = j.incremental(ctx, lines, res); err != nil {
 			return nil, err
 		}
-		examples = examplesFrom(convs)
-		for _, t := range b.Synth.SeedTypes {
-			seedTypes = append(seedTypes, string(t))
-		}
-	}
-	if j.Method == MethodNTP || j.Method == MethodMixed {
+		tcfg = j.Warm.trainConfig(b)
+	} else {
+		var examples []student.Example
 		cfg := b.Synth
 		cfg.Seed = b.Train.Seed
-		examples = append(examples, ntpExamples(lines, tok.Encode, cfg)...)
+		if cfg.Description == "" {
+			cfg.Description = j.Corpus.Description
+		}
+		if j.Method == MethodSelfStudy || j.Method == MethodMixed {
+			convs, err := j.synthesize(ctx, lines, cfg, nil, nil, res)
+			if err != nil {
+				return nil, err
+			}
+			examples = examplesFrom(convs)
+		}
+		if j.Method == MethodNTP || j.Method == MethodMixed {
+			examples = append(examples, ntpExamples(lines, tok.Encode, cfg)...)
+		}
+		res.Conversations = len(examples)
+		train, held = Split(examples, b.Train.Holdout, b.Train.Seed)
 	}
-	res.Conversations = len(examples)
-	train, held := Split(examples, b.Train.Holdout, b.Train.Seed)
+	if j.Method == MethodNTP {
+		seedTypes = nil
+	}
 	for _, ex := range train {
 		res.StudentTokens += len(ex.Tokens)
 		res.StudentTargets += len(ex.Targets)
@@ -143,14 +164,20 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &Trainer{Student: s, Infer: j.Infer, InitTokens: initTokens, Cfg: b.Train,
+	tr := &Trainer{Student: s, Infer: j.Infer, InitTokens: initTokens, Cfg: tcfg,
 		Checkpoint: filepath.Join(j.WorkDir, CheckpointFile), CheckpointEvery: j.CheckpointEvery}
+	if j.Warm != nil {
+		tr.Start = j.Warm.Prefix
+	}
 	if tr.CheckpointEvery == 0 {
 		tr.CheckpointEvery = time.Minute
 	}
 	res.LossCSV = filepath.Join(j.WorkDir, LossCSVFile)
 	res.LossPNG = filepath.Join(j.WorkDir, LossPNGFile)
-	title := fmt.Sprintf("%s, p=%d, %d examples, lr %g", j.Method, b.Train.P, len(train), b.Train.LR)
+	title := fmt.Sprintf("%s, p=%d, %d examples, lr %g", j.Method, tcfg.P, len(train), tcfg.LR)
+	if j.Warm != nil {
+		title = "incremental " + title
+	}
 	tr.Progress = func(p TrainProgress) {
 		if p.Resumed > 0 && res.ResumedAtStep == 0 {
 			res.ResumedAtStep = p.Resumed
@@ -183,8 +210,8 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 			P: tres.Prefix.P, Frozen: tres.Prefix.Frozen,
 			Corpus: cartridge.CorpusInfo{Kind: j.Corpus.Kind, Source: j.Corpus.Source, Commit: j.Corpus.Commit,
 				Tree: j.Corpus.Fingerprint(), Tokens: lines.Tokens(), Files: len(j.Corpus.Files), Description: j.Corpus.Description},
-			Recipe: cartridge.Recipe{Method: j.Method, SeedTypes: seedTypes, Conversations: len(examples), Steps: tres.Steps,
-				Epochs: b.Train.Epochs, LR: b.Train.LR, Init: b.Train.Init, Seed: b.Train.Seed, Budget: b.Name,
+			Recipe: cartridge.Recipe{Method: j.Method, SeedTypes: seedTypes, Conversations: res.Conversations, Steps: tres.Steps,
+				Epochs: tcfg.Epochs, LR: tcfg.LR, Init: tcfg.Init, Seed: b.Train.Seed, Budget: b.Name,
 				TrainSeconds: tres.Seconds},
 			Metrics: map[string]float64{
 				"student_tokens":  float64(res.StudentTokens),
@@ -209,6 +236,12 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 	if res.SynthSeconds > 0 {
 		c.Meta.Metrics["synth_seconds"] = res.SynthSeconds
 	}
+	if j.Warm != nil {
+		c.Meta.Recipe.Init = "warm-start"
+		c.Meta.Metrics["incremental_new"] = float64(res.NewExamples)
+		c.Meta.Metrics["incremental_replayed"] = float64(res.Replayed)
+		c.Meta.Metrics["incremental_changed_tokens"] = float64(res.ChangedTokens)
+	}
 	if err := cartridge.Write(j.Out, c, cartridge.F32); err != nil {
 		return nil, err
 	}
@@ -219,30 +252,44 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 
 // synthesize makes (or finishes) the dataset and returns its conversations
 // in index order.
-func (j *Job) synthesize(ctx context.Context, lines *Lines, res *JobResult) ([]*Conversation, error) {
-	b := j.Budget
-	cfg := b.Synth
-	cfg.Seed = b.Train.Seed
-	if cfg.Description == "" {
-		cfg.Description = j.Corpus.Description
-	}
+//
+// An incremental job's dataset starts with the parent's conversations that
+// are still true (indices below len(carried)), so that it is the next
+// commit's pool in turn; the new ones follow.
+func (j *Job) synthesize(ctx context.Context, lines *Lines, cfg SynthConfig, carried []*Conversation, extra map[string]any, res *JobResult) ([]*Conversation, error) {
 	path := j.Dataset
 	if path == "" {
 		path = filepath.Join(j.WorkDir, DatasetFile)
 	}
 	res.DatasetPath = path
-	ds, err := OpenDataset(path, DatasetHeader{Model: j.Infer.Fingerprint(), Corpus: j.Corpus.Fingerprint(), Synth: cfg}, j.Infer.Vocab)
+	ds, err := OpenDataset(path, DatasetHeader{Model: j.Infer.Fingerprint(), Corpus: j.Corpus.Fingerprint(), Synth: cfg, Extra: extra}, j.Infer.Vocab)
 	if err != nil {
 		return nil, err
 	}
 	defer ds.Close()
+	if len(carried) > 0 {
+		done := ds.Done()
+		for i, c := range carried {
+			if done[i] {
+				continue
+			}
+			cc := *c
+			cc.Index = i
+			if err := ds.Append(&cc); err != nil {
+				return nil, err
+			}
+		}
+		if err := ds.Sync(); err != nil {
+			return nil, fmt.Errorf("dataset: %w", err)
+		}
+	}
 	if n := len(ds.Done()); n >= cfg.Conversations {
 		res.UsedDataset = true
 		j.event(Event{Phase: "resume", Message: fmt.Sprintf("dataset %s already holds the %d conversations", path, cfg.Conversations)})
-	} else if n > 0 {
+	} else if n > len(carried) {
 		j.event(Event{Phase: "resume", Message: fmt.Sprintf("dataset %s: %d of %d conversations already synthesized, resuming", path, n, cfg.Conversations)})
 	}
-	s := &Synthesizer{Model: j.Infer, Chat: j.Chat, Lines: lines, Cfg: cfg, Batch: b.SynthBatch,
+	s := &Synthesizer{Model: j.Infer, Chat: j.Chat, Lines: lines, Cfg: cfg, Batch: j.Budget.SynthBatch,
 		Progress: func(done, total int) { j.event(Event{Phase: "synthesis", Done: done, Total: total}) }}
 	t0 := time.Now()
 	if err := s.Run(ctx, ds); err != nil {
@@ -255,7 +302,7 @@ func (j *Job) synthesize(ctx context.Context, lines *Lines, res *JobResult) ([]*
 	res.SynthSeconds = time.Since(t0).Seconds()
 	var convs []*Conversation
 	for _, c := range ds.Sorted() {
-		if c.Index < cfg.Conversations {
+		if c.Index >= len(carried) && c.Index < cfg.Conversations {
 			convs = append(convs, c)
 		}
 	}

@@ -142,6 +142,7 @@ func (s *Synthesizer) Run(ctx context.Context, ds *Dataset) error {
 			seed := DrawSeed(f.rng, cfg.SeedTypes)
 			ch := s.Lines.Sample(f.rng, cfg.ChunkMin, cfg.ChunkMax)
 			f.conv.Seed, f.conv.Variant, f.conv.ChunkStart, f.conv.ChunkTokens = seed.Type, seed.Variant, ch.Start, ch.Tokens
+			f.conv.Sources = s.Lines.sources(ch)
 			text := ch.Text
 			if cfg.Description != "" {
 				text = cfg.Description + "\n\n" + text

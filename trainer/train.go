@@ -73,7 +73,11 @@ type Trainer struct {
 	Student    *student.Model
 	Infer      *model.Model // computes the initial KV
 	InitTokens []int        // the corpus's first tokens, for InitFirstTokens
-	Cfg        TrainConfig
+	// Start, when set, is where training starts instead of Cfg.Init: an
+	// incremental training warm-starts from the parent commit's Cartridge.
+	// It is copied, never changed.
+	Start *student.Prefix
+	Cfg   TrainConfig
 	// Checkpoint is the checkpoint file ("" for none): written atomically
 	// every CheckpointEvery and at the end, and resumed from when it
 	// matches this run (same configuration and examples).
@@ -141,7 +145,7 @@ func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*T
 	for _, ex := range examples {
 		res.Targets += len(ex.Targets)
 	}
-	id := runID(cfg, examples, held, t.InitTokens)
+	id := runID(cfg, examples, held, t.InitTokens, t.Start)
 
 	opt := student.NewAdam(cfg.LR)
 	var pre *student.Prefix
@@ -346,6 +350,13 @@ func microBatches(batch []student.Example, micro int) [][]student.Example {
 // initPrefix makes the Cartridge's first values.
 func (t *Trainer) initPrefix(ctx context.Context) (*student.Prefix, error) {
 	cfg := t.Cfg
+	if t.Start != nil {
+		if t.Start.P != cfg.P || t.Start.Frozen != cfg.Frozen {
+			return nil, fmt.Errorf("training: the warm start has p=%d (%d frozen), the configuration p=%d (%d frozen)",
+				t.Start.P, t.Start.Frozen, cfg.P, cfg.Frozen)
+		}
+		return t.Start.Clone(), nil
+	}
 	switch cfg.Init {
 	case InitFirstTokens:
 		toks := t.InitTokens
@@ -365,7 +376,7 @@ func (t *Trainer) initPrefix(ctx context.Context) (*student.Prefix, error) {
 
 // runID identifies a training run: its configuration and data. A
 // checkpoint resumes only the run it was made by.
-func runID(cfg TrainConfig, examples, held []student.Example, initTokens []int) string {
+func runID(cfg TrainConfig, examples, held []student.Example, initTokens []int, start *student.Prefix) string {
 	h := sha256.New()
 	b, _ := json.Marshal(cfg)
 	h.Write(b)
@@ -381,6 +392,16 @@ func runID(cfg TrainConfig, examples, held []student.Example, initTokens []int) 
 	fmt.Fprintf(h, "|init %d", len(initTokens))
 	for _, tk := range initTokens[:min(len(initTokens), 4096)] {
 		fmt.Fprintf(h, ",%d", tk)
+	}
+	if start != nil {
+		fmt.Fprintf(h, "|start %d", start.P)
+		for _, layer := range [][][]float32{start.K, start.V} {
+			for _, x := range layer {
+				for _, v := range x[:min(len(x), 64)] {
+					fmt.Fprintf(h, ",%x", math.Float32bits(v))
+				}
+			}
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }

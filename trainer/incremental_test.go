@@ -1,0 +1,162 @@
+package trainer
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/runtime/cartridge"
+	"github.com/cartlsp/cartlsp/runtime/student"
+)
+
+func TestChunkFocus(t *testing.T) {
+	tt := newTiny(t)
+	ls := testLines(t, tt.tok)
+	for _, files := range []map[string]bool{{"beta.go": true}, {"a/alpha.go": true}, {"gamma.go": true, "a/alpha.go": true}} {
+		f, n := ls.Focus(files)
+		if n == 0 || n >= ls.Tokens() {
+			t.Fatalf("%v: %d focused tokens of %d", files, n, ls.Tokens())
+		}
+		rng := rand.New(rand.NewPCG(3, 4))
+		for i := 0; i < 200; i++ {
+			c := f.Sample(rng, 40, 120)
+			if !slices.ContainsFunc(c.Files, func(p string) bool { return files[p] }) {
+				t.Fatalf("%v: chunk %d shows %v", files, i, c.Files)
+			}
+		}
+	}
+	// No file of the corpus: the whole corpus, as Sample draws it.
+	f, n := ls.Focus(map[string]bool{"gone.go": true})
+	a := f.Sample(rand.New(rand.NewPCG(1, 1)), 40, 120)
+	b := ls.Sample(rand.New(rand.NewPCG(1, 1)), 40, 120)
+	if n != 0 || a.Start != b.Start || a.Tokens != b.Tokens {
+		t.Errorf("an empty focus changes sampling: %d tokens, %d/%d vs %d/%d", n, a.Start, a.Tokens, b.Start, b.Tokens)
+	}
+}
+
+// TestIncrementalJob trains a Cartridge from scratch, changes one file and
+// trains the next one incrementally: the new conversations are about the
+// changed file, the still-true ones are carried into the new dataset and
+// replayed, and the Cartridge starts from the parent's values.
+func TestIncrementalJob(t *testing.T) {
+	tt := newTiny(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	b, err := LookupBudget("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Synth = SynthConfig{Conversations: 12, ChunkMin: 48, ChunkMax: 96, MaxUser: 12, MaxAnswer: 16, UserTemp: 0.6, TopK: 4, SeedTypes: SeedTypes}
+	b.Train = TrainConfig{P: 8, Frozen: 1, Init: InitFirstTokens, LR: 2e-2, Epochs: 1, Batch: 4, MicroTokens: 512, Holdout: 2}
+	job := func(c *indexer.Corpus, name string, warm *Warm) (*JobResult, error) {
+		j := &Job{Corpus: c, Infer: tt.m, Chat: tt.chat, Budget: b, WorkDir: filepath.Join(dir, name), Out: filepath.Join(dir, name+".cart"),
+			Student: func() (*student.Model, error) { return tt.student(t), nil }, Warm: warm}
+		return j.Run(ctx)
+	}
+	c0 := testCorpus()
+	r0, err := job(c0, "c0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pool, err := ReadDataset(r0.DatasetPath, tt.m.Vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range pool {
+		if len(c.Sources) == 0 {
+			t.Fatalf("conversation %d has no sources", c.Index)
+		}
+	}
+
+	c1 := testCorpus()
+	c1.Files[2].Text = strings.Replace(c1.Files[2].Text, "return 200", "return -200", 1) // gamma.go
+	changed := map[string]bool{"gamma.go": true}
+	var wantCarried int
+	for _, c := range pool {
+		if !slices.ContainsFunc(c.Sources, func(s Source) bool { return s.Path == "gamma.go" }) {
+			wantCarried++
+		}
+	}
+	if wantCarried == 0 || wantCarried == len(pool) {
+		t.Fatalf("%d of %d conversations avoid gamma.go; the test needs some of both", wantCarried, len(pool))
+	}
+	parent, err := cartridge.Read(filepath.Join(dir, "c0.cart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := (&student.Prefix{P: parent.Meta.P, Frozen: parent.Meta.Frozen, KVHeads: parent.Meta.Model.KVHeads,
+		HeadDim: parent.Meta.Model.HeadDim, K: parent.Keys, V: parent.Values}).Clone()
+	for l := range start.K {
+		for i := range start.K[l] {
+			if i%(start.P*start.HeadDim) >= start.Frozen*start.HeadDim { // not the frozen token of a head
+				start.K[l][i] += 0.25
+			}
+		}
+	}
+	warm := &Warm{Prefix: start, Pool: pool, Changed: changed, From: "c0",
+		Cfg: IncrementalConfig{Scale: 1, MinNew: 4, MaxNew: 6, Replay: 1, Epochs: 1}}
+	r1, err := job(c1, "c1", warm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.NewExamples == 0 || r1.Replayed == 0 || r1.ChangedTokens == 0 {
+		t.Errorf("new %d, replayed %d, changed tokens %d", r1.NewExamples, r1.Replayed, r1.ChangedTokens)
+	}
+	h, convs, err := ReadDataset(r1.DatasetPath, tt.m.Vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Corpus != c1.Fingerprint() {
+		t.Error("the incremental dataset is not for the new corpus")
+	}
+	nNew := 0
+	carried := int(h.Extra["carried"].(float64))
+	if carried == 0 || carried > wantCarried {
+		t.Errorf("%d conversations carried; %d avoid the changed file", carried, wantCarried)
+	}
+	for _, c := range convs {
+		switch {
+		case c.Index < carried:
+			if slices.ContainsFunc(c.Sources, func(s Source) bool { return s.Path == "gamma.go" }) {
+				t.Errorf("carried conversation %d shows the changed file", c.Index)
+			}
+		default:
+			nNew++
+			if !slices.ContainsFunc(c.Sources, func(s Source) bool { return s.Path == "gamma.go" }) {
+				t.Errorf("new conversation %d does not show the changed file: %v", c.Index, c.Sources)
+			}
+		}
+	}
+	if len(convs) != carried+nNew || nNew < 4 || nNew > 6 {
+		t.Errorf("dataset: %d conversations, %d carried, %d new", len(convs), carried, nNew)
+	}
+	m := r1.Cartridge.Meta
+	if m.Recipe.Init != "warm-start" || m.Metrics["incremental_new"] == 0 || m.Corpus.Tree != c1.Fingerprint() {
+		t.Errorf("meta: init %q, metrics %v", m.Recipe.Init, m.Metrics)
+	}
+	// Training starts from the warm prefix (shifted below so that it differs
+	// from what a fresh initialisation gives); the tiny model's gradients
+	// are too small to move it far.
+	for l := range start.K {
+		for i, v := range start.K[l] {
+			if d := r1.Cartridge.Keys[l][i] - v; d > 1e-3 || d < -1e-3 {
+				t.Fatalf("layer %d key %d: %g, the warm start had %g", l, i, r1.Cartridge.Keys[l][i], v)
+			}
+		}
+	}
+	if slices.Equal(r1.Cartridge.Keys[1], parent.Keys[1]) {
+		t.Error("the Cartridge is the parent's, not the warm start's")
+	}
+	// Run again: the dataset is complete and nothing is synthesized.
+	r2, err := job(c1, "c1", warm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r2.UsedDataset || r2.ResumedAtStep != r1.Train.Steps {
+		t.Errorf("rerun: used dataset %v, resumed at step %d of %d", r2.UsedDataset, r2.ResumedAtStep, r1.Train.Steps)
+	}
+}
