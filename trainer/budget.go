@@ -1,6 +1,9 @@
 package trainer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -53,4 +56,23 @@ func LookupBudget(name string) (Budget, error) {
 	}
 	b.Synth.SeedTypes = append([]SeedType(nil), SeedTypes...)
 	return b, nil
+}
+
+// RecipeHash identifies how a Cartridge is made — the method and every
+// synthesis and training setting that changes the result — for the store
+// to key Cartridges by. How fast it runs (synthesis batch, micro-batch
+// size) is left out, and so is whether it was trained incrementally: that
+// is a Cartridge's history, not its recipe.
+func RecipeHash(method string, b Budget) string {
+	s, t := b.Synth, b.Train
+	t.MicroTokens = 0
+	v := struct {
+		Version int         `json:"v"`
+		Method  string      `json:"method"`
+		Synth   SynthConfig `json:"synth"`
+		Train   TrainConfig `json:"train"`
+	}{1, method, s, t}
+	j, _ := json.Marshal(v)
+	h := sha256.Sum256(j)
+	return "sha256:" + hex.EncodeToString(h[:])
 }

@@ -32,6 +32,8 @@ func init() {
 		"ask":      {"answer a question with a Cartridge, streaming the answer", runAsk},
 		"compose":  {"concatenate Cartridges into one (a.cart b.cart -o ab.cart)", runCompose},
 		"eval":     {"measure answers with and without a Cartridge on a question set (Markdown + JSON report)", runEval},
+		"hook":     {"install or remove the git hooks that train a Cartridge after each commit (hook install | uninstall | status)", runHook},
+		"store":    {"list and clean the Cartridge store (store ls | store gc)", runStore},
 	}
 }
 

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cartlsp/cartlsp/follow"
 	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/runtime/store"
 	"github.com/cartlsp/cartlsp/runtime/student"
 	"github.com/cartlsp/cartlsp/trainer"
 )
@@ -118,8 +120,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("train", "train [flags] [REPO|DIR]   (default: the current directory)", stderr)
 	var mf modelFlags
 	var tf trainFlags
+	var storeDir, rev, logPath string
+	var dirMode, scratch, background, wait bool
 	mf.register(fs)
 	tf.register(fs)
+	fs.StringVar(&storeDir, "store", "", "Cartridge store (default: $CARTLSP_STORE, else the user cache directory); a repository's Cartridges go there unless -o is given")
+	fs.StringVar(&rev, "rev", "", "commit to train (a hash, branch, tag or HEAD~n; default HEAD)")
+	fs.BoolVar(&dirMode, "dir", false, "read the directory's files as they are on disk (uncommitted edits included) instead of the repository's HEAD")
+	fs.BoolVar(&scratch, "scratch", false, "train from scratch even when an ancestor commit's Cartridge is in the store (no incremental training)")
+	fs.BoolVar(&background, "background", false, "detach: train in a background process that logs to a file, and return at once (for git hooks)")
+	fs.StringVar(&logPath, "log", "", "with --background: the log file (default: <store>/logs/<repository>.log)")
+	fs.BoolVar(&wait, "wait", false, "when another cartlsp process is training the same Cartridge, wait for it instead of returning")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -136,11 +147,57 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	corpus, err := indexer.LoadDir(ctx, dir, indexer.Filter{Exclude: tf.exclude})
+	filter := indexer.Filter{Exclude: tf.exclude}
+	var repo *indexer.Repo
+	if !dirMode {
+		if r, err := indexer.OpenRepo(dir); err == nil {
+			repo = r
+		} else if rev != "" {
+			return err
+		}
+	}
+	if repo != nil && tf.out == "" && storeDir == "" {
+		if storeDir, err = store.DefaultDir(); err != nil {
+			return err
+		}
+	}
+	if background {
+		return trainInBackground(args, repo, dir, storeDir, logPath, stdout)
+	}
+
+	l, err := mf.load()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	chat, err := trainer.NewChat(l.tok)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	ev := newTrainEvents(stderr, tf.quiet)
+	defer ev.finish()
+	newStudent := func() (*student.Model, error) { return student.New(l.file, l.be.Pool()) }
+
+	if repo != nil && tf.out == "" {
+		return trainIntoStore(ctx, repo, rev, storeDir, scratch, wait, &follow.Builder{
+			Infer: l.m, Chat: chat, Student: newStudent, Budget: budget, Method: tf.method, Filter: filter,
+			Description: tf.description, Scratch: scratch, Events: ev.event,
+		}, ev, stdout, stderr)
+	}
+
+	var corpus *indexer.Corpus
+	if repo != nil {
+		corpus, err = repo.Corpus(ctx, rev, filter)
+	} else {
+		corpus, err = indexer.LoadDir(ctx, dir, filter)
+	}
 	if err != nil {
 		return err
 	}
 	corpus.Description = tf.description
+	ev.source = corpus.Source
 	out := tf.out
 	if out == "" {
 		out = filepath.Base(corpus.Source) + ".cart"
@@ -157,83 +214,144 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-
-	l, err := mf.load()
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	chat, err := trainer.NewChat(l.tok)
-	if err != nil {
-		return err
-	}
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
-	tty := false
-	if f, ok := stderr.(*os.File); ok {
-		tty = isTerminal(f)
-	}
-	var bar *progressBar
-	phase := ""
-	events := func(e trainer.Event) {
-		if tf.quiet {
-			return
-		}
-		switch e.Phase {
-		case "corpus":
-			fmt.Fprintf(stderr, "corpus: %s (%s)\n", corpus.Source, e.Message)
-		case "resume":
-			fmt.Fprintln(stderr, e.Message)
-		case "synthesis", "training":
-			if phase != e.Phase {
-				if bar != nil {
-					bar.Finish("")
-				}
-				bar = newProgressBar(stderr, e.Phase, e.Total, tty)
-				phase = e.Phase
-			}
-			extra := ""
-			if e.Phase == "training" {
-				extra = fmt.Sprintf("loss %.4f", e.Loss)
-				if !math.IsNaN(e.EvalLoss) {
-					extra += fmt.Sprintf(" held-out %.4f", e.EvalLoss)
-				}
-			}
-			bar.Update(e.Done, extra)
-		case "done":
-			if bar != nil {
-				bar.Finish("")
-				bar = nil
-			}
-		}
-	}
 	fmt.Fprintf(stderr, "training a Cartridge: budget %s, method %s, p=%d, %d conversations, %d epochs, lr %g → %s\n",
 		budget.Name, tf.method, budget.Train.P, budget.Synth.Conversations, budget.Train.Epochs, budget.Train.LR, out)
 	job := &trainer.Job{
-		Corpus: corpus, Infer: l.m, Chat: chat, Method: tf.method, Budget: budget, WorkDir: work, Dataset: tf.data, Out: out, Events: events,
-		Student: func() (*student.Model, error) { return student.New(l.file, l.be.Pool()) },
+		Corpus: corpus, Infer: l.m, Chat: chat, Method: tf.method, Budget: budget, WorkDir: work, Dataset: tf.data, Out: out,
+		Events: ev.event, Student: newStudent,
 	}
 	t0 := time.Now()
 	res, err := job.Run(ctx)
-	if bar != nil {
-		bar.Finish("")
-	}
+	ev.finish()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("interrupted; the dataset and checkpoint in %s are kept: run the same command again to resume", work)
 		}
 		return err
 	}
-	tr := res.Train
-	fmt.Fprintf(stdout, "wrote %s: p=%d, %d conversations (%d student tokens per epoch), %d steps, loss %.4f → %.4f",
-		out, tr.Prefix.P, res.Conversations, res.StudentTokens, tr.Steps, res.Cartridge.Meta.Metrics["loss_first"], res.Cartridge.Meta.Metrics["loss_final"])
-	if !math.IsNaN(tr.EvalLoss) {
-		fmt.Fprintf(stdout, ", held-out %.4f", tr.EvalLoss)
-	}
-	fmt.Fprintf(stdout, "\n  corpus %d tokens in %d files; synthesis %s, training %s, total %s\n  loss curve: %s, %s\n",
-		res.CorpusTokens, len(corpus.Files), dur(res.SynthSeconds), dur(tr.Seconds), time.Since(t0).Round(time.Second), res.LossCSV, res.LossPNG)
+	fmt.Fprintf(stdout, "wrote %s: ", out)
+	printJobResult(stdout, res, len(corpus.Files), time.Since(t0))
 	return nil
+}
+
+// trainIntoStore makes sure the commit's Cartridge is in the store: a
+// no-op when it is there (what a commit hook wants), an incremental
+// training when an ancestor's is.
+func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir string, scratch, wait bool, b *follow.Builder, ev *trainEvents, stdout, stderr io.Writer) error {
+	st, err := store.Open(storeDir)
+	if err != nil {
+		return err
+	}
+	b.Store = st
+	ev.source = repo.Root
+	if r, err := b.Lookup(repo, rev); err != nil {
+		return err
+	} else if r != nil {
+		fmt.Fprintf(stdout, "up to date: %s at %s has its Cartridge: %s\n", repo.Root, shortCommit(r.Commit.Hash), r.Path)
+		return nil
+	}
+	if !ev.quiet {
+		fmt.Fprintf(stderr, "training a Cartridge for %s: budget %s, method %s, p=%d → store %s\n",
+			repo.Root, b.Budget.Name, b.Method, b.Budget.Train.P, st.Dir())
+	}
+	res, err := b.Ensure(ctx, repo, rev, wait)
+	ev.finish()
+	if err != nil {
+		switch {
+		case errors.Is(err, store.ErrBusy):
+			fmt.Fprintf(stdout, "another cartlsp process is training this commit's Cartridge; nothing to do (--wait waits for it)\n")
+			return nil
+		case errors.Is(err, context.Canceled):
+			return fmt.Errorf("interrupted; the work is kept in the store: run the same command again to resume")
+		}
+		return err
+	}
+	if !res.Trained {
+		fmt.Fprintf(stdout, "up to date: %s at %s has its Cartridge: %s\n", repo.Root, shortCommit(res.Commit.Hash), res.Path)
+		return nil
+	}
+	how := "from scratch"
+	if res.Parent != "" {
+		how = fmt.Sprintf("incrementally from entry %s (%d new + %d replayed examples)", res.Parent, res.Job.NewExamples, res.Job.Replayed)
+	}
+	fmt.Fprintf(stdout, "trained %s at %s %s in %s → %s\n  ", repo.Root, shortCommit(res.Commit.Hash), how,
+		time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), res.Path)
+	printJobResult(stdout, res.Job, res.Job.Cartridge.Meta.Corpus.Files, time.Duration(res.Seconds*float64(time.Second)))
+	return nil
+}
+
+func shortCommit(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// printJobResult writes a finished job's figures.
+func printJobResult(w io.Writer, res *trainer.JobResult, files int, total time.Duration) {
+	tr := res.Train
+	fmt.Fprintf(w, "p=%d, %d conversations (%d student tokens per epoch), %d steps, loss %.4f → %.4f",
+		tr.Prefix.P, res.Conversations, res.StudentTokens, tr.Steps, res.Cartridge.Meta.Metrics["loss_first"], res.Cartridge.Meta.Metrics["loss_final"])
+	if !math.IsNaN(tr.EvalLoss) {
+		fmt.Fprintf(w, ", held-out %.4f", tr.EvalLoss)
+	}
+	fmt.Fprintf(w, "\n  corpus %d tokens in %d files; synthesis %s, training %s, total %s\n  loss curve: %s, %s\n",
+		res.CorpusTokens, files, dur(res.SynthSeconds), dur(tr.Seconds), total.Round(time.Second), res.LossCSV, res.LossPNG)
+}
+
+// trainEvents shows a job's progress on stderr: messages and a progress
+// bar per phase.
+type trainEvents struct {
+	w      io.Writer
+	quiet  bool
+	tty    bool
+	bar    *progressBar
+	phase  string
+	source string
+}
+
+func newTrainEvents(w io.Writer, quiet bool) *trainEvents {
+	e := &trainEvents{w: w, quiet: quiet}
+	if f, ok := w.(*os.File); ok {
+		e.tty = isTerminal(f)
+	}
+	return e
+}
+
+func (t *trainEvents) finish() {
+	if t.bar != nil {
+		t.bar.Finish("")
+		t.bar = nil
+	}
+	t.phase = ""
+}
+
+func (t *trainEvents) event(e trainer.Event) {
+	if t.quiet {
+		return
+	}
+	switch e.Phase {
+	case "corpus":
+		fmt.Fprintf(t.w, "corpus: %s (%s)\n", t.source, e.Message)
+	case "resume":
+		fmt.Fprintln(t.w, e.Message)
+	case "synthesis", "training":
+		if t.phase != e.Phase {
+			t.finish()
+			t.bar = newProgressBar(t.w, e.Phase, e.Total, t.tty)
+			t.phase = e.Phase
+		}
+		extra := ""
+		if e.Phase == "training" {
+			extra = fmt.Sprintf("loss %.4f", e.Loss)
+			if !math.IsNaN(e.EvalLoss) {
+				extra += fmt.Sprintf(" held-out %.4f", e.EvalLoss)
+			}
+		}
+		t.bar.Update(e.Done, extra)
+	case "done":
+		t.finish()
+	}
 }
 
 func dur(s float64) string {

@@ -1,0 +1,383 @@
+package follow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
+	"github.com/cartlsp/cartlsp/runtime/model"
+	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
+	"github.com/cartlsp/cartlsp/runtime/store"
+	"github.com/cartlsp/cartlsp/runtime/student"
+	"github.com/cartlsp/cartlsp/runtime/tokenizer"
+	"github.com/cartlsp/cartlsp/trainer"
+)
+
+// repo is a real git repository driven with the git CLI.
+type repo struct {
+	t   *testing.T
+	dir string
+}
+
+func newRepo(t *testing.T) *repo {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not on PATH")
+	}
+	r := &repo{t: t, dir: filepath.Join(t.TempDir(), "repo")}
+	os.MkdirAll(r.dir, 0o755)
+	r.git("-c", "init.defaultBranch=main", "init", "-q")
+	return r
+}
+
+func (r *repo) git(args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
+		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME="+r.dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit writes files (name → text) and commits them; it returns HEAD.
+func (r *repo) commit(msg string, files map[string]string) string {
+	r.t.Helper()
+	for name, text := range files {
+		p := filepath.Join(r.dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	r.git("add", "-A")
+	r.git("commit", "-q", "--allow-empty", "-m", msg)
+	return r.git("rev-parse", "HEAD")
+}
+
+func goFile(pkg string, n, v int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "package %s\n\n", pkg)
+	for j := 0; j < n; j++ {
+		fmt.Fprintf(&b, "// Get%d returns %d.\nfunc Get%d() int { return %d }\n\n", j, v+j, j, v+j)
+	}
+	return b.String()
+}
+
+// newBuilder is a Builder with a tiny random chat model and a tiny budget.
+func newBuilder(t *testing.T) *Builder {
+	t.Helper()
+	f := modeltest.ParseChat(t, modeltest.Options{Context: 4096, Seed: 5})
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := cpu.NewBackend(2)
+	t.Cleanup(func() { be.Close() })
+	m, err := model.New(f, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat, err := trainer.NewChat(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := trainer.LookupBudget("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Synth = trainer.SynthConfig{Conversations: 8, ChunkMin: 48, ChunkMax: 96, MaxUser: 12, MaxAnswer: 16, UserTemp: 0.6, TopK: 4, SeedTypes: trainer.SeedTypes}
+	b.Train = trainer.TrainConfig{P: 8, Frozen: 1, Init: trainer.InitFirstTokens, LR: 2e-2, Epochs: 1, Batch: 4, MicroTokens: 512}
+	return &Builder{Store: st, Infer: m, Chat: chat, Budget: b,
+		Student:     func() (*student.Model, error) { return student.New(f, be.Pool()) },
+		Incremental: trainer.IncrementalConfig{Scale: 1, MinNew: 2, MaxNew: 4, Replay: 1, Epochs: 1},
+		MaxChanged:  0.9} // the test corpora are a few files: one of them is a large share
+}
+
+func TestBuilderHistory(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo(t)
+	b := newBuilder(t)
+	c1 := r.commit("one", map[string]string{"a.go": goFile("a", 8, 0), "b.go": goFile("b", 8, 100), "c.go": goFile("c", 8, 200)})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Lookup(repo, ""); err != nil || got != nil {
+		t.Fatalf("lookup before training: %v, %v", got, err)
+	}
+	r1, err := b.Ensure(ctx, repo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r1.Trained || r1.Parent != "" || r1.Commit.Hash != c1 || r1.Job == nil {
+		t.Fatalf("first commit: %+v", r1)
+	}
+	// Again: the store has it.
+	again, err := b.Ensure(ctx, repo, "", false)
+	if err != nil || again.Trained || again.Path != r1.Path {
+		t.Fatalf("second Ensure: %+v, %v", again, err)
+	}
+
+	// A change to one file: incremental, from the first commit's entry.
+	c2 := r.commit("two", map[string]string{"b.go": goFile("b", 8, 500)})
+	r2, err := b.Ensure(ctx, repo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r2.Trained || r2.Parent != r1.Entry || r2.Commit.Hash != c2 || r2.Job.NewExamples == 0 {
+		t.Fatalf("second commit: %+v", r2)
+	}
+	e2, err := b.Store.Get(r2.Entry)
+	if err != nil || e2 == nil || e2.Meta.Generation != 1 || e2.Meta.Parent != r1.Entry || !e2.Complete {
+		t.Fatalf("second entry: %+v, %v", e2, err)
+	}
+
+	// A commit that changes only a file the corpus leaves out: the
+	// parent's Cartridge serves as it is.
+	r.commit("logo", map[string]string{"logo.png": "\x89PNG\r\n"})
+	r3, err := b.Ensure(ctx, repo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r3.Trained || r3.Job != nil || r3.Parent != r2.Entry {
+		t.Fatalf("unchanged corpus: %+v", r3)
+	}
+
+	// Two commits at once (the middle one never trained): the warm start
+	// comes from the nearest ancestor with a Cartridge.
+	r.commit("four", map[string]string{"c.go": goFile("c", 8, 900)})
+	r.commit("five", map[string]string{"a.go": goFile("a", 8, 700)})
+	r5, err := b.Ensure(ctx, repo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r5.Parent != r3.Entry || r5.Job.ChangedTokens == 0 {
+		t.Fatalf("skipping a commit: parent %s, want %s", r5.Parent, r3.Entry)
+	}
+
+	// An older commit by revision, and from scratch when asked.
+	b.Scratch = true
+	old, err := b.Ensure(ctx, repo, "HEAD~1", false)
+	if err != nil || !old.Trained || old.Parent != "" {
+		t.Fatalf("HEAD~1 from scratch: %+v, %v", old, err)
+	}
+}
+
+func TestBuilderInterruptedTrainingLeavesStoreUsable(t *testing.T) {
+	r := newRepo(t)
+	b := newBuilder(t)
+	r.commit("one", map[string]string{"a.go": goFile("a", 12, 0)})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Events = func(e trainer.Event) {
+		if e.Phase == "synthesis" && e.Done >= 2 {
+			cancel()
+		}
+	}
+	if _, err := b.Ensure(ctx, repo, "", false); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted Ensure: %v", err)
+	}
+	if got, err := b.Lookup(repo, ""); err != nil || got != nil {
+		t.Fatalf("an interrupted training left a Cartridge: %+v, %v", got, err)
+	}
+	es, err := b.Store.List()
+	if err != nil || len(es) != 1 || es[0].State() != "incomplete" {
+		t.Fatalf("store after the interruption: %+v, %v", es, err)
+	}
+	// The next call resumes the saved conversations and finishes.
+	var resumed string
+	b.Events = func(e trainer.Event) {
+		if e.Phase == "resume" {
+			resumed = e.Message
+		}
+	}
+	res, err := b.Ensure(context.Background(), repo, "", false)
+	if err != nil || !res.Trained {
+		t.Fatalf("resumed Ensure: %+v, %v", res, err)
+	}
+	if !strings.Contains(resumed, "already synthesized") {
+		t.Errorf("the second training did not resume: %q", resumed)
+	}
+}
+
+// states collects a Follower's states.
+type states struct {
+	mu  sync.Mutex
+	all []State
+	ch  chan State
+}
+
+func newStates() *states { return &states{ch: make(chan State, 256)} }
+
+func (s *states) add(st State) {
+	s.mu.Lock()
+	s.all = append(s.all, st)
+	s.mu.Unlock()
+	s.ch <- st
+}
+
+// wait returns the first state (from now on) that satisfies ok.
+func (s *states) wait(t *testing.T, what string, ok func(State) bool) State {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case st := <-s.ch:
+			if ok(st) {
+				return st
+			}
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// TestFollowerSupersedes checks the policy: a newer commit cancels the
+// training in flight and trains HEAD; a failed training keeps the last
+// good Cartridge; moving back to a commit with a Cartridge serves it. The
+// builds here stand in for training and act on the commit's subject:
+// "slow…" blocks until cancelled, "fail…" fails.
+func TestFollowerSupersedes(t *testing.T) {
+	r := newRepo(t)
+	c1 := r.commit("one", map[string]string{"a.go": "package a\n"})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	cancelled := map[string]bool{}
+	builds := map[string]int{}
+	build := func(ctx context.Context, commit string, progress func(trainer.Event)) (*Result, error) {
+		c, err := repo.Commit(commit)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		builds[c.Subject]++
+		mu.Unlock()
+		progress(trainer.Event{Phase: "training", Done: 1, Total: 2})
+		switch {
+		case strings.HasPrefix(c.Subject, "slow"):
+			<-ctx.Done()
+			mu.Lock()
+			cancelled[c.Subject] = true
+			mu.Unlock()
+			return nil, ctx.Err()
+		case strings.HasPrefix(c.Subject, "fail"):
+			return nil, errors.New("out of memory")
+		}
+		return &Result{Commit: c, Path: "/carts/" + c.Subject, Trained: true}, nil
+	}
+	st := newStates()
+	f := &Follower{Repo: repo, Build: build, States: st.add, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+
+	st.wait(t, "c1 ready", func(s State) bool { return s.Phase == "ready" && s.Commit == c1 })
+	if c := f.Current(); c == nil || c.Path != "/carts/one" {
+		t.Fatalf("current after c1: %+v", c)
+	}
+
+	// "slow" trains until superseded; "three" lands meanwhile.
+	c2 := r.commit("slow two", map[string]string{"a.go": "package a // 2\n"})
+	st.wait(t, "c2 training", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })
+	if c := f.Current(); c == nil || c.Commit.Hash != c1 {
+		t.Fatalf("while c2 trains the current Cartridge is %+v, want c1's", c)
+	}
+	c3 := r.commit("three", map[string]string{"a.go": "package a // 3\n"})
+	st.wait(t, "c3 ready", func(s State) bool { return s.Phase == "ready" && s.Commit == c3 })
+	mu.Lock()
+	if !cancelled["slow two"] {
+		t.Error("c2's training was not cancelled")
+	}
+	mu.Unlock()
+	if c := f.Current(); c.Commit.Hash != c3 {
+		t.Fatalf("current is %s, want c3", c.Commit.Hash)
+	}
+
+	// A failing training: an error state, c3's Cartridge stays in use.
+	c4 := r.commit("fail four", map[string]string{"a.go": "package a // 4\n"})
+	s4 := st.wait(t, "c4 error", func(s State) bool { return s.Commit == c4 && s.Phase != "training" })
+	if s4.Phase != "error" || s4.Err == nil || !strings.Contains(s4.Err.Error(), "out of memory") {
+		t.Errorf("failed training: %+v", s4)
+	}
+	if c := f.Current(); c.Commit.Hash != c3 || s4.Current == nil || s4.Current.Commit.Hash != c3 {
+		t.Errorf("after a failure the current Cartridge is %s, want c3's", c.Commit.Hash)
+	}
+
+	// Back to c3 (a reset): served at once, not trained again.
+	r.git("reset", "-q", "--hard", c3)
+	st.wait(t, "c3 ready again", func(s State) bool { return s.Phase == "ready" && s.Commit == c3 })
+	mu.Lock()
+	if builds["three"] != 1 {
+		t.Errorf("c3 was built %d times", builds["three"])
+	}
+	mu.Unlock()
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
+
+// TestFollowerTrains follows a repository with the real Builder: a commit
+// gets its Cartridge in the store, incrementally from the previous one.
+func TestFollowerTrains(t *testing.T) {
+	r := newRepo(t)
+	r.commit("one", map[string]string{"a.go": goFile("a", 10, 0), "b.go": goFile("b", 10, 50)})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newStates()
+	f := &Follower{Builder: newBuilder(t), Repo: repo, States: st.add, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	first := st.wait(t, "first ready", func(s State) bool { return s.Phase == "ready" || s.Phase == "error" })
+	if first.Phase != "ready" || first.Current == nil || first.Current.Path == "" {
+		t.Fatalf("first state: %+v", first)
+	}
+	if _, err := os.Stat(first.Current.Path); err != nil {
+		t.Fatal(err)
+	}
+	c2 := r.commit("two", map[string]string{"b.go": goFile("b", 10, 90)})
+	second := st.wait(t, "second ready", func(s State) bool { return s.Commit == c2 && (s.Phase == "ready" || s.Phase == "error") })
+	if second.Phase != "ready" || second.Current.Parent != first.Current.Entry {
+		t.Fatalf("second state: %+v (parent %q, want %q)", second, second.Current.Parent, first.Current.Entry)
+	}
+	sawProgress := false
+	st.mu.Lock()
+	for _, s := range st.all {
+		sawProgress = sawProgress || s.Phase == "training" && s.Total > 0
+	}
+	st.mu.Unlock()
+	if !sawProgress {
+		t.Error("no training progress was reported")
+	}
+}
