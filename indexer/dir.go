@@ -45,7 +45,11 @@ func LoadDir(ctx context.Context, dir string, filter Filter) (*Corpus, error) {
 				return filepath.SkipDir
 			}
 			// The directory's own .cartignore applies to everything below it.
-			if b, err := os.ReadFile(filepath.Join(p, IgnoreFile)); err == nil {
+			ig := filepath.Join(p, IgnoreFile)
+			if st, err := os.Lstat(ig); err != nil || !st.Mode().IsRegular() {
+				return nil // none, or a link (never followed)
+			}
+			if b, err := os.ReadFile(ig); err == nil {
 				dir := rel
 				if dir == "." {
 					dir = ""

@@ -14,6 +14,7 @@ import (
 	gitconfig "github.com/go-git/go-git/v5/config"
 
 	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/trainer"
 )
 
 // hookNames are the git hooks cartlsp installs: each runs once HEAD may have
@@ -44,7 +45,8 @@ var hookGuards = map[string]string{
 
 // hookScript is the POSIX sh hook `name` that runs the previous hook, if any,
 // then `cartlsp train --background` and exits with the previous hook's status.
-func hookScript(name, exe string) string {
+// trainArgs are extra `cartlsp train` flags (--budget, --model) baked into it.
+func hookScript(name, exe string, trainArgs []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!/bin/sh\n%s\n", hookMarker)
 	fmt.Fprintf(&b, "# Installed by `cartlsp hook install`; `cartlsp hook uninstall` removes it and restores\n")
@@ -60,7 +62,11 @@ func hookScript(name, exe string) string {
 	fmt.Fprintf(&b, "\tcartlsp=%s\n", shQuote(exe))
 	fmt.Fprintf(&b, "\t[ -x \"$cartlsp\" ] || cartlsp=cartlsp\n")
 	fmt.Fprintf(&b, "\ttop=$(git rev-parse --show-toplevel 2>/dev/null) &&\n")
-	fmt.Fprintf(&b, "\t\t\"$cartlsp\" train --background --quiet \"$top\" </dev/null >/dev/null 2>&1 || true\n")
+	extra := ""
+	for _, a := range trainArgs {
+		extra += shQuote(a) + " "
+	}
+	fmt.Fprintf(&b, "\t\t\"$cartlsp\" train --background --quiet %s\"$top\" </dev/null >/dev/null 2>&1 || true\n", extra)
 	fmt.Fprintf(&b, "fi\n")
 	fmt.Fprintf(&b, "exit $status\n")
 	return b.String()
@@ -73,7 +79,8 @@ func shQuote(s string) string {
 
 func hookUsage(w io.Writer) {
 	fmt.Fprintf(w, "%s\n\nUsage:\n", commands["hook"].summary)
-	fmt.Fprintf(w, "  cartlsp hook install [--repo DIR]     add post-commit, post-merge, post-rewrite and post-checkout hooks\n")
+	fmt.Fprintf(w, "  cartlsp hook install [--repo DIR] [--budget B] [--model M.gguf]\n")
+	fmt.Fprintf(w, "                                        add post-commit, post-merge, post-rewrite and post-checkout hooks\n")
 	fmt.Fprintf(w, "                                        that run `cartlsp train --background`; existing hooks are kept and chained\n")
 	fmt.Fprintf(w, "  cartlsp hook uninstall [--repo DIR]   remove them and restore the hooks they chained\n")
 	fmt.Fprintf(w, "  cartlsp hook status [--repo DIR]      say which hooks are installed\n")
@@ -92,6 +99,8 @@ func runHook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fs := newFlags("hook", "hook "+sub+" [--repo DIR]", stderr)
 	repo := fs.String("repo", ".", "the repository: its work tree, a directory inside it, or a linked worktree")
+	budget := fs.String("budget", "", "install: the training budget the hooks use (default: train's, small)")
+	modelPath := fs.String("model", "", "install: the model file the hooks train for (default: train's)")
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
@@ -106,7 +115,21 @@ func runHook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	switch sub {
 	case "install":
-		return installHooks(loc, stdout)
+		var extra []string
+		if *budget != "" {
+			if _, err := trainer.LookupBudget(*budget); err != nil {
+				return err
+			}
+			extra = append(extra, "--budget", *budget)
+		}
+		if *modelPath != "" {
+			abs, err := filepath.Abs(*modelPath)
+			if err != nil {
+				return err
+			}
+			extra = append(extra, "--model", abs)
+		}
+		return installHooks(loc, extra, stdout)
 	case "uninstall":
 		return uninstallHooks(loc, stdout)
 	default:
@@ -268,7 +291,7 @@ func printHooksDir(w io.Writer, loc hooksLocation) {
 	}
 }
 
-func installHooks(loc hooksLocation, stdout io.Writer) error {
+func installHooks(loc hooksLocation, trainArgs []string, stdout io.Writer) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("locate the cartlsp binary: %w", err)
@@ -309,7 +332,7 @@ func installHooks(loc hooksLocation, stdout io.Writer) error {
 		default:
 			msg = "installed"
 		}
-		if err := writeFileAtomic(h.path, []byte(hookScript(h.name, exe)), 0o755); err != nil {
+		if err := writeFileAtomic(h.path, []byte(hookScript(h.name, exe, trainArgs)), 0o755); err != nil {
 			if !h.ours && h.exists { // put the user's hook back where it was
 				os.Rename(h.prev, h.path)
 			}

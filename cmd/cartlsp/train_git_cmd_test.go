@@ -1,0 +1,130 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cartlsp/cartlsp/runtime/store"
+)
+
+// tinyTrainFlags keep trainings of the tiny chat model to a second or two.
+var tinyTrainFlags = []string{"--threads", "1", "--budget", "tiny", "--conversations", "4", "--p", "8", "--chunk-min", "48",
+	"--chunk-max", "96", "--max-user", "12", "--max-answer", "16", "--batch", "2"}
+
+// TestCLITrainGitStore trains a repository's HEAD into the store: a no-op
+// when the Cartridge is there, incremental after a commit.
+func TestCLITrainGitStore(t *testing.T) {
+	dir := t.TempDir()
+	modelPath := writeChatModel(t, dir)
+	repo := newHookRepo(t)
+	writeRepo(t, repo)
+	hookGit(t, repo, "add", "-A")
+	hookGit(t, repo, "commit", "-q", "-m", "code")
+	st := filepath.Join(dir, "store")
+	train := func() (string, string) {
+		t.Helper()
+		args := append([]string{"train", "--model", modelPath, "--store", st}, tinyTrainFlags...)
+		code, stdout, stderr := runCLI(t, append(args, repo)...)
+		if code != 0 {
+			t.Fatalf("train: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		return stdout, stderr
+	}
+	out, _ := train()
+	if !strings.Contains(out, "from scratch") {
+		t.Errorf("first training: %q", out)
+	}
+	// An uncommitted edit is not the corpus: HEAD's Cartridge is up to date.
+	os.WriteFile(filepath.Join(repo, "store.go"), []byte("package store // edited\n"), 0o644)
+	if out, _ = train(); !strings.HasPrefix(out, "up to date: ") {
+		t.Errorf("second training: %q", out)
+	}
+	hookGit(t, repo, "commit", "-q", "-am", "edit")
+	if out, _ = train(); !strings.Contains(out, "incrementally from entry") {
+		t.Errorf("after a commit: %q", out)
+	}
+	code, out, stderr := runCLI(t, "store", "ls", "--store", st)
+	if code != 0 || strings.Count(out, " ready ") != 2 {
+		t.Errorf("store ls: exit %d\n%s%s", code, out, stderr)
+	}
+	// --rev trains an older commit; --dir reads the files on disk.
+	args := append([]string{"train", "--model", modelPath, "--store", st, "--rev", "HEAD~1"}, tinyTrainFlags...)
+	if code, out, stderr := runCLI(t, append(args, repo)...); code != 0 || !strings.HasPrefix(out, "up to date: ") {
+		t.Errorf("--rev HEAD~1: exit %d %q %s", code, out, stderr)
+	}
+	args = append([]string{"train", "--model", modelPath, "--rev", "nope"}, tinyTrainFlags...)
+	if code, _, stderr := runCLI(t, append(args, repo)...); code != 1 || !strings.Contains(stderr, "nope") {
+		t.Errorf("--rev nope: exit %d %s", code, stderr)
+	}
+}
+
+// TestCLIHookTrainsInBackground installs the hooks with the real binary
+// and commits: the post-commit hook starts a detached training that puts
+// HEAD's Cartridge in the store and logs to a file.
+func TestCLIHookTrainsInBackground(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the cartlsp binary")
+	}
+	dir := t.TempDir()
+	modelPath := writeChatModel(t, dir)
+	bin := filepath.Join(dir, "cartlsp")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	repo := newHookRepo(t)
+	writeRepo(t, repo)
+	st := filepath.Join(dir, "store")
+	if out, err := exec.Command(bin, "hook", "install", "--repo", repo, "--budget", "tiny", "--model", modelPath).CombinedOutput(); err != nil {
+		t.Fatalf("hook install: %v\n%s", err, out)
+	}
+	hookGit(t, repo, "add", "-A")
+	t0 := time.Now()
+	out, code := hookGitRun(t, repo, []string{"CARTLSP_SKIP_HOOK=0", "CARTLSP_STORE=" + st}, "commit", "-q", "-m", "code")
+	if code != 0 {
+		t.Fatalf("git commit: exit %d\n%s", code, out)
+	}
+	if d := time.Since(t0); d > 20*time.Second {
+		t.Errorf("the commit waited %s for the hook", d)
+	}
+	s, err := store.Open(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := hookGit(t, repo, "rev-parse", "HEAD")
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		es, err := s.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) == 1 && es[0].Complete && es[0].Meta.Commit == head {
+			break
+		}
+		if time.Now().After(deadline) {
+			logs, _ := filepath.Glob(filepath.Join(st, "logs", "*.log"))
+			var text []byte
+			if len(logs) > 0 {
+				text, _ = os.ReadFile(logs[0])
+			}
+			t.Fatalf("no Cartridge for HEAD after 3 minutes: %+v\nlog:\n%s", es, text)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	logs, _ := filepath.Glob(filepath.Join(st, "logs", "*.log"))
+	if len(logs) != 1 {
+		t.Fatalf("log files: %v", logs)
+	}
+	// The training process writes its summary after committing the entry.
+	for time.Now().Before(deadline) {
+		if text, _ := os.ReadFile(logs[0]); strings.Contains(string(text), "trained ") {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	text, _ := os.ReadFile(logs[0])
+	t.Errorf("the log does not report the training:\n%s", text)
+}
