@@ -110,8 +110,10 @@ func (b *Builder) commit(repo *indexer.Repo, rev string) (indexer.Commit, error)
 }
 
 // Ensure returns the Cartridge of a commit (HEAD when rev is ""),
-// training it when the store lacks it. Another process training the same
-// Cartridge makes it wait (wait) or fail with store.ErrBusy. Training
+// training it when the store lacks it. Trainings of one repository run one
+// at a time across processes (store.LockRepo): another one in progress
+// makes Ensure wait (wait) — then train HEAD as it is after the wait — or
+// fail with an error wrapping store.ErrBusy. Training
 // resumes what an interrupted one left in the entry; a failed training
 // leaves the store as it was (the entry stays incomplete and resumable).
 func (b *Builder) Ensure(ctx context.Context, repo *indexer.Repo, rev string, wait bool) (*Result, error) {
@@ -132,6 +134,25 @@ func (b *Builder) EnsureEvents(ctx context.Context, repo *indexer.Repo, rev stri
 		res.Path, res.Entry, res.Parent = filepath.Join(e.Dir, store.CartridgeName), e.ID, e.Meta.Parent
 		res.Seconds = time.Since(t0).Seconds()
 		return res
+	}
+	if e, err := b.Store.Lookup(k); err != nil {
+		return nil, err
+	} else if e != nil {
+		return found(e), nil
+	}
+	// One training of a repository at a time, across processes.
+	release, err := b.Store.LockRepo(ctx, repo.Root, wait)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if rev == "" || rev == "HEAD" {
+		// HEAD may have moved on while we waited: train where it is now.
+		if c, err = b.commit(repo, rev); err != nil {
+			return nil, err
+		}
+		k = b.Key(c)
+		res.Commit, res.Key = c, k
 	}
 	if e, err := b.Store.Lookup(k); err != nil {
 		return nil, err

@@ -381,3 +381,39 @@ func TestFollowerTrains(t *testing.T) {
 		t.Error("no training progress was reported")
 	}
 }
+
+// TestBuilderOneTrainingPerRepository: while another process trains the
+// repository, Ensure fails with ErrBusy, or waits and then trains HEAD as
+// it is after the wait.
+func TestBuilderOneTrainingPerRepository(t *testing.T) {
+	r := newRepo(t)
+	b := newBuilder(t)
+	r.commit("one", map[string]string{"a.go": goFile("a", 10, 0)})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := b.Store.LockRepo(context.Background(), repo.Root, false) // "another process"
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Ensure(context.Background(), repo, "", false); !errors.Is(err, store.ErrBusy) {
+		t.Fatalf("Ensure while the repository is locked: %v, want ErrBusy", err)
+	}
+	type out struct {
+		res *Result
+		err error
+	}
+	got := make(chan out, 1)
+	go func() {
+		res, err := b.Ensure(context.Background(), repo, "", true)
+		got <- out{res, err}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	c2 := r.commit("two", map[string]string{"a.go": goFile("a", 10, 40)})
+	release()
+	o := <-got
+	if o.err != nil || o.res.Commit.Hash != c2 {
+		t.Fatalf("Ensure after waiting: %+v, %v; want HEAD %s", o.res, o.err, c2)
+	}
+}

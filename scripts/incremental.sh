@@ -6,7 +6,7 @@
 # scratch; both are timed and evaluated on the same questions.
 # About 1.5 hours on 2 CPU cores; every stage skips what its store holds.
 #
-#   scripts/incremental.sh [stage...]   stages: inc scratch eval table (default: all)
+#   scripts/incremental.sh [stage...]   stages: inc scratch eval history table (default: all)
 #
 # Env: BIN, OUT (default bin/incremental), URL (the repository to clone),
 # COMMITS (the history, oldest first), SCRATCH (commits trained from
@@ -19,6 +19,7 @@ BUDGET=${BUDGET:-small}
 COMMITS=${COMMITS:-"0f11ee6 b5b9aeb 6e10cd1 53dda83 e8d82d3 d55c313 0e97ed3"}
 SCRATCH=${SCRATCH:-"0e97ed3 e8d82d3 6e10cd1 b5b9aeb 53dda83 d55c313"}
 Q=$(realpath testdata/questions/uuid.jsonl)
+QH=$(realpath testdata/questions/uuid-history.jsonl) # about what the commits changed
 mkdir -p "$OUT"
 REPO=$OUT/repo
 [ -d "$REPO/.git" ] || git clone -q "$URL" "$REPO"
@@ -42,7 +43,7 @@ cart() { # store commit: the Cartridge's path
 	"$BIN" train --budget "$BUDGET" --exclude '*_test.go' --quiet --store "$OUT/$1" "$REPO" | sed -n 's/^up to date: .* has its Cartridge: //p'
 }
 
-stages=${*:-inc scratch eval table}
+stages=${*:-inc scratch eval history table}
 for s in $stages; do
 	case $s in
 	inc) for c in $COMMITS; do train store-inc "$c"; done ;;
@@ -56,6 +57,17 @@ for s in $stages; do
 				git -C "$REPO" checkout -q "$c"
 				"$BIN" eval --questions "$Q" --corpus "$REPO" --exclude '*_test.go' --cart "$p" --conditions cartridge --gen 0 --out "$OUT/$st-$c"
 			done
+		done
+		;;
+	history) # the questions about the changes, at the last commit
+		last=${COMMITS##* }
+		git -C "$REPO" checkout -q "$last"
+		[ -f "$OUT/hist-none.json" ] || "$BIN" eval --questions "$QH" --corpus "$REPO" --exclude '*_test.go' --conditions none,icl --gen 0 --out "$OUT/hist-none"
+		for st in store-inc store-scratch; do
+			p=$(cart "$st" "$last")
+			[ -n "$p" ] && [ ! -f "$OUT/hist-$st.json" ] || continue
+			git -C "$REPO" checkout -q "$last"
+			"$BIN" eval --questions "$QH" --corpus "$REPO" --exclude '*_test.go' --cart "$p" --conditions cartridge --gen 0 --out "$OUT/hist-$st"
 		done
 		;;
 	table) python3 scripts/incremental_table.py "$OUT" $COMMITS ;;

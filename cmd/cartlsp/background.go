@@ -59,7 +59,9 @@ func trainInBackground(args []string, repo *indexer.Repo, dir, storeDir, logPath
 		}
 		child = append(child, a)
 	}
-	child = append([]string{"train"}, child...)
+	// The child waits for a training of the same repository in progress
+	// (another commit's), then trains HEAD as it is then.
+	child = append([]string{"train", "--wait"}, child...)
 	fmt.Fprintf(log, "\n=== %s: cartlsp %s\n", time.Now().Format(time.RFC3339), strings.Join(child, " "))
 	cmd := exec.Command(exe, child...)
 	cmd.Stdout, cmd.Stderr = log, log

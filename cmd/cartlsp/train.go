@@ -258,11 +258,11 @@ func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir strin
 	ev.finish()
 	if err != nil {
 		switch {
-		case errors.Is(err, store.ErrBusy):
-			fmt.Fprintf(stdout, "another cartlsp process is training this commit's Cartridge; nothing to do (--wait waits for it)\n")
-			return nil
 		case errors.Is(err, context.Canceled):
 			return fmt.Errorf("interrupted; the work is kept in the store: run the same command again to resume")
+		case errors.Is(err, store.ErrBusy):
+			fmt.Fprintf(stdout, "another cartlsp process is training %s; nothing done (--wait waits for it, then trains HEAD)\n", repo.Root)
+			return nil
 		}
 		return err
 	}

@@ -637,3 +637,44 @@ func TestStoreGCWaitsForTraining(t *testing.T) {
 		t.Fatalf("after GC: %+v", es)
 	}
 }
+
+func TestStoreLockRepo(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	release, err := s.LockRepo(ctx, "/src/a", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LockRepo(ctx, "/src/a", false); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second lock of a repository: %v, want ErrBusy", err)
+	}
+	other, err := s.LockRepo(ctx, "/src/b", false)
+	if err != nil {
+		t.Fatalf("another repository: %v", err)
+	}
+	other()
+	got := make(chan error, 1)
+	go func() {
+		r, err := s.LockRepo(ctx, "/src/a", true)
+		if err == nil {
+			r()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("a waiting lock returned while held: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	release()
+	if err := <-got; err != nil {
+		t.Fatalf("the waiting lock: %v", err)
+	}
+	es, err := s.List()
+	if err != nil || len(es) != 0 {
+		t.Errorf("repository locks listed as entries: %v, %v", es, err)
+	}
+}
