@@ -97,6 +97,7 @@ func (f *Follower) Run(ctx context.Context) error {
 		return err
 	}
 	defer w.Close()
+	errs := w.Errors()
 
 	var (
 		cur     *flight
@@ -142,7 +143,11 @@ func (f *Follower) Run(ctx context.Context) error {
 				<-cur.done
 			}
 			return nil
-		case err := <-w.Errors():
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil // closed with Changes, which ends the loop
+				continue
+			}
 			f.log().Warn("watching the repository", "err", err)
 		case s := <-states:
 			emit(s)
@@ -177,6 +182,7 @@ func (f *Follower) Run(ctx context.Context) error {
 				f.log().Error("training failed; the last good Cartridge stays in use", "commit", fl.change.Commit, "err", fl.err)
 				emit(State{Phase: "error", Commit: fl.change.Commit, Branch: fl.change.Branch, Err: fmt.Errorf("training %s: %w", shortHash(fl.change.Commit), fl.err)})
 			default:
+				fl.res.Commit.Branch = fl.change.Branch
 				f.mu.Lock()
 				f.current = fl.res
 				f.mu.Unlock()
