@@ -117,7 +117,11 @@ func (t *trainFlags) resolve(fs *flag.FlagSet) (trainer.Budget, error) {
 }
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("train", "train [flags] [REPO|DIR]   (default: the current directory)", stderr)
+	fs := newFlags("train", `train [flags] [REPO|DIR]   (default: the current directory)
+
+In a git repository, train learns HEAD's tree (committed content) and keeps the Cartridge in the store,
+incrementally from an ancestor's when the store has one; it does nothing when HEAD's is already there
+(for commit hooks: see cartlsp hook). With -o, or outside a repository, it writes the file you name.`, stderr)
 	var mf modelFlags
 	var tf trainFlags
 	var storeDir, rev, logPath string
