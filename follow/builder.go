@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cartlsp/cartlsp/indexer"
@@ -279,12 +280,21 @@ func (b *Builder) warmStart(ctx context.Context, repo *indexer.Repo, c indexer.C
 	for _, f := range pcorpus.Files {
 		before[f.Path] = f.Text
 	}
-	changed := map[string]bool{}
+	changed := map[string][]int{}
 	changedBytes := 0
 	for _, f := range corpus.Files {
-		if t, ok := before[f.Path]; !ok || t != f.Text {
-			changed[f.Path] = true
+		t, ok := before[f.Path]
+		switch {
+		case !ok:
+			changed[f.Path] = nil // a new file: all of it
 			changedBytes += len(f.Text)
+		case t != f.Text:
+			lines := trainer.ChangedLines(t, f.Text)
+			changed[f.Path] = lines
+			all := strings.Split(f.Text, "\n")
+			for _, no := range lines {
+				changedBytes += len(all[no]) + 1
+			}
 		}
 	}
 	if len(changed) == 0 && len(pcorpus.Files) == len(corpus.Files) {

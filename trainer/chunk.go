@@ -75,16 +75,18 @@ func SplitLines(ctx context.Context, c *indexer.Corpus, tok *tokenizer.Tokenizer
 // Tokens is the corpus's length in tokens (lines counted on their own).
 func (ls *Lines) Tokens() int { return ls.total }
 
-// Focus returns the corpus with sampling drawn around the given files:
-// every chunk Sample draws overlaps one of them (a chunk keeps its usual
-// length, so it shows the context around the file too). It also returns
-// the tokens of those files. With no file of the corpus among them the
+// Focus returns the corpus with sampling drawn around the given lines:
+// every chunk Sample draws holds one of them (a chunk keeps its usual
+// length, so it shows their context too). lines maps a file's path to its
+// changed lines (0-based); a nil slice means the whole file. It also
+// returns the tokens of those lines. With none of them in the corpus the
 // result samples the whole corpus.
-func (ls *Lines) Focus(files map[string]bool) (*Lines, int) {
+func (ls *Lines) Focus(lines map[string][]int) (*Lines, int) {
 	out := *ls
 	out.focus, out.inFocus = nil, 0
 	for fi, p := range ls.files {
-		if !files[p] {
+		nos, ok := lines[p]
+		if !ok {
 			continue
 		}
 		a := ls.starts[fi]
@@ -92,12 +94,41 @@ func (ls *Lines) Focus(files map[string]bool) (*Lines, int) {
 		if fi+1 < len(ls.files) {
 			b = ls.starts[fi+1]
 		}
-		at := ls.lines[a].at
-		n := ls.lines[b-1].at + ls.lines[b-1].tokens - at
-		out.focus = append(out.focus, tokenRange{at, n})
-		out.inFocus += n
+		if nos == nil {
+			at := ls.lines[a].at
+			n := ls.lines[b-1].at + ls.lines[b-1].tokens - at
+			out.focus = append(out.focus, tokenRange{at, n})
+			out.inFocus += n
+			continue
+		}
+		for _, no := range nos {
+			if no < 0 || a+no >= b {
+				continue
+			}
+			l := ls.lines[a+no]
+			out.focus = append(out.focus, tokenRange{l.at, l.tokens})
+			out.inFocus += l.tokens
+		}
 	}
 	return &out, out.inFocus
+}
+
+// ChangedLines are the lines of a file's new text (0-based) that its old
+// text does not have anywhere: the edited and added lines. Lines moved or
+// only deleted around are not counted; it is a cheap, diff-free measure of
+// where a commit changed a file.
+func ChangedLines(old, new string) []int {
+	have := make(map[string]bool)
+	for _, l := range strings.Split(strings.TrimRight(old, "\n"), "\n") {
+		have[l] = true
+	}
+	out := []int{}
+	for i, l := range strings.Split(strings.TrimRight(new, "\n"), "\n") {
+		if !have[l] {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // Sources are the files and content hashes of a chunk.

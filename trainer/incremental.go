@@ -21,10 +21,13 @@ import (
 
 // Warm is what an incremental job starts from.
 type Warm struct {
-	Prefix  *student.Prefix // the parent's Cartridge (copied, never changed)
-	Pool    []*Conversation // the parent's conversations (its dataset)
-	Changed map[string]bool // files of this corpus that are new or differ from the parent's
-	From    string          // the parent, as recorded in the dataset header (a store entry or a path)
+	Prefix *student.Prefix // the parent's Cartridge (copied, never changed)
+	Pool   []*Conversation // the parent's conversations (its dataset)
+	// Changed are the files of this corpus that are new or differ from
+	// the parent's, each with its changed lines (ChangedLines; nil: a new
+	// file, all of it).
+	Changed map[string][]int
+	From    string // the parent, as recorded in the dataset header (a store entry or a path)
 	Cfg     IncrementalConfig
 }
 

@@ -16,7 +16,7 @@ import (
 func TestChunkFocus(t *testing.T) {
 	tt := newTiny(t)
 	ls := testLines(t, tt.tok)
-	for _, files := range []map[string]bool{{"beta.go": true}, {"a/alpha.go": true}, {"gamma.go": true, "a/alpha.go": true}} {
+	for _, files := range []map[string][]int{{"beta.go": nil}, {"a/alpha.go": nil}, {"gamma.go": nil, "a/alpha.go": nil}, {"beta.go": {7}}, {"gamma.go": {0, 30}}} {
 		f, n := ls.Focus(files)
 		if n == 0 || n >= ls.Tokens() {
 			t.Fatalf("%v: %d focused tokens of %d", files, n, ls.Tokens())
@@ -24,17 +24,36 @@ func TestChunkFocus(t *testing.T) {
 		rng := rand.New(rand.NewPCG(3, 4))
 		for i := 0; i < 200; i++ {
 			c := f.Sample(rng, 40, 120)
-			if !slices.ContainsFunc(c.Files, func(p string) bool { return files[p] }) {
+			if !slices.ContainsFunc(c.Files, func(p string) bool { _, ok := files[p]; return ok }) {
 				t.Fatalf("%v: chunk %d shows %v", files, i, c.Files)
 			}
 		}
 	}
 	// No file of the corpus: the whole corpus, as Sample draws it.
-	f, n := ls.Focus(map[string]bool{"gone.go": true})
+	f, n := ls.Focus(map[string][]int{"gone.go": nil, "beta.go": {}})
 	a := f.Sample(rand.New(rand.NewPCG(1, 1)), 40, 120)
 	b := ls.Sample(rand.New(rand.NewPCG(1, 1)), 40, 120)
 	if n != 0 || a.Start != b.Start || a.Tokens != b.Tokens {
 		t.Errorf("an empty focus changes sampling: %d tokens, %d/%d vs %d/%d", n, a.Start, a.Tokens, b.Start, b.Tokens)
+	}
+}
+
+func TestChangedLines(t *testing.T) {
+	tests := []struct {
+		old, new string
+		want     []int
+	}{
+		{"a\nb\nc\n", "a\nb\nc\n", []int{}},
+		{"a\nb\nc\n", "a\nB\nc\n", []int{1}},
+		{"a\nb\nc\n", "x\na\nb\nc\ny\n", []int{0, 4}},
+		{"a\nb\nc\n", "a\nc\n", []int{}},    // a deletion: nothing new
+		{"a\nb\nc\n", "c\nb\na\n", []int{}}, // moved lines
+		{"", "package x\n", []int{0}},
+	}
+	for _, tc := range tests {
+		if got := ChangedLines(tc.old, tc.new); !slices.Equal(got, tc.want) {
+			t.Errorf("ChangedLines(%q, %q) = %v, want %v", tc.old, tc.new, got, tc.want)
+		}
 	}
 }
 
@@ -74,7 +93,10 @@ func TestIncrementalJob(t *testing.T) {
 
 	c1 := testCorpus()
 	c1.Files[2].Text = strings.Replace(c1.Files[2].Text, "return 200", "return -200", 1) // gamma.go
-	changed := map[string]bool{"gamma.go": true}
+	changed := map[string][]int{"gamma.go": ChangedLines(c0.Files[2].Text, c1.Files[2].Text)}
+	if len(changed["gamma.go"]) != 1 {
+		t.Fatalf("changed lines of gamma.go: %v", changed["gamma.go"])
+	}
 	var wantCarried int
 	for _, c := range pool {
 		if !slices.ContainsFunc(c.Sources, func(s Source) bool { return s.Path == "gamma.go" }) {
