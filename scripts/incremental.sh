@@ -38,9 +38,13 @@ train() { # store commit [flags...]: trains (or finds) the commit's Cartridge, l
 	*) awk -v s="$st" -v c="$c" -v a="$t0" -v b="$t1" 'BEGIN { printf "%s\t%s\t%.1f\n", s, c, b - a }' >>"$OUT/times.tsv" ;;
 	esac
 }
-cart() { # store commit: the Cartridge's path
-	git -C "$REPO" checkout -q "$2"
-	"$BIN" train --budget "$BUDGET" --exclude '*_test.go' --quiet --store "$OUT/$1" "$REPO" | sed -n 's/^up to date: .* has its Cartridge: //p'
+cart() { # store commit: the Cartridge's path, when the store has it (never trains)
+	"$BIN" store ls --json --store "$OUT/$1" | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    if e["complete"] and e["meta"].get("commit", "").startswith(sys.argv[1]):
+        print(e["dir"] + "/cartridge.cart")
+        break' "$2"
 }
 
 stages=${*:-inc scratch eval history table}

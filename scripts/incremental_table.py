@@ -45,12 +45,12 @@ def main(out, commits):
             ("scratch", summary(os.path.join(out, "hist-store-scratch.json"), "cartridge"))]
     if any(s for _, s in hist):
         print(f"\nQuestions about the changes (uuid-history.jsonl) at {commits[-1]}:\n")
-        print("| condition | NLL/token | MC |")
-        print("|---|--:|--:|")
+        print("| condition | NLL/token | MC | MC (per-token LL) |")
+        print("|---|--:|--:|--:|")
         for name, s in hist:
             if s:
                 note = " (truncated)" if s.get("truncated") else ""
-                print(f"| {name}{note} | {s['nll_per_token']:.3f} | {100 * s['mc_accuracy']:.1f}% |")
+                print(f"| {name}{note} | {s['nll_per_token']:.3f} | {100 * s['mc_accuracy']:.1f}% | {100 * s['mc_accuracy_norm']:.1f}% |")
 
 
 if __name__ == "__main__":
