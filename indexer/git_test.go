@@ -26,17 +26,11 @@ func newGitFixture(t *testing.T) *gitFixture {
 	return g
 }
 
-func gitEnv(home string) []string {
-	return append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
-		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME="+home,
-		"GIT_ALLOW_PROTOCOL=file")
-}
-
 func (g *gitFixture) git(args ...string) string {
 	g.t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = g.dir
-	cmd.Env = gitEnv(g.dir)
+	cmd.Env = append(watchGitEnv(g.dir), "GIT_ALLOW_PROTOCOL=file")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		g.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
