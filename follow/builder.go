@@ -107,7 +107,14 @@ func (b *Builder) commit(repo *indexer.Repo, rev string) (indexer.Commit, error)
 	if rev == "" || rev == "HEAD" {
 		return repo.Head()
 	}
-	return repo.Commit(rev)
+	c, err := repo.Commit(rev)
+	if err != nil {
+		return c, err
+	}
+	if h, err := repo.Head(); err == nil && h.Hash == c.Hash {
+		c.Branch = h.Branch // named by its hash (the Follower does), still HEAD's branch
+	}
+	return c, nil
 }
 
 // Ensure returns the Cartridge of a commit (HEAD when rev is ""),

@@ -363,6 +363,9 @@ func TestFollowerTrains(t *testing.T) {
 	if first.Phase != "ready" || first.Current == nil || first.Current.Path == "" {
 		t.Fatalf("first state: %+v", first)
 	}
+	if e, err := f.Builder.Store.Get(first.Current.Entry); err != nil || e.Meta.Branch != "main" {
+		t.Errorf("the entry's branch: %+v, %v", e, err)
+	}
 	if _, err := os.Stat(first.Current.Path); err != nil {
 		t.Fatal(err)
 	}
