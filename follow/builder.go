@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/cartlsp/cartlsp/indexer"
@@ -168,17 +167,13 @@ func (b *Builder) EnsureEvents(ctx context.Context, repo *indexer.Repo, rev stri
 		return found(e), nil
 	}
 	meta := store.Meta{Key: k, Repo: repo.Root, Commit: c.Hash, Branch: c.Branch, Budget: b.Budget.Name, Method: b.method(), Created: time.Now().UTC()}
+	// Under the repository lock no other process trains this entry (gc
+	// may probe its lock for a moment: Begin waits that out).
 	txn, err := b.Store.Begin(ctx, k, meta, wait)
 	if err != nil {
 		return nil, err
 	}
 	defer txn.Release()
-	// Another process may have finished it while we waited for the lock.
-	if e, err := b.Store.Lookup(k); err != nil {
-		return nil, err
-	} else if e != nil {
-		return found(e), nil
-	}
 
 	corpus, err := repo.Corpus(ctx, c.Hash, b.Filter)
 	if err != nil {
@@ -283,27 +278,7 @@ func (b *Builder) warmStart(ctx context.Context, repo *indexer.Repo, c indexer.C
 	if err != nil {
 		return nil, nil, false, nil
 	}
-	before := make(map[string]string, len(pcorpus.Files))
-	for _, f := range pcorpus.Files {
-		before[f.Path] = f.Text
-	}
-	changed := map[string][]int{}
-	changedBytes := 0
-	for _, f := range corpus.Files {
-		t, ok := before[f.Path]
-		switch {
-		case !ok:
-			changed[f.Path] = nil // a new file: all of it
-			changedBytes += len(f.Text)
-		case t != f.Text:
-			lines := trainer.ChangedLines(t, f.Text)
-			changed[f.Path] = lines
-			all := strings.Split(f.Text, "\n")
-			for _, no := range lines {
-				changedBytes += len(all[no]) + 1
-			}
-		}
-	}
+	changed, changedBytes := trainer.Changes(pcorpus, corpus)
 	if len(changed) == 0 && len(pcorpus.Files) == len(corpus.Files) {
 		return nil, parent, true, nil
 	}

@@ -252,11 +252,78 @@ func (s *states) wait(t *testing.T, what string, ok func(State) bool) State {
 	}
 }
 
+// scripted stands in for training in the Follower's policy tests and acts
+// on the commit's subject: "slow…" trains until cancelled, "linger…" too
+// and then takes a second to stop, "fail…" fails, anything else succeeds.
+type scripted struct {
+	repo      *indexer.Repo
+	mu        sync.Mutex
+	builds    map[string]int  // by subject
+	cancelled map[string]bool // by subject, set as soon as the cancel is seen
+}
+
+func newScripted(repo *indexer.Repo) *scripted {
+	return &scripted{repo: repo, builds: map[string]int{}, cancelled: map[string]bool{}}
+}
+
+func (s *scripted) build(ctx context.Context, commit string, progress func(trainer.Event)) (*Result, error) {
+	c, err := s.repo.Commit(commit)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.builds[c.Subject]++
+	s.mu.Unlock()
+	progress(trainer.Event{Phase: "training", Done: 1, Total: 2})
+	switch {
+	case strings.HasPrefix(c.Subject, "slow"), strings.HasPrefix(c.Subject, "linger"):
+		<-ctx.Done()
+		s.mu.Lock()
+		s.cancelled[c.Subject] = true
+		s.mu.Unlock()
+		if strings.HasPrefix(c.Subject, "linger") {
+			time.Sleep(time.Second)
+		}
+		return nil, ctx.Err()
+	case strings.HasPrefix(c.Subject, "fail"):
+		return nil, errors.New("out of memory")
+	}
+	return &Result{Commit: c, Path: "/carts/" + c.Subject, Trained: true}, nil
+}
+
+// count reads a subject's builds and whether one was cancelled.
+func (s *scripted) count(subject string) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.builds[subject], s.cancelled[subject]
+}
+
+// runFollower runs f until the test ends.
+func runFollower(t *testing.T, f *Follower) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// eventually fails the test unless ok holds within 10 s.
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
 // TestFollowerSupersedes checks the policy: a newer commit cancels the
 // training in flight and trains HEAD; a failed training keeps the last
-// good Cartridge; moving back to a commit with a Cartridge serves it. The
-// builds here stand in for training and act on the commit's subject:
-// "slow…" blocks until cancelled, "fail…" fails.
+// good Cartridge; moving back to a commit with a Cartridge serves it.
 func TestFollowerSupersedes(t *testing.T) {
 	r := newRepo(t)
 	c1 := r.commit("one", map[string]string{"a.go": "package a\n"})
@@ -264,42 +331,17 @@ func TestFollowerSupersedes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	cancelled := map[string]bool{}
-	builds := map[string]int{}
-	build := func(ctx context.Context, commit string, progress func(trainer.Event)) (*Result, error) {
-		c, err := repo.Commit(commit)
-		if err != nil {
-			return nil, err
-		}
-		mu.Lock()
-		builds[c.Subject]++
-		mu.Unlock()
-		progress(trainer.Event{Phase: "training", Done: 1, Total: 2})
-		switch {
-		case strings.HasPrefix(c.Subject, "slow"):
-			<-ctx.Done()
-			mu.Lock()
-			cancelled[c.Subject] = true
-			mu.Unlock()
-			return nil, ctx.Err()
-		case strings.HasPrefix(c.Subject, "fail"):
-			return nil, errors.New("out of memory")
-		}
-		return &Result{Commit: c, Path: "/carts/" + c.Subject, Trained: true}, nil
-	}
+	sc := newScripted(repo)
 	st := newStates()
-	f := &Follower{Repo: repo, Build: build, States: st.add, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx) }()
+	f := &Follower{Repo: repo, Build: sc.build, States: st.add, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
+	runFollower(t, f)
 
 	st.wait(t, "c1 ready", func(s State) bool { return s.Phase == "ready" && s.Commit == c1 })
 	if c := f.Current(); c == nil || c.Path != "/carts/one" {
 		t.Fatalf("current after c1: %+v", c)
 	}
 
-	// "slow" trains until superseded; "three" lands meanwhile.
+	// "slow two" trains until superseded; "three" lands meanwhile.
 	c2 := r.commit("slow two", map[string]string{"a.go": "package a // 2\n"})
 	st.wait(t, "c2 training", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })
 	if c := f.Current(); c == nil || c.Commit.Hash != c1 {
@@ -307,11 +349,9 @@ func TestFollowerSupersedes(t *testing.T) {
 	}
 	c3 := r.commit("three", map[string]string{"a.go": "package a // 3\n"})
 	st.wait(t, "c3 ready", func(s State) bool { return s.Phase == "ready" && s.Commit == c3 })
-	mu.Lock()
-	if !cancelled["slow two"] {
+	if _, cancelled := sc.count("slow two"); !cancelled {
 		t.Error("c2's training was not cancelled")
 	}
-	mu.Unlock()
 	if c := f.Current(); c.Commit.Hash != c3 {
 		t.Fatalf("current is %s, want c3", c.Commit.Hash)
 	}
@@ -329,16 +369,37 @@ func TestFollowerSupersedes(t *testing.T) {
 	// Back to c3 (a reset): served at once, not trained again.
 	r.git("reset", "-q", "--hard", c3)
 	st.wait(t, "c3 ready again", func(s State) bool { return s.Phase == "ready" && s.Commit == c3 })
-	mu.Lock()
-	if builds["three"] != 1 {
-		t.Errorf("c3 was built %d times", builds["three"])
+	if n, _ := sc.count("three"); n != 1 {
+		t.Errorf("c3 was built %d times", n)
 	}
-	mu.Unlock()
+}
 
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
+// TestFollowerSupersededThenBack: HEAD moves on while a training runs and
+// comes back before the cancelled training has stopped: HEAD's commit is
+// trained again (resuming), never the commit HEAD only passed through.
+func TestFollowerSupersededThenBack(t *testing.T) {
+	r := newRepo(t)
+	r.commit("one", map[string]string{"a.go": "package a\n"})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
 	}
+	sc := newScripted(repo)
+	st := newStates()
+	runFollower(t, &Follower{Repo: repo, Build: sc.build, States: st.add, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}})
+	st.wait(t, "one ready", func(s State) bool { return s.Phase == "ready" })
+	c2 := r.commit("linger two", map[string]string{"a.go": "package a // 2\n"})
+	st.wait(t, "c2 training", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })
+	r.commit("three", map[string]string{"a.go": "package a // 3\n"})
+	eventually(t, "c2's training to be cancelled", func() bool { _, c := sc.count("linger two"); return c })
+	r.git("reset", "-q", "--hard", c2) // back, while c2's training is still stopping
+	eventually(t, "c2 to train again", func() bool {
+		if n, _ := sc.count("three"); n > 0 {
+			t.Fatal("trained the commit HEAD only passed through")
+		}
+		n, _ := sc.count("linger two")
+		return n == 2
+	})
 }
 
 // TestFollowerTrains follows a repository with the real Builder: a commit
@@ -352,13 +413,7 @@ func TestFollowerTrains(t *testing.T) {
 	}
 	st := newStates()
 	f := &Follower{Builder: newBuilder(t), Repo: repo, States: st.add, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	runFollower(t, f)
 	first := st.wait(t, "first ready", func(s State) bool { return s.Phase == "ready" || s.Phase == "error" })
 	if first.Phase != "ready" || first.Current == nil || first.Current.Path == "" {
 		t.Fatalf("first state: %+v", first)

@@ -101,16 +101,13 @@ func (f *Follower) Run(ctx context.Context) error {
 
 	var (
 		cur     *flight
-		pending *indexer.HeadChange // HEAD's newest state, waiting for cur to stop
-		states  = make(chan State, 64)
-		emitMu  sync.Mutex
+		pending *indexer.HeadChange    // HEAD's newest state, waiting for cur to stop
+		states  = make(chan State, 64) // progress from the flight's goroutine
 	)
-	emit := func(s State) {
+	emit := func(s State) { // only ever called from this goroutine
 		s.Current = f.Current()
 		if f.States != nil {
-			emitMu.Lock()
 			f.States(s)
-			emitMu.Unlock()
 		}
 	}
 	start := func(ch indexer.HeadChange) {
@@ -155,19 +152,21 @@ func (f *Follower) Run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			if cur != nil && cur.change.Commit == ch.Commit {
-				cur.change.Branch = ch.Branch
-				continue
-			}
-			if c := f.Current(); cur == nil && c != nil && c.Commit.Hash == ch.Commit {
-				emit(State{Phase: "ready", Commit: ch.Commit, Branch: ch.Branch})
-				continue
-			}
 			if cur != nil {
-				f.log().Info("a newer commit supersedes the training in flight", "was", cur.change.Commit, "now", ch.Commit)
-				cur.cancel()
+				if pending == nil && cur.change.Commit == ch.Commit {
+					cur.change.Branch = ch.Branch // the same commit on another branch
+					continue
+				}
+				if pending == nil {
+					f.log().Info("a newer commit supersedes the training in flight", "was", cur.change.Commit, "now", ch.Commit)
+					cur.cancel()
+				}
 				c := ch
-				pending = &c
+				pending = &c // HEAD's newest state, trained once cur has stopped
+				continue
+			}
+			if c := f.Current(); c != nil && c.Commit.Hash == ch.Commit {
+				emit(State{Phase: "ready", Commit: ch.Commit, Branch: ch.Branch})
 				continue
 			}
 			start(ch)
@@ -180,7 +179,7 @@ func (f *Follower) Run(ctx context.Context) error {
 				// Superseded: nothing to report.
 			case fl.err != nil:
 				f.log().Error("training failed; the last good Cartridge stays in use", "commit", fl.change.Commit, "err", fl.err)
-				emit(State{Phase: "error", Commit: fl.change.Commit, Branch: fl.change.Branch, Err: fmt.Errorf("training %s: %w", shortHash(fl.change.Commit), fl.err)})
+				emit(State{Phase: "error", Commit: fl.change.Commit, Branch: fl.change.Branch, Err: fmt.Errorf("training %s: %w", indexer.ShortHash(fl.change.Commit), fl.err)})
 			default:
 				fl.res.Commit.Branch = fl.change.Branch
 				f.mu.Lock()
@@ -199,11 +198,4 @@ func (f *Follower) Run(ctx context.Context) error {
 			}
 		}
 	}
-}
-
-func shortHash(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
 }

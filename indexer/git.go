@@ -144,11 +144,11 @@ func (r *Repo) Corpus(ctx context.Context, rev string, filter Filter) (*Corpus, 
 		return nil, err
 	}
 	if err := r.walk(ctx, tree, "", filter, &rules, corpus); err != nil {
-		return nil, fmt.Errorf("git: reading %s at %s: %w", r.Root, shortHash(corpus.Commit), err)
+		return nil, fmt.Errorf("git: reading %s at %s: %w", r.Root, ShortHash(corpus.Commit), err)
 	}
 	if len(corpus.Files) == 0 {
 		return nil, fmt.Errorf("corpus: no text files in %s at %s (%d skipped); check .cartignore and --exclude",
-			r.Root, shortHash(corpus.Commit), len(corpus.Skipped))
+			r.Root, ShortHash(corpus.Commit), len(corpus.Skipped))
 	}
 	corpus.sortFiles()
 	return corpus, nil
@@ -282,7 +282,8 @@ func TreeFingerprint(tree string, filter Filter, tokenizer string) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-func shortHash(h string) string {
+// ShortHash is a commit hash cut to 12 characters, for people.
+func ShortHash(h string) string {
 	if len(h) > 12 {
 		return h[:12]
 	}

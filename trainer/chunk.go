@@ -30,9 +30,10 @@ type line struct {
 // Lines is a corpus cut into lines with their token counts: what the
 // chunker samples from.
 type Lines struct {
-	files  []string // paths
-	hashes []string // ContentHash of each file
-	starts []int    // index of each file's first line
+	files  []string       // paths
+	index  map[string]int // path → index into files
+	hashes []string       // ContentHash of each file
+	starts []int          // index of each file's first line
 	lines  []line
 	total  int // tokens in all lines
 	// focus, when set, holds the token ranges Sample draws around: the
@@ -51,11 +52,12 @@ func ContentHash(text string) string {
 
 // SplitLines cuts a corpus into lines and counts each line's tokens.
 func SplitLines(ctx context.Context, c *indexer.Corpus, tok *tokenizer.Tokenizer) (*Lines, error) {
-	ls := &Lines{}
+	ls := &Lines{index: make(map[string]int, len(c.Files))}
 	for fi, f := range c.Files {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		ls.index[f.Path] = len(ls.files)
 		ls.files = append(ls.files, f.Path)
 		ls.hashes = append(ls.hashes, ContentHash(f.Text))
 		ls.starts = append(ls.starts, len(ls.lines))
@@ -114,32 +116,55 @@ func (ls *Lines) Focus(lines map[string][]int) (*Lines, int) {
 }
 
 // ChangedLines are the lines of a file's new text (0-based) that its old
-// text does not have anywhere: the edited and added lines. Lines moved or
-// only deleted around are not counted; it is a cheap, diff-free measure of
-// where a commit changed a file.
-func ChangedLines(old, new string) []int {
+// text does not have anywhere — the edited and added lines — and their
+// bytes, newlines included. Lines moved or only deleted around are not
+// counted; it is a cheap, diff-free measure of where a commit changed a
+// file.
+func ChangedLines(old, new string) (lines []int, bytes int) {
 	have := make(map[string]bool)
 	for _, l := range strings.Split(strings.TrimRight(old, "\n"), "\n") {
 		have[l] = true
 	}
-	out := []int{}
+	lines = []int{}
 	for i, l := range strings.Split(strings.TrimRight(new, "\n"), "\n") {
 		if !have[l] {
-			out = append(out, i)
+			lines = append(lines, i)
+			bytes += len(l) + 1
 		}
 	}
-	return out
+	return lines, bytes
+}
+
+// Changes are the files of a corpus that are new (nil: all of it) or
+// changed (their ChangedLines) since an older corpus, and the bytes of
+// what changed: what an incremental training learns anew.
+func Changes(old, new *indexer.Corpus) (map[string][]int, int) {
+	before := make(map[string]string, len(old.Files))
+	for _, f := range old.Files {
+		before[f.Path] = f.Text
+	}
+	changed := map[string][]int{}
+	n := 0
+	for _, f := range new.Files {
+		t, ok := before[f.Path]
+		switch {
+		case !ok:
+			changed[f.Path] = nil
+			n += len(f.Text)
+		case t != f.Text:
+			lines, b := ChangedLines(t, f.Text)
+			changed[f.Path] = lines
+			n += b
+		}
+	}
+	return changed, n
 }
 
 // Sources are the files and content hashes of a chunk.
 func (ls *Lines) sources(c Chunk) []Source {
-	idx := make(map[string]int, len(ls.files))
-	for i, p := range ls.files {
-		idx[p] = i
-	}
 	out := make([]Source, 0, len(c.Files))
 	for _, p := range c.Files {
-		out = append(out, Source{Path: p, Hash: ls.hashes[idx[p]]})
+		out = append(out, Source{Path: p, Hash: ls.hashes[ls.index[p]]})
 	}
 	return out
 }

@@ -65,15 +65,11 @@ func (w *Warm) trainConfig(b Budget) TrainConfig {
 // stillTrue are the pool's conversations whose every source file is in
 // the corpus with the same content.
 func stillTrue(pool []*Conversation, lines *Lines) []*Conversation {
-	hash := make(map[string]string, len(lines.files))
-	for i, p := range lines.files {
-		hash[p] = lines.hashes[i]
-	}
 	var out []*Conversation
 	for _, c := range pool {
 		ok := len(c.Sources) > 0 && len(c.Targets) > 0
 		for _, s := range c.Sources {
-			if hash[s.Path] != s.Hash {
+			if i, in := lines.index[s.Path]; !in || lines.hashes[i] != s.Hash {
 				ok = false
 				break
 			}
@@ -110,11 +106,7 @@ func (j *Job) incremental(ctx context.Context, lines *Lines, res *JobResult) (tr
 		carried = kept
 	}
 
-	cfg := b.Synth
-	cfg.Seed = seed
-	if cfg.Description == "" {
-		cfg.Description = j.Corpus.Description
-	}
+	cfg := j.synthConfig()
 	var fresh []student.Example
 	var replay []student.Example
 	if j.Method == MethodSelfStudy || j.Method == MethodMixed {

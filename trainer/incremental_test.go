@@ -42,18 +42,28 @@ func TestChangedLines(t *testing.T) {
 	tests := []struct {
 		old, new string
 		want     []int
+		bytes    int
 	}{
-		{"a\nb\nc\n", "a\nb\nc\n", []int{}},
-		{"a\nb\nc\n", "a\nB\nc\n", []int{1}},
-		{"a\nb\nc\n", "x\na\nb\nc\ny\n", []int{0, 4}},
-		{"a\nb\nc\n", "a\nc\n", []int{}},    // a deletion: nothing new
-		{"a\nb\nc\n", "c\nb\na\n", []int{}}, // moved lines
-		{"", "package x\n", []int{0}},
+		{"a\nb\nc\n", "a\nb\nc\n", []int{}, 0},
+		{"a\nb\nc\n", "a\nBB\nc\n", []int{1}, 3},
+		{"a\nb\nc\n", "x\na\nb\nc\nyy\n", []int{0, 4}, 5},
+		{"a\nb\nc\n", "a\nc\n", []int{}, 0},    // a deletion: nothing new
+		{"a\nb\nc\n", "c\nb\na\n", []int{}, 0}, // moved lines
+		{"", "package x\n", []int{0}, 10},
 	}
 	for _, tc := range tests {
-		if got := ChangedLines(tc.old, tc.new); !slices.Equal(got, tc.want) {
-			t.Errorf("ChangedLines(%q, %q) = %v, want %v", tc.old, tc.new, got, tc.want)
+		if got, n := ChangedLines(tc.old, tc.new); !slices.Equal(got, tc.want) || n != tc.bytes {
+			t.Errorf("ChangedLines(%q, %q) = %v, %d bytes; want %v, %d", tc.old, tc.new, got, n, tc.want, tc.bytes)
 		}
+	}
+	old := &indexer.Corpus{Files: []indexer.File{{Path: "a.go", Text: "x\ny\n"}, {Path: "b.go", Text: "b\n"}, {Path: "gone.go", Text: "g\n"}}}
+	cur := &indexer.Corpus{Files: []indexer.File{{Path: "a.go", Text: "x\nz\n"}, {Path: "b.go", Text: "b\n"}, {Path: "new.go", Text: "n1\nn2\n"}}}
+	changed, n := Changes(old, cur)
+	if len(changed) != 2 || !slices.Equal(changed["a.go"], []int{1}) || changed["new.go"] != nil || n != 2+6 {
+		t.Errorf("Changes = %v, %d bytes", changed, n)
+	}
+	if _, ok := changed["new.go"]; !ok {
+		t.Error("a new file is not among the changes")
 	}
 }
 
@@ -93,7 +103,7 @@ func TestIncrementalJob(t *testing.T) {
 
 	c1 := testCorpus()
 	c1.Files[2].Text = strings.Replace(c1.Files[2].Text, "return 200", "return -200", 1) // gamma.go
-	changed := map[string][]int{"gamma.go": ChangedLines(c0.Files[2].Text, c1.Files[2].Text)}
+	changed, _ := Changes(c0, c1)
 	if len(changed["gamma.go"]) != 1 {
 		t.Fatalf("changed lines of gamma.go: %v", changed["gamma.go"])
 	}

@@ -134,11 +134,7 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 		tcfg = j.Warm.trainConfig(b)
 	} else {
 		var examples []student.Example
-		cfg := b.Synth
-		cfg.Seed = b.Train.Seed
-		if cfg.Description == "" {
-			cfg.Description = j.Corpus.Description
-		}
+		cfg := j.synthConfig()
 		if j.Method == MethodSelfStudy || j.Method == MethodMixed {
 			convs, err := j.synthesize(ctx, lines, cfg, nil, nil, res)
 			if err != nil {
@@ -307,6 +303,17 @@ func (j *Job) synthesize(ctx context.Context, lines *Lines, cfg SynthConfig, car
 		}
 	}
 	return convs, nil
+}
+
+// synthConfig is the budget's synthesis configuration for this job: the
+// training seed, and the corpus's description unless the budget has one.
+func (j *Job) synthConfig() SynthConfig {
+	cfg := j.Budget.Synth
+	cfg.Seed = j.Budget.Train.Seed
+	if cfg.Description == "" {
+		cfg.Description = j.Corpus.Description
+	}
+	return cfg
 }
 
 // ntpExamples cuts the corpus into windows for next-token prediction: as

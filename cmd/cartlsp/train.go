@@ -134,7 +134,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	fs.BoolVar(&scratch, "scratch", false, "train from scratch even when an ancestor commit's Cartridge is in the store (no incremental training)")
 	fs.BoolVar(&background, "background", false, "detach: train in a background process that logs to a file, and return at once (for git hooks)")
 	fs.StringVar(&logPath, "log", "", "with --background: the log file (default: <store>/logs/<repository>.log)")
-	fs.BoolVar(&wait, "wait", false, "when another cartlsp process is training the same Cartridge, wait for it instead of returning")
+	fs.BoolVar(&wait, "wait", false, "when another cartlsp process is training this repository, wait for it (then train HEAD as it is) instead of returning")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -159,6 +159,9 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		} else if rev != "" {
 			return err
 		}
+	}
+	if repo != nil && tf.out == "" && (tf.fresh || tf.work != "" || tf.data != "") {
+		return fmt.Errorf("--fresh, --work and --data apply when training into a file (-o); in a repository the store keeps the work (cartlsp store ls | gc, train --scratch)")
 	}
 	if repo != nil && tf.out == "" && storeDir == "" {
 		if storeDir, err = store.DefaultDir(); err != nil {
@@ -185,7 +188,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	newStudent := func() (*student.Model, error) { return student.New(l.file, l.be.Pool()) }
 
 	if repo != nil && tf.out == "" {
-		return trainIntoStore(ctx, repo, rev, storeDir, scratch, wait, &follow.Builder{
+		return trainIntoStore(ctx, repo, rev, storeDir, wait, &follow.Builder{
 			Infer: l.m, Chat: chat, Student: newStudent, Budget: budget, Method: tf.method, Filter: filter,
 			Description: tf.description, Scratch: scratch, Events: ev.event,
 		}, ev, stdout, stderr)
@@ -241,7 +244,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 // trainIntoStore makes sure the commit's Cartridge is in the store: a
 // no-op when it is there (what a commit hook wants), an incremental
 // training when an ancestor's is.
-func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir string, scratch, wait bool, b *follow.Builder, ev *trainEvents, stdout, stderr io.Writer) error {
+func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir string, wait bool, b *follow.Builder, ev *trainEvents, stdout, stderr io.Writer) error {
 	st, err := store.Open(storeDir)
 	if err != nil {
 		return err
@@ -251,7 +254,7 @@ func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir strin
 	if r, err := b.Lookup(repo, rev); err != nil {
 		return err
 	} else if r != nil {
-		fmt.Fprintf(stdout, "up to date: %s at %s has its Cartridge: %s\n", repo.Root, shortCommit(r.Commit.Hash), r.Path)
+		fmt.Fprintf(stdout, "up to date: %s at %s has its Cartridge: %s\n", repo.Root, indexer.ShortHash(r.Commit.Hash), r.Path)
 		return nil
 	}
 	if !ev.quiet {
@@ -271,24 +274,17 @@ func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir strin
 		return err
 	}
 	if !res.Trained {
-		fmt.Fprintf(stdout, "up to date: %s at %s has its Cartridge: %s\n", repo.Root, shortCommit(res.Commit.Hash), res.Path)
+		fmt.Fprintf(stdout, "up to date: %s at %s has its Cartridge: %s\n", repo.Root, indexer.ShortHash(res.Commit.Hash), res.Path)
 		return nil
 	}
 	how := "from scratch"
 	if res.Parent != "" {
 		how = fmt.Sprintf("incrementally from entry %s (%d new + %d replayed examples)", res.Parent, res.Job.NewExamples, res.Job.Replayed)
 	}
-	fmt.Fprintf(stdout, "trained %s at %s %s in %s → %s\n  ", repo.Root, shortCommit(res.Commit.Hash), how,
+	fmt.Fprintf(stdout, "trained %s at %s %s in %s → %s\n  ", repo.Root, indexer.ShortHash(res.Commit.Hash), how,
 		time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), res.Path)
 	printJobResult(stdout, res.Job, res.Job.Cartridge.Meta.Corpus.Files, time.Duration(res.Seconds*float64(time.Second)))
 	return nil
-}
-
-func shortCommit(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
 }
 
 // printJobResult writes a finished job's figures.

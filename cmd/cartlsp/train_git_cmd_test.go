@@ -60,6 +60,9 @@ func TestCLITrainGitStore(t *testing.T) {
 	if code, _, stderr := runCLI(t, append(args, repo)...); code != 1 || !strings.Contains(stderr, "nope") {
 		t.Errorf("--rev nope: exit %d %s", code, stderr)
 	}
+	if code, _, stderr := runCLI(t, "train", "--model", modelPath, "--fresh", repo); code != 1 || !strings.Contains(stderr, "-o") {
+		t.Errorf("--fresh into the store: exit %d %s", code, stderr)
+	}
 }
 
 // TestCLIHookTrainsInBackground installs the hooks with the real binary
