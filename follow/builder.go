@@ -102,6 +102,41 @@ func (b *Builder) Lookup(repo *indexer.Repo, rev string) (*Result, error) {
 	return &Result{Commit: c, Key: k, Path: filepath.Join(e.Dir, store.CartridgeName), Entry: e.ID, Parent: e.Meta.Parent}, nil
 }
 
+// Nearest finds the Cartridge of the commit (HEAD when rev is "") or, when
+// the store lacks it, of its nearest first-parent ancestor that has one
+// (within Ancestors); nil when there is none. It never trains: it is what
+// answers while the commit's own Cartridge trains.
+func (b *Builder) Nearest(repo *indexer.Repo, rev string) (*Result, error) {
+	c, err := b.commit(repo, rev)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i <= b.ancestors(); i++ {
+		k := b.Key(c)
+		e, err := b.Store.Lookup(k)
+		if err != nil {
+			return nil, err
+		}
+		if e != nil {
+			return &Result{Commit: c, Key: k, Path: filepath.Join(e.Dir, store.CartridgeName), Entry: e.ID, Parent: e.Meta.Parent}, nil
+		}
+		if len(c.Parents) == 0 {
+			return nil, nil
+		}
+		if c, err = repo.Commit(c.Parents[0]); err != nil {
+			return nil, nil // a shallow clone: no more history
+		}
+	}
+	return nil, nil
+}
+
+func (b *Builder) ancestors() int {
+	if b.Ancestors <= 0 {
+		return 32
+	}
+	return b.Ancestors
+}
+
 func (b *Builder) commit(repo *indexer.Repo, rev string) (indexer.Commit, error) {
 	if rev == "" || rev == "HEAD" {
 		return repo.Head()
@@ -232,15 +267,12 @@ func (b *Builder) warmStart(ctx context.Context, repo *indexer.Repo, c indexer.C
 	if b.Scratch {
 		return nil, nil, false, nil
 	}
-	maxGen, maxChanged, ancestors := b.MaxGenerations, b.MaxChanged, b.Ancestors
+	maxGen, maxChanged, ancestors := b.MaxGenerations, b.MaxChanged, b.ancestors()
 	if maxGen <= 0 {
 		maxGen = 8
 	}
 	if maxChanged <= 0 {
 		maxChanged = 0.5
-	}
-	if ancestors <= 0 {
-		ancestors = 32
 	}
 	cur := c
 	var pc indexer.Commit

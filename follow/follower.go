@@ -23,10 +23,17 @@ import (
 //     again on the next change of HEAD.
 //   - HEAD moving to a commit whose Cartridge is in the store (a branch
 //     switch back, a reset) serves it at once, without training.
+//   - At start, before HEAD's Cartridge is ready, the nearest ancestor's in
+//     the store (if any) answers.
+//   - StopTraining cancels the training in flight until Train or HEAD's next
+//     change; with Manual set, HEAD's changes only look the store up and
+//     trainings start with Train.
 
 // State is what a Follower is doing, for status displays.
 type State struct {
-	Phase  string // "training", "ready", "error"
+	// Phase: "training", "ready", "error", "stopped" (StopTraining) or
+	// "idle" (Manual: HEAD has no Cartridge and nothing trains).
+	Phase  string
 	Commit string // HEAD's commit
 	Branch string // HEAD's branch ("" when detached)
 	// Training progress: the job's stage ("synthesis", "training") and
@@ -50,10 +57,59 @@ type Follower struct {
 	// States, when set, receives every change of state (from one
 	// goroutine at a time).
 	States func(State)
+	// Manual turns automatic training off: HEAD's changes serve the
+	// Cartridges the store has, and Train starts a training.
+	Manual bool
 	Log    *slog.Logger
 
-	mu      sync.Mutex
-	current *Result
+	mu       sync.Mutex
+	current  *Result
+	reqsOnce sync.Once
+	reqs     chan request
+}
+
+// request is a call of Train or StopTraining, served by Run's loop.
+type request struct {
+	stop  bool
+	reply chan Reply
+}
+
+// Reply says what Train or StopTraining did.
+type Reply struct {
+	Done    bool // a training started (Train) or was stopped (StopTraining)
+	Message string
+}
+
+func (f *Follower) requests() chan request {
+	f.reqsOnce.Do(func() { f.reqs = make(chan request) })
+	return f.reqs
+}
+
+// Train starts training HEAD's Cartridge when the store lacks it and no
+// training is in flight (also in Manual mode, or after StopTraining).
+func (f *Follower) Train(ctx context.Context) (Reply, error) {
+	return f.call(ctx, request{})
+}
+
+// StopTraining cancels the training in flight; its work stays in the store
+// and resumes with Train or HEAD's next change.
+func (f *Follower) StopTraining(ctx context.Context) (Reply, error) {
+	return f.call(ctx, request{stop: true})
+}
+
+func (f *Follower) call(ctx context.Context, r request) (Reply, error) {
+	r.reply = make(chan Reply, 1)
+	select {
+	case f.requests() <- r:
+	case <-ctx.Done():
+		return Reply{}, ctx.Err()
+	}
+	select {
+	case rep := <-r.reply:
+		return rep, nil
+	case <-ctx.Done():
+		return Reply{}, ctx.Err()
+	}
 }
 
 // Current is the Cartridge in use: the last one made or found (nil before
@@ -73,8 +129,9 @@ func (f *Follower) log() *slog.Logger {
 
 // flight is a training in progress.
 type flight struct {
-	change indexer.HeadChange
-	cancel context.CancelFunc
+	change  indexer.HeadChange
+	cancel  context.CancelFunc
+	stopped bool // by StopTraining
 	done   chan struct{}
 	res    *Result
 	err    error
@@ -92,12 +149,29 @@ func (f *Follower) Run(ctx context.Context) error {
 			return f.Builder.EnsureEvents(ctx, f.Repo, commit, true, progress)
 		}
 	}
+	lookup := func(commit string) (*Result, error) {
+		if f.Builder == nil {
+			return nil, nil
+		}
+		return f.Builder.Lookup(f.Repo, commit)
+	}
+	if f.Current() == nil && f.Builder != nil {
+		// The nearest ancestor's Cartridge answers until HEAD's is ready.
+		if r, err := f.Builder.Nearest(f.Repo, ""); err != nil {
+			f.log().Warn("looking for an ancestor's Cartridge", "err", err)
+		} else if r != nil {
+			f.mu.Lock()
+			f.current = r
+			f.mu.Unlock()
+		}
+	}
 	w, err := indexer.WatchHead(ctx, f.Repo.Root, f.Watch)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
 	errs := w.Errors()
+	reqs := f.requests()
 
 	var (
 		cur     *flight
@@ -148,6 +222,8 @@ func (f *Follower) Run(ctx context.Context) error {
 			f.log().Warn("watching the repository", "err", err)
 		case s := <-states:
 			emit(s)
+		case r := <-reqs:
+			r.reply <- f.serve(r, cur, &pending, start)
 		case ch, ok := <-w.Changes():
 			if !ok {
 				return nil
@@ -169,12 +245,18 @@ func (f *Follower) Run(ctx context.Context) error {
 				emit(State{Phase: "ready", Commit: ch.Commit, Branch: ch.Branch})
 				continue
 			}
+			if f.Manual {
+				f.adopt(ch, lookup, emit)
+				continue
+			}
 			start(ch)
 		case <-done:
 			fl := cur
 			cur = nil
 			fl.cancel()
 			switch {
+			case fl.stopped && errors.Is(fl.err, context.Canceled):
+				emit(State{Phase: "stopped", Commit: fl.change.Commit, Branch: fl.change.Branch})
 			case pending != nil && errors.Is(fl.err, context.Canceled):
 				// Superseded: nothing to report.
 			case fl.err != nil:
@@ -192,10 +274,57 @@ func (f *Follower) Run(ctx context.Context) error {
 				pending = nil
 				if c := f.Current(); c != nil && c.Commit.Hash == next.Commit {
 					emit(State{Phase: "ready", Commit: next.Commit, Branch: next.Branch})
+				} else if f.Manual {
+					f.adopt(next, lookup, emit)
 				} else {
 					start(next)
 				}
 			}
 		}
 	}
+}
+
+// adopt serves HEAD's Cartridge from the store without training (Manual).
+func (f *Follower) adopt(ch indexer.HeadChange, lookup func(string) (*Result, error), emit func(State)) {
+	r, err := lookup(ch.Commit)
+	switch {
+	case err != nil:
+		emit(State{Phase: "error", Commit: ch.Commit, Branch: ch.Branch, Err: err})
+	case r == nil:
+		emit(State{Phase: "idle", Commit: ch.Commit, Branch: ch.Branch})
+	default:
+		r.Commit.Branch = ch.Branch
+		f.mu.Lock()
+		f.current = r
+		f.mu.Unlock()
+		emit(State{Phase: "ready", Commit: ch.Commit, Branch: ch.Branch})
+	}
+}
+
+// serve answers a Train or StopTraining call in Run's loop.
+func (f *Follower) serve(r request, cur *flight, pending **indexer.HeadChange, start func(indexer.HeadChange)) Reply {
+	if r.stop {
+		if cur == nil {
+			return Reply{Message: "no training is running"}
+		}
+		cur.stopped = true
+		cur.cancel()
+		*pending = nil
+		return Reply{Done: true, Message: "stopping the training of " + indexer.ShortHash(cur.change.Commit)}
+	}
+	if cur != nil && !cur.stopped {
+		return Reply{Message: "already training " + indexer.ShortHash(cur.change.Commit)}
+	}
+	if cur != nil {
+		return Reply{Message: "the stopped training of " + indexer.ShortHash(cur.change.Commit) + " is still winding down; try again in a moment"}
+	}
+	head, err := f.Repo.Head()
+	if err != nil {
+		return Reply{Message: err.Error()}
+	}
+	if c := f.Current(); c != nil && c.Commit.Hash == head.Hash {
+		return Reply{Message: "up to date: " + indexer.ShortHash(head.Hash) + " has its Cartridge"}
+	}
+	start(indexer.HeadChange{Commit: head.Hash, Branch: head.Branch})
+	return Reply{Done: true, Message: "training the Cartridge of " + indexer.ShortHash(head.Hash)}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"runtime"
 
 	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 	"github.com/cartlsp/cartlsp/runtime/gguf"
@@ -20,7 +19,7 @@ type modelFlags struct {
 
 func (mf *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&mf.path, "model", "", "model file (GGUF); default: $CARTLSP_MODEL, else the pulled default model")
-	fs.IntVar(&mf.threads, "threads", min(runtime.NumCPU(), 8), "compute threads")
+	fs.IntVar(&mf.threads, "threads", modelfile.DefaultThreads(), "compute threads")
 }
 
 // loaded is a model ready to run, with what must be closed after use.
@@ -38,28 +37,12 @@ func (l *loaded) Close() {
 }
 
 func (mf *modelFlags) load() (*loaded, error) {
-	path, err := modelfile.Resolve(mf.path)
-	if err != nil {
-		return nil, err
-	}
 	if mf.threads < 1 {
 		return nil, fmt.Errorf("--threads must be at least 1")
 	}
-	f, err := gguf.Open(path)
+	l, err := modelfile.Load(mf.path, modelfile.DeviceCPU, mf.threads)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := tokenizer.FromGGUF(f)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	be := cpu.NewBackend(mf.threads)
-	m, err := model.New(f, be)
-	if err != nil {
-		be.Close()
-		f.Close()
-		return nil, err
-	}
-	return &loaded{m: m, tok: tok, file: f, be: be, path: path}, nil
+	return &loaded{m: l.Model, tok: l.Tokenizer, file: l.File, be: l.Backend, path: l.Path}, nil
 }

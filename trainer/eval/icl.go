@@ -152,3 +152,46 @@ func truncationNote(name string, ip, full *iclPrefix, window, reserve int) strin
 		"kept for a question, its answer and generation; kept %d corpus tokens (%.1f%%): %s",
 		name, full.corpusTokens, full.wholeFiles, window, reserve, ip.corpusTokens, pct, kept)
 }
+
+// InContext is a corpus in a system turn, for answering with the corpus in
+// context (the ICL condition; the language server before a Cartridge exists).
+type InContext struct {
+	Tokens       []int // the system turn
+	CorpusTokens int   // corpus tokens kept
+	FullTokens   int   // corpus tokens of the whole corpus
+	Files        int   // files in the corpus
+	WholeFiles   int   // files kept whole
+	CutFile      string
+	Truncated    bool
+}
+
+// CorpusInContext is the corpus in a system turn of at most budget tokens:
+// whole when it fits, else whole files in path order and the next one cut.
+func CorpusInContext(chat *trainer.Chat, c *indexer.Corpus, budget int) (*InContext, error) {
+	full, err := corpusPrefix(chat, c)
+	if err != nil {
+		return nil, err
+	}
+	ip, err := fitICL(chat, c, full, budget)
+	if err != nil {
+		return nil, err
+	}
+	return &InContext{Tokens: ip.tokens, CorpusTokens: ip.corpusTokens, FullTokens: full.corpusTokens,
+		Files: len(c.Files), WholeFiles: ip.wholeFiles, CutFile: ip.cutFile, Truncated: ip.truncated}, nil
+}
+
+// Note says how much of the corpus is in context.
+func (ic *InContext) Note() string {
+	if !ic.Truncated {
+		return fmt.Sprintf("the whole corpus is in context (%d tokens in %d files)", ic.CorpusTokens, ic.Files)
+	}
+	kept := fmt.Sprintf("%d of %d files whole", ic.WholeFiles, ic.Files)
+	if ic.CutFile != "" {
+		kept += " and the start of " + ic.CutFile
+	}
+	pct := 0.0
+	if ic.FullTokens > 0 {
+		pct = 100 * float64(ic.CorpusTokens) / float64(ic.FullTokens)
+	}
+	return fmt.Sprintf("the corpus is truncated to fit: %d of its %d tokens (%.1f%%) are in context: %s", ic.CorpusTokens, ic.FullTokens, pct, kept)
+}

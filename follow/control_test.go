@@ -1,0 +1,107 @@
+package follow
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cartlsp/cartlsp/indexer"
+)
+
+// TestFollowerStopAndTrain: StopTraining cancels the training in flight
+// (state "stopped", the last good Cartridge stays) and Train starts it
+// again; Train with nothing to do says so.
+func TestFollowerStopAndTrain(t *testing.T) {
+	r := newRepo(t)
+	c1 := r.commit("one", map[string]string{"a.go": "package a\n"})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := newScripted(repo)
+	st := newStates()
+	f := &Follower{Repo: repo, Build: sc.build, States: st.add, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
+	runFollower(t, f)
+	st.wait(t, "c1 ready", func(s State) bool { return s.Phase == "ready" && s.Commit == c1 })
+	ctx := context.Background()
+	if rep, err := f.Train(ctx); err != nil || rep.Done {
+		t.Errorf("Train when up to date: %+v, %v", rep, err)
+	}
+
+	c2 := r.commit("slow two", map[string]string{"a.go": "package a // 2\n"})
+	st.wait(t, "c2 training", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })
+	if rep, err := f.Train(ctx); err != nil || rep.Done {
+		t.Errorf("Train while training: %+v, %v", rep, err)
+	}
+	if rep, err := f.StopTraining(ctx); err != nil || !rep.Done {
+		t.Fatalf("StopTraining: %+v, %v", rep, err)
+	}
+	s := st.wait(t, "c2 stopped", func(s State) bool { return s.Commit == c2 && s.Phase != "training" })
+	if s.Phase != "stopped" || s.Current == nil || s.Current.Commit.Hash != c1 {
+		t.Fatalf("after StopTraining: %+v", s)
+	}
+	if rep, err := f.StopTraining(ctx); err != nil || rep.Done {
+		t.Errorf("StopTraining with nothing running: %+v, %v", rep, err)
+	}
+	if rep, err := f.Train(ctx); err != nil || !rep.Done {
+		t.Fatalf("Train after a stop: %+v, %v", rep, err)
+	}
+	st.wait(t, "c2 training again", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })
+	eventually(t, "c2's second build", func() bool { n, _ := sc.count("slow two"); return n == 2 })
+}
+
+// TestFollowerManual: with Manual set a new HEAD is only looked up (state
+// "idle"), and Train trains it.
+func TestFollowerManual(t *testing.T) {
+	r := newRepo(t)
+	c1 := r.commit("one", map[string]string{"a.go": "package a\n"})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := newScripted(repo)
+	st := newStates()
+	f := &Follower{Repo: repo, Build: sc.build, States: st.add, Manual: true, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
+	runFollower(t, f)
+	st.wait(t, "c1 idle", func(s State) bool { return s.Phase == "idle" && s.Commit == c1 })
+	if n, _ := sc.count("one"); n != 0 {
+		t.Fatalf("Manual trained on its own (%d builds)", n)
+	}
+	if rep, err := f.Train(context.Background()); err != nil || !rep.Done {
+		t.Fatalf("Train: %+v, %v", rep, err)
+	}
+	st.wait(t, "c1 ready", func(s State) bool { return s.Phase == "ready" && s.Commit == c1 })
+	r.commit("two", map[string]string{"a.go": "package a // 2\n"})
+	st.wait(t, "c2 idle", func(s State) bool { return s.Phase == "idle" })
+	if c := f.Current(); c == nil || c.Commit.Hash != c1 {
+		t.Errorf("current after an untrained commit: %+v, want c1's", c)
+	}
+}
+
+// TestBuilderNearest: a commit without a Cartridge finds its nearest
+// ancestor's, which the Follower serves until its own is ready.
+func TestBuilderNearest(t *testing.T) {
+	r := newRepo(t)
+	r.commit("one", map[string]string{"a.go": goFile("a", 10, 0), "b.go": goFile("b", 10, 50)})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBuilder(t)
+	if n, err := b.Nearest(repo, ""); err != nil || n != nil {
+		t.Fatalf("Nearest in an empty store: %+v, %v", n, err)
+	}
+	first, err := b.Ensure(context.Background(), repo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.commit("two", map[string]string{"b.go": goFile("b", 10, 90)})
+	r.commit("three", map[string]string{"b.go": goFile("b", 10, 95)})
+	n, err := b.Nearest(repo, "")
+	if err != nil || n == nil || n.Entry != first.Entry {
+		t.Fatalf("Nearest two commits later: %+v, %v; want entry %s", n, err, first.Entry)
+	}
+	if l, err := b.Lookup(repo, ""); err != nil || l != nil {
+		t.Errorf("Lookup of HEAD: %+v, %v; want none", l, err)
+	}
+}
