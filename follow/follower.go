@@ -132,9 +132,9 @@ type flight struct {
 	change  indexer.HeadChange
 	cancel  context.CancelFunc
 	stopped bool // by StopTraining
-	done   chan struct{}
-	res    *Result
-	err    error
+	done    chan struct{}
+	res     *Result
+	err     error
 }
 
 // Run follows HEAD until ctx is done (and returns nil then), or the

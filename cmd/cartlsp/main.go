@@ -34,6 +34,7 @@ func init() {
 		"eval":     {"measure answers with and without a Cartridge on a question set (Markdown + JSON report)", runEval},
 		"hook":     {"install or remove the git hooks that train a Cartridge after each commit (hook install | uninstall | status)", runHook},
 		"store":    {"list and clean the Cartridge store (store ls | store gc)", runStore},
+		"serve":    {"run the language server on stdin/stdout (for editors)", runServe},
 	}
 }
 
@@ -70,7 +71,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	err := c.run(ctx, args[1:], stdout, stderr)
+	var code exitCode
 	switch {
+	case errors.As(err, &code):
+		return int(code)
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
@@ -82,6 +86,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 }
+
+// exitCode is an exit status a command chose (serve: 1 when the client
+// exits without shutdown), with nothing more to print.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
 
 // errUsage marks a usage error whose message was already printed.
 var errUsage = errors.New("usage")

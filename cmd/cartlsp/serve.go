@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/cartlsp/cartlsp/lsp"
+	"github.com/cartlsp/cartlsp/runtime/modelfile"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", `serve [flags]
+
+Speaks the Language Server Protocol on stdin/stdout (editors start it; see docs/LSP.md).
+Logs go to stderr and to the editor (window/logMessage). The flags set the defaults that
+the editor's initializationOptions and settings override.`, stderr)
+	cfg := lsp.DefaultConfig()
+	var level string
+	var stdio bool
+	fs.StringVar(&cfg.Model, "model", "", "model file (GGUF); default: $CARTLSP_MODEL, else the pulled default model")
+	fs.StringVar(&cfg.Store, "store", "", "Cartridge store (default: $CARTLSP_STORE, else the user cache directory)")
+	fs.IntVar(&cfg.Threads, "threads", modelfile.DefaultThreads(), "compute threads")
+	fs.StringVar(&cfg.Budget, "budget", cfg.Budget, "training budget: tiny, small or full")
+	fs.StringVar(&cfg.Device, "device", cfg.Device, "auto, cpu or cuda")
+	fs.BoolVar(&cfg.AutoTrain, "auto-train", cfg.AutoTrain, "train HEAD's Cartridge when the store lacks it and after each commit")
+	fs.StringVar(&level, "log-level", "info", "stderr log level: debug, info, warn or error")
+	fs.BoolVar(&stdio, "stdio", true, "use stdin/stdout (the only transport; accepted because some clients pass it)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "cartlsp serve: unexpected arguments %q\n", fs.Args())
+		return errUsage
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	if err := lsp.ValidateConfig(cfg); err != nil {
+		return err
+	}
+	if f, ok := stdout.(*os.File); !ok || f != os.Stdout {
+		return fmt.Errorf("serve speaks on the process's standard output only")
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s := lsp.New(lsp.Options{
+		Config:  cfg,
+		Log:     slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}),
+		Version: version(),
+	})
+	if code := s.Serve(ctx, lsp.Stdio(os.Stdin, os.Stdout)); code != 0 {
+		return exitCode(code)
+	}
+	return nil
+}
+
+// version is the module version the binary was built from.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "devel"
+}

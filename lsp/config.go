@@ -1,0 +1,140 @@
+package lsp
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cartlsp/cartlsp/runtime/modelfile"
+	"github.com/cartlsp/cartlsp/trainer"
+)
+
+// Config is what a client can set through initializationOptions and
+// workspace/didChangeConfiguration (docs/LSP.md lists every field).
+type Config struct {
+	Model           string           `json:"model"`
+	Budget          string           `json:"budget"`
+	P               int              `json:"p"`
+	Device          string           `json:"device"`
+	Dependencies    []string         `json:"dependencies"`
+	AutoTrain       bool             `json:"autoTrain"`
+	Store           string           `json:"store"`
+	Threads         int              `json:"threads"`
+	InContextTokens int              `json:"inContextTokens"`
+	Ask             AskConfig        `json:"ask"`
+	Completion      CompletionConfig `json:"completion"`
+}
+
+// AskConfig sizes answers to questions.
+type AskConfig struct {
+	MaxTokens int `json:"maxTokens"`
+}
+
+// CompletionConfig sizes completions and bounds their latency.
+type CompletionConfig struct {
+	MaxTokens     int `json:"maxTokens"`
+	LatencyMs     int `json:"latencyMs"`
+	ContextTokens int `json:"contextTokens"`
+}
+
+// DefaultConfig is the configuration before the client says anything.
+func DefaultConfig() Config {
+	return Config{
+		Budget:          "small",
+		Device:          modelfile.DeviceAuto,
+		AutoTrain:       true,
+		InContextTokens: 2048,
+		Ask:             AskConfig{MaxTokens: 256},
+		Completion:      CompletionConfig{MaxTokens: 48, LatencyMs: 1500, ContextTokens: 384},
+	}
+}
+
+// merge returns c with the fields present in raw (a JSON object: the
+// settings themselves, or {"cartlsp": settings}) replaced and validated;
+// c is unchanged when raw is invalid.
+func (c Config) merge(raw []byte) (Config, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return c, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return c, fmt.Errorf("settings must be a JSON object: %w", err)
+	}
+	if sec, ok := obj["cartlsp"]; ok && len(obj) == 1 {
+		return c.merge(sec)
+	}
+	next := c
+	next.Dependencies = slices.Clone(c.Dependencies)
+	// Decoding into a copy keeps the fields that are absent.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&next); err != nil {
+		return c, fmt.Errorf("settings: %w (fields: model, budget, p, device, dependencies, autoTrain, store, threads, inContextTokens, ask.maxTokens, completion.maxTokens|latencyMs|contextTokens)", err)
+	}
+	if err := next.validate(); err != nil {
+		return c, err
+	}
+	return next, nil
+}
+
+func (c Config) validate() error {
+	if _, err := trainer.LookupBudget(c.Budget); err != nil {
+		return fmt.Errorf("settings: budget: %w", err)
+	}
+	if _, err := modelfile.CheckDevice(c.Device); err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+	checks := []struct {
+		name   string
+		v, min int
+		max    int
+	}{
+		{"p", c.P, 0, 1 << 16},
+		{"threads", c.Threads, 0, 1024},
+		{"inContextTokens", c.InContextTokens, 0, 1 << 20},
+		{"ask.maxTokens", c.Ask.MaxTokens, 1, 1 << 16},
+		{"completion.maxTokens", c.Completion.MaxTokens, 1, 1024},
+		{"completion.latencyMs", c.Completion.LatencyMs, 1, 600_000},
+		{"completion.contextTokens", c.Completion.ContextTokens, 1, 1 << 16},
+	}
+	for _, k := range checks {
+		if k.v < k.min || k.v > k.max {
+			return fmt.Errorf("settings: %s is %d, want %d to %d", k.name, k.v, k.min, k.max)
+		}
+	}
+	for _, d := range c.Dependencies {
+		if strings.TrimSpace(d) == "" {
+			return fmt.Errorf("settings: dependencies: an empty path")
+		}
+	}
+	return nil
+}
+
+// budget is the training budget the configuration names, with its p.
+func (c Config) budget(lookup func(string) (trainer.Budget, error)) (trainer.Budget, error) {
+	b, err := lookup(c.Budget)
+	if err != nil {
+		return b, err
+	}
+	if c.P > 0 {
+		b.Train.P = c.P
+	}
+	return b, nil
+}
+
+// modelKey is what, when it changes, needs the model loaded again.
+func (c Config) modelKey() string {
+	d, _ := modelfile.CheckDevice(c.Device)
+	return fmt.Sprintf("%s|%s|%d", c.Model, d, c.Threads)
+}
+
+// trainKey is what, when it changes, restarts following the repository.
+func (c Config) trainKey() string {
+	return fmt.Sprintf("%s|%d|%s|%t|%s", c.Budget, c.P, c.Store, c.AutoTrain, c.modelKey())
+}
+
+// ValidateConfig checks a configuration made outside the protocol (flags).
+func ValidateConfig(c Config) error { return c.validate() }

@@ -1,0 +1,372 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
+)
+
+func errCode(err error) jsonrpc2.Code {
+	var je *jsonrpc2.Error
+	if errors.As(err, &je) {
+		return je.Code
+	}
+	return 0
+}
+
+// TestLifecycle: what a client may send before initialize, unknown
+// methods, a panic in a handler, and the exit codes.
+func TestLifecycle(t *testing.T) {
+	model := tinyModel(t)
+	dir := gitRepo(t, goFiles())
+	cases := []struct {
+		name     string
+		shutdown bool
+		want     int
+	}{
+		{"shutdown then exit", true, 0},
+		{"exit without shutdown", false, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEditor(t, Options{Config: withModel(model, t.TempDir())}, func(s *Server) {
+				s.testDispatch = func(h jsonrpc2.Handler) jsonrpc2.Handler {
+					return func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
+						if req.Method() == "test/panic" {
+							panic("boom")
+						}
+						return h(ctx, req)
+					}
+				}
+			})
+			ctx := context.Background()
+			err := e.call(ctx, "textDocument/hover", map[string]any{}, nil)
+			if errCode(err) != codeServerNotInitialized {
+				t.Fatalf("a request before initialize: %v, want code %d", err, codeServerNotInitialized)
+			}
+			res := e.initialize(dir, map[string]any{"autoTrain": false})
+			caps := res.Capabilities
+			if caps.CompletionProvider == nil || caps.HoverProvider == nil || caps.InlineCompletionProvider == nil ||
+				len(caps.ExecuteCommandProvider.Commands) != 3 || res.ServerInfo.Name != "cartlsp" {
+				t.Errorf("capabilities: %+v", res)
+			}
+			if err := e.call(ctx, "initialize", map[string]any{"capabilities": map[string]any{}}, nil); err == nil {
+				t.Error("a second initialize was accepted")
+			}
+			if err := e.call(ctx, "cartlsp/nope", map[string]any{}, nil); errCode(err) != jsonrpc2.MethodNotFound {
+				t.Errorf("an unknown request: %v, want MethodNotFound", err)
+			}
+			if err := e.conn.Notify(ctx, "cartlsp/unknownNotification", map[string]any{"x": 1}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.call(ctx, "test/panic", map[string]any{}, nil); errCode(err) != jsonrpc2.InternalError {
+				t.Errorf("a panicking handler: %v, want InternalError", err)
+			}
+			var st Status
+			if err := e.call(ctx, "workspace/executeCommand", map[string]any{"command": "cartlsp.status"}, &st); err != nil || st.State == "" {
+				t.Fatalf("the server after an unknown notification and a panic: %+v, %v", st, err)
+			}
+			var code int
+			if c.shutdown {
+				code = e.shutdown()
+			} else {
+				code = e.exit()
+			}
+			if code != c.want {
+				t.Errorf("exit code %d, want %d", code, c.want)
+			}
+		})
+	}
+}
+
+func withModel(model, store string) Config {
+	c := DefaultConfig()
+	c.Model, c.Store, c.Threads = model, store, 2
+	return c
+}
+
+// TestTrainAskAndProgress follows a repository with an empty store: the
+// first question is answered with the corpus in context while the
+// Cartridge trains (work-done progress with percentages, status
+// notifications), the next with the Cartridge; answers stream.
+func TestTrainAskAndProgress(t *testing.T) {
+	dir := gitRepo(t, goFiles())
+	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir())}, nil)
+	e.initialize(dir, map[string]any{"budget": "tiny", "inContextTokens": 256})
+	ctx := context.Background()
+
+	e.waitStatus("training", time.Minute, func(s Status) bool { return s.State == "training" })
+	var early AskResult
+	if err := e.call(ctx, methodAsk, map[string]any{"question": "What does Area return?", "maxTokens": 8}, &early); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.s.status(); st.State == "training" && early.Source != sourceInContext {
+		t.Errorf("while training the answer came from %q, want in-context (note %q)", early.Source, early.Note)
+	}
+	if early.Source == sourceInContext && !strings.Contains(early.Note, "in context") {
+		t.Errorf("an in-context answer's note: %q", early.Note)
+	}
+
+	ready := e.waitStatus("ready", 3*time.Minute, func(s Status) bool { return s.State == "ready" })
+	if ready.Source != sourceCartridge || ready.Cartridge == "" {
+		t.Errorf("ready status: %+v", ready)
+	}
+	// Work-done progress: begin, reports with rising percentages, end.
+	e.mu.Lock()
+	var kinds []string
+	last := -1
+	for _, p := range e.prog {
+		k, _ := p.Value["kind"].(string)
+		kinds = append(kinds, k)
+		if pct, ok := p.Value["percentage"].(float64); ok {
+			if int(pct) < last {
+				t.Errorf("percentage fell from %d to %v", last, pct)
+			}
+			last = int(pct)
+		}
+	}
+	e.mu.Unlock()
+	if len(kinds) < 3 || kinds[0] != "begin" || kinds[len(kinds)-1] != "end" || last <= 0 {
+		t.Errorf("training progress: kinds %v, last percentage %d", kinds, last)
+	}
+
+	var ans AskResult
+	if err := e.call(ctx, methodAsk, map[string]any{"question": "What does Perimeter return?", "maxTokens": 12, "partialResultToken": "q1"}, &ans); err != nil {
+		t.Fatal(err)
+	}
+	if ans.Source != sourceCartridge || ans.Cartridge != ready.Cartridge || ans.Timings.GeneratedTokens == 0 {
+		t.Errorf("answer after training: %+v", ans)
+	}
+	var streamed strings.Builder
+	e.mu.Lock()
+	for _, p := range e.prog {
+		if p.Token == `"q1"` {
+			s, _ := p.Value["text"].(string)
+			streamed.WriteString(s)
+		}
+	}
+	e.mu.Unlock()
+	if strings.TrimSpace(streamed.String()) != ans.Answer {
+		t.Errorf("streamed %q, answered %q", streamed.String(), ans.Answer)
+	}
+	if code := e.shutdown(); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+}
+
+// TestCancel: $/cancelRequest ends a question with RequestCancelled.
+func TestCancel(t *testing.T) {
+	dir := gitRepo(t, goFiles())
+	started := make(chan struct{}, 1)
+	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir())}, func(s *Server) {
+		s.testBeforeDecode = func(ctx context.Context) {
+			started <- struct{}{}
+			<-ctx.Done() // a long answer: ends only when cancelled
+		}
+	})
+	e.initialize(dir, map[string]any{"autoTrain": false})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- e.call(ctx, methodAsk, map[string]any{"question": "Explain everything."}, nil) }()
+	select {
+	case <-started:
+	case <-time.After(time.Minute):
+		t.Fatal("the question never started decoding")
+	}
+	cancel() // protocol.Call sends $/cancelRequest
+	// The client side returns at once; the server's answer to the
+	// cancelled request is what we check, through a raw call.
+	<-errc
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	var id jsonrpc2.ID
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		id, err = e.conn.Call(ctx2, methodAsk, map[string]any{"question": "And again."}, nil)
+		done <- err
+	}()
+	<-started
+	_ = id
+	// Cancel by id: the ids are numbered from 1 in order, initialize was 1,
+	// the first ask 2, this one 3.
+	if err := e.conn.Notify(context.Background(), "$/cancelRequest", map[string]any{"id": 3}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if errCode(err) != protocol.CodeRequestCancelled {
+			t.Errorf("a cancelled question: %v, want RequestCancelled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the cancelled question was never answered")
+	}
+}
+
+// TestCompletionAndHover: completion and inline completion answer at a
+// position of an open document, hover on an identifier.
+func TestCompletionAndHover(t *testing.T) {
+	dir := gitRepo(t, goFiles())
+	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir())}, nil)
+	e.initialize(dir, map[string]any{"autoTrain": false, "completion": map[string]any{"latencyMs": 60000}})
+	ctx := context.Background()
+	u := uri.File(filepath.Join(dir, "shapes.go"))
+	text, _ := os.ReadFile(filepath.Join(dir, "shapes.go"))
+	if err := e.conn.Notify(ctx, "textDocument/didOpen", map[string]any{"textDocument": map[string]any{
+		"uri": u, "languageId": "go", "version": 1, "text": string(text)}}); err != nil {
+		t.Fatal(err)
+	}
+	// Type "func Vol" on a new last line.
+	lines := strings.Count(string(text), "\n")
+	if err := e.conn.Notify(ctx, "textDocument/didChange", map[string]any{
+		"textDocument": map[string]any{"uri": u, "version": 2},
+		"contentChanges": []any{map[string]any{
+			"range": map[string]any{"start": map[string]any{"line": lines, "character": 0}, "end": map[string]any{"line": lines, "character": 0}},
+			"text":  "func Vol"}}}); err != nil {
+		t.Fatal(err)
+	}
+	pos := map[string]any{"line": lines, "character": 8}
+	// The first completion may find the corpus still being prefilled.
+	var list protocol.CompletionList
+	for i := 0; i < 100; i++ {
+		if err := e.call(ctx, "textDocument/completion", map[string]any{"textDocument": map[string]any{"uri": u}, "position": pos}, &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(list.Items) != 1 {
+		t.Fatalf("completion items: %+v", list)
+	}
+	it := list.Items[0]
+	te, ok := it.TextEdit.(*protocol.TextEdit)
+	if !ok || !strings.HasPrefix(te.NewText, "Vol") || te.Range.Start.Character != 5 || te.Range.End.Character != 8 || strings.Contains(te.NewText, "\n") {
+		t.Errorf("completion item: %+v (edit %+v)", it, it.TextEdit)
+	}
+	var inline protocol.InlineCompletionList
+	if err := e.call(ctx, "textDocument/inlineCompletion", map[string]any{"textDocument": map[string]any{"uri": u}, "position": pos,
+		"context": map[string]any{"triggerKind": 1}}, &inline); err != nil {
+		t.Fatal(err)
+	}
+	var hover protocol.Hover
+	if err := e.call(ctx, "textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": u},
+		"position": map[string]any{"line": 3, "character": 7}}, &hover); err != nil {
+		t.Fatal(err)
+	}
+	mc, ok := hover.Contents.(*protocol.MarkupContent)
+	if !ok || !strings.HasPrefix(mc.Value, "**Area**") || hover.Range == nil || hover.Range.Start.Character != 5 {
+		t.Errorf("hover: %+v", hover)
+	}
+}
+
+// TestConfiguration: settings merge over the defaults, nested or not;
+// invalid ones are refused whole.
+func TestConfiguration(t *testing.T) {
+	base := DefaultConfig()
+	cases := []struct {
+		name, raw string
+		check     func(Config) bool
+		err       string
+	}{
+		{"empty", ``, func(c Config) bool { return c.Budget == "small" }, ""},
+		{"flat", `{"budget":"tiny","p":32}`, func(c Config) bool { return c.Budget == "tiny" && c.P == 32 && c.AutoTrain }, ""},
+		{"section", `{"cartlsp":{"dependencies":["a.cart"],"completion":{"latencyMs":300}}}`, func(c Config) bool {
+			return len(c.Dependencies) == 1 && c.Completion.LatencyMs == 300 && c.Completion.MaxTokens == 48
+		}, ""},
+		{"unknown field", `{"budgett":"tiny"}`, nil, "unknown field"},
+		{"bad budget", `{"budget":"huge"}`, nil, "budget"},
+		{"cuda", `{"device":"cuda"}`, nil, "without CUDA"},
+		{"bad device", `{"device":"tpu"}`, nil, "want auto, cpu or cuda"},
+		{"negative", `{"completion":{"latencyMs":0}}`, nil, "completion.latencyMs"},
+		{"not an object", `[1]`, nil, "JSON object"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := base.merge([]byte(c.raw))
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want %q", err, c.err)
+				}
+				if got.Budget != base.Budget {
+					t.Error("a refused configuration changed the old one")
+				}
+				return
+			}
+			if err != nil || !c.check(got) {
+				t.Fatalf("%+v, %v", got, err)
+			}
+		})
+	}
+}
+
+// TestConfigurationChange: didChangeConfiguration with a new budget
+// restarts following (and trains for the new key); an invalid one is
+// shown to the user and changes nothing.
+func TestConfigurationChange(t *testing.T) {
+	dir := gitRepo(t, goFiles())
+	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir())}, nil)
+	e.initialize(dir, map[string]any{"autoTrain": false})
+	e.waitStatus("idle", time.Minute, func(s Status) bool { return s.State == "idle" })
+	ctx := context.Background()
+	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"cartlsp": map[string]any{"budget": "nope"}}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.mu.Lock()
+		n := len(e.shown)
+		e.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an invalid configuration was not shown to the user")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"autoTrain": true, "budget": "tiny"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus("training after the change", time.Minute, func(s Status) bool { return s.State == "training" })
+	if c := e.s.config(); c.Budget != "tiny" || !c.AutoTrain {
+		t.Errorf("config after the change: %+v", c)
+	}
+}
+
+// TestNotARepository: a folder outside git is answered from its files in
+// context, and the status says why nothing trains.
+func TestNotARepository(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.go"), []byte("package a\n\nfunc A() int { return 1 }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir())}, nil)
+	e.initialize(dir, nil)
+	st := e.waitStatus("idle", time.Minute, func(s Status) bool { return s.State == "idle" })
+	if !strings.Contains(st.Message, "not in a git repository") {
+		t.Errorf("status: %+v", st)
+	}
+	var ans AskResult
+	if err := e.call(context.Background(), methodAsk, map[string]any{"question": "What does A return?", "maxTokens": 4}, &ans); err != nil {
+		t.Fatal(err)
+	}
+	if ans.Source != sourceInContext {
+		t.Errorf("answer: %+v", ans)
+	}
+	var tr TrainResult
+	raw, _ := json.Marshal(map[string]any{"command": "cartlsp.train"})
+	if err := e.call(context.Background(), "workspace/executeCommand", json.RawMessage(raw), &tr); err != nil || tr.Started {
+		t.Errorf("train outside a repository: %+v, %v", tr, err)
+	}
+}
