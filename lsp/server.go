@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/cartlsp/cartlsp/trainer"
 	"go.lsp.dev/jsonrpc2"
@@ -110,7 +111,16 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser) int {
 	}
 	cancel() // requests in flight and the training stop
 	_ = rwc.Close()
-	_ = s.conn.Close()
+	closed := make(chan struct{})
+	go func() {
+		_ = s.conn.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		s.log.Warn("the connection did not close in 5 s; exiting anyway")
+	}
 	s.teardown()
 	s.mu.Lock()
 	defer s.mu.Unlock()

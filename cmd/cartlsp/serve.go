@@ -55,7 +55,7 @@ the editor's initializationOptions and settings override.`, stderr)
 		Log:     slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}),
 		Version: version(),
 	})
-	if code := s.Serve(ctx, lsp.Stdio(os.Stdin, os.Stdout)); code != 0 {
+	if code := s.Serve(ctx, lsp.Stdio(pollableStdin(), os.Stdout)); code != 0 {
 		return exitCode(code)
 	}
 	return nil
