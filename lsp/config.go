@@ -113,8 +113,9 @@ func (c Config) validate() error {
 	return nil
 }
 
-// budget is the training budget the configuration names, with its p.
-func (c Config) budget(lookup func(string) (trainer.Budget, error)) (trainer.Budget, error) {
+// TrainingBudget is the training budget the configuration names, with its
+// p; lookup is trainer.LookupBudget outside tests.
+func (c Config) TrainingBudget(lookup func(string) (trainer.Budget, error)) (trainer.Budget, error) {
 	b, err := lookup(c.Budget)
 	if err != nil {
 		return b, err

@@ -94,7 +94,7 @@ func (w *workspace) newFollower(cfg Config) (*follow.Follower, error) {
 	if err != nil {
 		return nil, err
 	}
-	budget, err := cfg.budget(w.s.opts.Budget)
+	budget, err := cfg.TrainingBudget(w.s.opts.Budget)
 	if err != nil {
 		return nil, err
 	}

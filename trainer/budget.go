@@ -48,13 +48,20 @@ var Budgets = map[string]Budget{
 // BudgetNames lists the budgets from smallest to largest.
 var BudgetNames = []string{"tiny", "small", "full"}
 
-// LookupBudget returns the named budget.
+// DefaultSeed is the random seed of a budget unless told otherwise: every
+// command that trains (cartlsp train, its hooks, the language server) must
+// make the same recipe, hence the same store key, from the same budget.
+const DefaultSeed = 1
+
+// LookupBudget returns the named budget, with all seed types and the
+// default seed.
 func LookupBudget(name string) (Budget, error) {
 	b, ok := Budgets[strings.ToLower(name)]
 	if !ok {
 		return Budget{}, fmt.Errorf("unknown budget %q (want %s)", name, strings.Join(BudgetNames, ", "))
 	}
 	b.Synth.SeedTypes = append([]SeedType(nil), SeedTypes...)
+	b.Train.Seed = DefaultSeed
 	return b, nil
 }
 

@@ -68,7 +68,7 @@ func (t *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&t.holdout, "holdout", -1, "conversations held out to measure the loss on (budget default)")
 	fs.IntVar(&t.synthBatch, "synth-batch", 0, "conversations synthesized at once (budget default)")
 	fs.StringVar(&t.seedTypes, "seed-types", "all", "seed prompt types: structuring,summarization,question,use_case,creative")
-	fs.Uint64Var(&t.seed, "seed", 1, "random seed (chunks, seed prompts, sampling, data order, init)")
+	fs.Uint64Var(&t.seed, "seed", trainer.DefaultSeed, "random seed (chunks, seed prompts, sampling, data order, init)")
 	fs.BoolVar(&t.quiet, "quiet", false, "no progress bar")
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartlsp/cartlsp/lsp"
 	"github.com/cartlsp/cartlsp/runtime/store"
+	"github.com/cartlsp/cartlsp/trainer"
 )
 
 // tinyTrainFlags keep trainings of the tiny chat model to a second or two.
@@ -130,4 +133,31 @@ func TestCLIHookTrainsInBackground(t *testing.T) {
 	}
 	text, _ := os.ReadFile(logs[0])
 	t.Errorf("the log does not report the training:\n%s", text)
+}
+
+// TestServeAndTrainShareRecipes: for every budget, `cartlsp train` with its
+// default flags (what the hooks run) and the language server with the same
+// budget make the same recipe, so the server finds what the hooks trained.
+func TestServeAndTrainShareRecipes(t *testing.T) {
+	for _, name := range trainer.BudgetNames {
+		var tf trainFlags
+		fs := flag.NewFlagSet("train", flag.ContinueOnError)
+		tf.register(fs)
+		if err := fs.Parse([]string{"--budget", name}); err != nil {
+			t.Fatal(err)
+		}
+		fromTrain, err := tf.resolve(fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := lsp.DefaultConfig()
+		cfg.Budget = name
+		fromServe, err := cfg.TrainingBudget(trainer.LookupBudget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := trainer.RecipeHash(trainer.MethodSelfStudy, fromTrain), trainer.RecipeHash(trainer.MethodSelfStudy, fromServe); a != b {
+			t.Errorf("budget %s: train's recipe %s, serve's %s\ntrain: %+v\nserve: %+v", name, a, b, fromTrain, fromServe)
+		}
+	}
 }
