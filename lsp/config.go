@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -52,32 +53,58 @@ func DefaultConfig() Config {
 }
 
 // merge returns c with the fields present in raw (a JSON object: the
-// settings themselves, or {"cartlsp": settings}) replaced and validated;
-// c is unchanged when raw is invalid.
-func (c Config) merge(raw []byte) (Config, error) {
+// settings themselves, or {"cartlsp": settings}) replaced and validated,
+// and the names of the fields it does not know (a client sends its own
+// settings in the same section: they are ignored); c is unchanged when raw
+// is invalid.
+func (c Config) merge(raw []byte) (Config, []string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return c, nil
+		return c, nil, nil
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return c, fmt.Errorf("settings must be a JSON object: %w", err)
+		return c, nil, fmt.Errorf("settings must be a JSON object: %w", err)
 	}
-	if sec, ok := obj["cartlsp"]; ok && len(obj) == 1 {
+	if sec, ok := obj["cartlsp"]; ok {
 		return c.merge(sec)
 	}
 	next := c
 	next.Dependencies = slices.Clone(c.Dependencies)
 	// Decoding into a copy keeps the fields that are absent.
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&next); err != nil {
-		return c, fmt.Errorf("settings: %w (fields: model, budget, p, device, dependencies, autoTrain, store, threads, inContextTokens, ask.maxTokens, completion.maxTokens|latencyMs|contextTokens)", err)
+	if err := json.Unmarshal(raw, &next); err != nil {
+		return c, nil, fmt.Errorf("settings: %w", err)
 	}
 	if err := next.validate(); err != nil {
-		return c, err
+		return c, nil, err
 	}
-	return next, nil
+	return next, unknownFields(obj, reflect.TypeOf(c), ""), nil
+}
+
+// unknownFields lists the keys of obj (and of its objects, for struct
+// fields) that t has no field for.
+func unknownFields(obj map[string]json.RawMessage, t reflect.Type, prefix string) []string {
+	fields := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		fields[name] = f.Type
+	}
+	var out []string
+	for k, v := range obj {
+		ft, ok := fields[k]
+		switch {
+		case !ok:
+			out = append(out, prefix+k)
+		case ft.Kind() == reflect.Struct:
+			var sub map[string]json.RawMessage
+			if json.Unmarshal(v, &sub) == nil {
+				out = append(out, unknownFields(sub, ft, prefix+k+".")...)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (c Config) validate() error {

@@ -177,9 +177,12 @@ func (s *Server) Initialize(ctx context.Context, p *protocol.InitializeParams) (
 	if s.state != stateNew {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "cartlsp: initialize was already received")
 	}
-	cfg, err := s.cfg.merge(p.InitializationOptions)
+	cfg, unknown, err := s.cfg.merge(p.InitializationOptions)
 	if err != nil {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "cartlsp: initializationOptions: "+err.Error())
+	}
+	if len(unknown) > 0 {
+		s.log.Warn("ignoring settings cartlsp does not know (see docs/LSP.md)", "settings", unknown)
 	}
 	s.cfg = cfg
 	s.dir = workspaceDir(p)
@@ -367,11 +370,14 @@ func (s *Server) DidClose(ctx context.Context, p *protocol.DidCloseTextDocumentP
 // background; invalid settings are refused whole, with a message.
 func (s *Server) DidChangeConfiguration(ctx context.Context, p *protocol.DidChangeConfigurationParams) error {
 	s.mu.Lock()
-	cfg, err := s.cfg.merge(p.Settings)
+	cfg, unknown, err := s.cfg.merge(p.Settings)
 	if err == nil {
 		s.cfg = cfg
 	}
 	s.mu.Unlock()
+	if len(unknown) > 0 {
+		s.log.Debug("ignoring settings cartlsp does not know", "settings", unknown)
+	}
 	if err != nil {
 		s.showError(ctx, "cartlsp: "+err.Error()+"; the previous settings stay in force")
 		return err

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartlsp/cartlsp/trainer"
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
@@ -278,22 +279,27 @@ func TestConfiguration(t *testing.T) {
 		name, raw string
 		check     func(Config) bool
 		err       string
+		unknown   string
 	}{
-		{"empty", ``, func(c Config) bool { return c.Budget == "small" }, ""},
-		{"flat", `{"budget":"tiny","p":32}`, func(c Config) bool { return c.Budget == "tiny" && c.P == 32 && c.AutoTrain }, ""},
+		{"empty", ``, func(c Config) bool { return c.Budget == "small" }, "", ""},
+		{"flat", `{"budget":"tiny","p":32}`, func(c Config) bool { return c.Budget == "tiny" && c.P == 32 && c.AutoTrain }, "", ""},
 		{"section", `{"cartlsp":{"dependencies":["a.cart"],"completion":{"latencyMs":300}}}`, func(c Config) bool {
 			return len(c.Dependencies) == 1 && c.Completion.LatencyMs == 300 && c.Completion.MaxTokens == 48
-		}, ""},
-		{"unknown field", `{"budgett":"tiny"}`, nil, "unknown field"},
-		{"bad budget", `{"budget":"huge"}`, nil, "budget"},
-		{"cuda", `{"device":"cuda"}`, nil, "without CUDA"},
-		{"bad device", `{"device":"tpu"}`, nil, "want auto, cpu or cuda"},
-		{"negative", `{"completion":{"latencyMs":0}}`, nil, "completion.latencyMs"},
-		{"not an object", `[1]`, nil, "JSON object"},
+		}, "", ""},
+		{"unknown fields ignored", `{"cartlsp":{"serverPath":"/x","budget":"tiny","completion":{"maxTokens":9,"fast":true}}}`,
+			func(c Config) bool { return c.Budget == "tiny" && c.Completion.MaxTokens == 9 }, "", "completion.fast serverPath"},
+		{"bad budget", `{"budget":"huge"}`, nil, "budget", ""},
+		{"cuda", `{"device":"cuda"}`, nil, "without CUDA", ""},
+		{"bad device", `{"device":"tpu"}`, nil, "want auto, cpu or cuda", ""},
+		{"negative", `{"completion":{"latencyMs":0}}`, nil, "completion.latencyMs", ""},
+		{"not an object", `[1]`, nil, "JSON object", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := base.merge([]byte(c.raw))
+			got, unknown, err := base.merge([]byte(c.raw))
+			if strings.Join(unknown, " ") != c.unknown {
+				t.Errorf("unknown fields %q, want %q", unknown, c.unknown)
+			}
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("error %v, want %q", err, c.err)
@@ -368,5 +374,106 @@ func TestNotARepository(t *testing.T) {
 	raw, _ := json.Marshal(map[string]any{"command": "cartlsp.train"})
 	if err := e.call(context.Background(), "workspace/executeCommand", json.RawMessage(raw), &tr); err != nil || tr.Started {
 		t.Errorf("train outside a repository: %+v, %v", tr, err)
+	}
+}
+
+// TestProgressCancel: cancelling the training's work-done progress stops
+// the training (status "stopped"); cartlsp.train starts it again.
+func TestProgressCancel(t *testing.T) {
+	dir := gitRepo(t, goFiles())
+	long := func(name string) (trainer.Budget, error) {
+		b, err := testBudget(name)
+		b.Synth.Conversations = 400 // long enough to be cancelled while it runs
+		return b, err
+	}
+	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir()), Budget: long}, nil)
+	e.initialize(dir, map[string]any{"budget": "tiny"})
+	var tok string
+	deadline := time.Now().Add(time.Minute)
+	for tok == "" {
+		e.mu.Lock()
+		for _, p := range e.prog {
+			if p.Value["kind"] == "begin" {
+				tok = p.Token
+			}
+		}
+		e.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatal("no training progress began")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ctx := context.Background()
+	if err := e.conn.Notify(ctx, "window/workDoneProgress/cancel", map[string]any{"token": json.RawMessage(tok)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus("stopped", time.Minute, func(s Status) bool { return s.State == "stopped" })
+	e.mu.Lock()
+	last := e.prog[len(e.prog)-1]
+	e.mu.Unlock()
+	if last.Token != tok || last.Value["kind"] != "end" {
+		t.Errorf("the cancelled progress did not end: %+v", last)
+	}
+	e.mu.Lock()
+	e.status = nil
+	e.mu.Unlock()
+	var tr TrainResult
+	if err := e.call(ctx, "workspace/executeCommand", map[string]any{"command": "cartlsp.train"}, &tr); err != nil || !tr.Started {
+		t.Fatalf("cartlsp.train after a stop: %+v, %v", tr, err)
+	}
+	e.waitStatus("training again", time.Minute, func(s Status) bool { return s.State == "training" })
+}
+
+// TestDependencies: dependency Cartridges are composed before the
+// repository's: the prefix answers decode after holds both.
+func TestDependencies(t *testing.T) {
+	dir := gitRepo(t, goFiles())
+	store := t.TempDir()
+	e := newEditor(t, Options{Config: withModel(tinyModel(t), store)}, nil)
+	e.initialize(dir, map[string]any{"budget": "tiny"})
+	ready := e.waitStatus("ready", 3*time.Minute, func(s Status) bool { return s.State == "ready" })
+	dep := filepath.Join(t.TempDir(), "dep.cart")
+	b, err := os.ReadFile(ready.Cartridge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dep, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"dependencies": []string{dep}}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(e.s.config().Dependencies) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	var ans AskResult
+	if err := e.call(ctx, methodAsk, map[string]any{"question": "What is Area?", "maxTokens": 4}, &ans); err != nil {
+		t.Fatal(err)
+	}
+	ss, done, err := e.s.session(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	pre, err := ss.eng.prefixFor(ctx, ss.spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Source != sourceCartridge || pre.n != 2*8-1 { // composing keeps the first part's frozen sink only
+		t.Errorf("with a dependency: source %q, prefix of %d tokens; want the Cartridge after the dependency (15)", ans.Source, pre.n)
+	}
+	// A dependency that is not a Cartridge: the question says why.
+	bad := filepath.Join(t.TempDir(), "bad.cart")
+	os.WriteFile(bad, []byte("not a cartridge"), 0o644)
+	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"dependencies": []string{bad}}}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); e.s.config().Dependencies[0] != bad && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := e.call(ctx, methodAsk, map[string]any{"question": "What is Area?", "maxTokens": 4}, nil); err == nil || !strings.Contains(err.Error(), "bad.cart") {
+		t.Errorf("a bad dependency: %v", err)
 	}
 }

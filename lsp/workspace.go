@@ -160,6 +160,7 @@ func (w *workspace) reportState(ctx context.Context, st follow.State) {
 			pct = *s.Percentage
 		}
 		if wd == nil || prev.Commit != s.Commit {
+			w.s.log.Info("training the Cartridge", "commit", s.Commit, "branch", s.Branch)
 			wd.end(ctx, "superseded by "+indexer.ShortHash(s.Commit))
 			wd = w.s.beginWork(ctx, "cartlsp: training", s.Message, pct, true)
 			w.mu.Lock()
@@ -176,8 +177,13 @@ func (w *workspace) reportState(ctx context.Context, st follow.State) {
 		w.work = nil
 		w.mu.Unlock()
 	}
-	if st.Phase == "error" {
+	switch st.Phase {
+	case "error":
 		w.s.log.Error("training failed", "commit", st.Commit, "err", st.Err)
+	case "ready":
+		w.s.log.Info("Cartridge ready", "commit", st.Commit, "cartridge", s.Cartridge)
+	case "stopped", "idle":
+		w.s.log.Info(s.Message)
 	}
 	w.s.notifyStatus(ctx, s)
 	if st.Phase == "ready" {
