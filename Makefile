@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/cartlsp
 MODEL    = $(shell $(BIN) model path)
 
-.PHONY: all build model demo test test-short vet bench parity-ref clean
+.PHONY: all build model demo test test-short vet nvim bench parity-ref clean
 
 all: build
 
@@ -21,9 +21,17 @@ demo: model
 	$(BIN) model info
 	BIN=$(BIN) GO=$(GO) scripts/demo.sh
 
-# Every test: unit tests on tiny random models, and parity with llama.cpp on the real model.
-test: model vet
-	CARTLSP_MODEL=$(MODEL) $(GO) test -count=1 -timeout 20m ./...
+# Every test: unit tests on tiny random models, parity with llama.cpp on the real model,
+# and Neovim driving `cartlsp serve` headless with the real model (extensions/nvim).
+test: model vet nvim
+	CARTLSP_MODEL=$(MODEL) CARTLSP_REQUIRE_NVIM=1 $(GO) test -count=1 -timeout 20m ./...
+
+# Neovim (Debian's 0.7 or newer) for the editor end-to-end test; installed when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
+nvim:
+	@command -v nvim >/dev/null || { echo "installing neovim from Debian (apt-get)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends neovim >/dev/null; }
+	@nvim --version | head -1
 
 test-short:
 	$(GO) test -short ./...
