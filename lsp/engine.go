@@ -29,6 +29,7 @@ type engine struct {
 	l    *modelfile.Loaded
 	chat *trainer.Chat
 	key  string // Config.modelKey it was loaded for
+	cfg  Config // the configuration it was loaded with
 
 	refMu   sync.Mutex
 	users   int
@@ -48,7 +49,7 @@ func loadEngine(cfg Config) (*engine, error) {
 		l.Close()
 		return nil, fmt.Errorf("model %s: %w", l.Path, err)
 	}
-	return &engine{l: l, chat: chat, key: cfg.modelKey()}, nil
+	return &engine{l: l, chat: chat, key: cfg.modelKey(), cfg: cfg}, nil
 }
 
 func (e *engine) model() *model.Model { return e.l.Model }

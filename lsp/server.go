@@ -67,6 +67,7 @@ type Server struct {
 	eng      *engine
 	engErr   error
 	engReady chan struct{} // closed when the first model load ended
+	engOnce  sync.Once
 	ws       *workspace
 	exited   chan struct{}
 	exitOnce sync.Once
@@ -228,8 +229,9 @@ func (s *Server) Initialized(ctx context.Context, _ *protocol.InitializedParams)
 }
 
 // reconfigure brings the engine and the workspace in line with cfg: the
-// model is loaded again when its settings changed, following restarts when
-// the training settings (or the model) changed.
+// model is loaded again when its settings changed (a model that does not
+// load leaves the one in use, and its settings, in place), following
+// restarts when the training settings (or the model) changed.
 func (s *Server) reconfigure(ctx context.Context, cfg Config) {
 	s.reconfMu.Lock()
 	defer s.reconfMu.Unlock()
@@ -239,44 +241,51 @@ func (s *Server) reconfigure(ctx context.Context, cfg Config) {
 	s.mu.Lock()
 	eng, ws, dir := s.eng, s.ws, s.dir
 	s.mu.Unlock()
-	first := eng == nil
 	if eng == nil || eng.key != cfg.modelKey() {
-		if ws != nil {
-			ws.stop() // its training uses the old model
-			ws = nil
-		}
 		s.notifyStatus(ctx, Status{State: "starting", Message: "loading the model", Source: sourceNone})
 		next, err := loadEngine(cfg)
 		if err != nil {
 			s.log.Error("loading the model", "err", err)
 			s.notifyStatus(ctx, Status{State: "error", Message: "cannot load the model: " + err.Error(), Error: err.Error(), Source: sourceNone})
 			s.showError(ctx, fmt.Sprintf("cartlsp: cannot load the model: %v", err))
+			s.mu.Lock()
+			if eng == nil {
+				s.engErr = err
+			} else {
+				// Go on with the model in use.
+				s.cfg.Model, s.cfg.Device, s.cfg.Threads = eng.cfg.Model, eng.cfg.Device, eng.cfg.Threads
+				cfg.Model, cfg.Device, cfg.Threads = eng.cfg.Model, eng.cfg.Device, eng.cfg.Threads
+			}
+			s.mu.Unlock()
+			if eng == nil {
+				s.engLoaded()
+				return
+			}
+		} else {
+			if ws != nil {
+				ws.stop() // its training uses the old model
+				ws = nil
+			}
+			s.mu.Lock()
+			old := s.eng
+			s.eng, s.engErr, s.ws = next, nil, nil
+			s.mu.Unlock()
+			s.engLoaded()
+			if old != nil {
+				old.retire()
+			}
+			eng = next
+			s.log.Info("model loaded", "path", eng.l.Path, "device", eng.l.Device, "threads", eng.l.Backend.Threads())
 		}
-		s.mu.Lock()
-		old := s.eng
-		if err == nil {
-			s.eng = next
-		}
-		s.engErr = err
-		s.ws = nil
-		s.mu.Unlock()
-		if first {
-			close(s.engReady)
-		}
-		if err != nil {
-			return
-		}
-		if old != nil {
-			old.retire()
-		}
-		eng = next
-		s.log.Info("model loaded", "path", eng.l.Path, "device", eng.l.Device, "threads", eng.l.Backend.Threads())
 	}
 	if ws != nil && ws.cfg.trainKey() == cfg.trainKey() {
 		return
 	}
 	if ws != nil {
 		ws.stop()
+		s.mu.Lock()
+		s.ws = nil
+		s.mu.Unlock()
 	}
 	next, err := s.startWorkspace(ctx, cfg, eng, dir)
 	if err != nil {
@@ -288,6 +297,11 @@ func (s *Server) reconfigure(ctx context.Context, cfg Config) {
 	s.ws = next
 	s.mu.Unlock()
 	go s.warmCurrent() // the Cartridge loaded, or the corpus prefilled, before the first question
+}
+
+// engLoaded marks the end of the first model load (requests wait for it).
+func (s *Server) engLoaded() {
+	s.engOnce.Do(func() { close(s.engReady) })
 }
 
 // session is what a request answers with: the engine (held until done is

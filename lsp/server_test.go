@@ -477,3 +477,67 @@ func TestDependencies(t *testing.T) {
 		t.Errorf("a bad dependency: %v", err)
 	}
 }
+
+// TestModelChange: a model that does not load is reported and the one in
+// use stays; a model that loads replaces it (the old one is closed when
+// its last request is done).
+func TestModelChange(t *testing.T) {
+	dir := gitRepo(t, goFiles())
+	first := tinyModel(t)
+	e := newEditor(t, Options{Config: withModel(first, t.TempDir())}, nil)
+	e.initialize(dir, map[string]any{"autoTrain": false})
+	e.waitStatus("idle", time.Minute, func(s Status) bool { return s.State == "idle" })
+	ctx := context.Background()
+	ask := func() AskResult {
+		t.Helper()
+		var a AskResult
+		if err := e.call(ctx, methodAsk, map[string]any{"question": "What is Area?", "maxTokens": 3}, &a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	ask()
+	missing := filepath.Join(t.TempDir(), "missing.gguf")
+	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"model": missing}}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus("the load error", time.Minute, func(s Status) bool { return s.State == "error" && strings.Contains(s.Message, "missing.gguf") })
+	for deadline := time.Now().Add(10 * time.Second); e.s.config().Model != first; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the model setting after a failed load: %q, want the model in use %q", e.s.config().Model, first)
+		}
+	}
+	e.mu.Lock()
+	shown := strings.Join(e.shown, "\n")
+	e.mu.Unlock()
+	if !strings.Contains(shown, "cannot load the model") {
+		t.Errorf("shown messages: %q", shown)
+	}
+	ask()
+
+	second := filepath.Join(t.TempDir(), "second.gguf")
+	b, _ := os.ReadFile(first)
+	os.WriteFile(second, b, 0o644)
+	old := e.s.eng
+	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"model": second}}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		e.s.mu.Lock()
+		eng := e.s.eng
+		e.s.mu.Unlock()
+		if eng != old && eng.l.Path == second {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the new model was not loaded")
+		}
+	}
+	old.refMu.Lock()
+	retired := old.retired
+	old.refMu.Unlock()
+	if !retired {
+		t.Error("the old model was not retired")
+	}
+	ask()
+}
