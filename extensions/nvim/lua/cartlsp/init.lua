@@ -1,0 +1,107 @@
+-- cartlsp for Neovim: starts `cartlsp serve` (the protocol is docs/LSP.md in the cartlsp
+-- repository) for the buffers of each project root and adds :CartAsk, :CartAskSelection,
+-- :CartTrain, :CartStatus and a statusline component. Works on Neovim 0.7 and later.
+local ask = require('cartlsp.ask')
+local client = require('cartlsp.client')
+local status = require('cartlsp.status')
+
+local M = {}
+
+M.ask = ask.ask
+
+-- execute runs a `workspace/executeCommand` (cartlsp.ask, cartlsp.train, cartlsp.status)
+-- for the current buffer's server; callback(err, result), err being a string.
+function M.execute(command, arguments, callback)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local c, why = client.get(bufnr)
+  if not c then
+    return callback('no server for this buffer: ' .. why)
+  end
+  local ok = client.call(c, 'request', 'workspace/executeCommand', {
+    command = command,
+    arguments = arguments,
+  }, function(err, result)
+    if err then
+      callback(err.message or vim.inspect(err))
+    else
+      if command == 'cartlsp.status' and type(result) == 'table' then
+        status.update(c.id, result)
+      end
+      callback(nil, result)
+    end
+  end, bufnr)
+  if not ok then
+    callback('cannot run ' .. command .. ': the server is not running')
+  end
+end
+
+-- statusline returns e.g. "cart: training 42%" for the current buffer's server, from the
+-- latest cartridge/status (no RPC), or '' when the buffer has none.
+function M.statusline()
+  return status.format(status.get(client.id_for_buf(vim.api.nvim_get_current_buf())))
+end
+
+local function show(err, message)
+  if err then
+    vim.notify('cartlsp: ' .. err, vim.log.levels.ERROR)
+  else
+    vim.notify('cartlsp: ' .. tostring(message), vim.log.levels.INFO)
+  end
+end
+
+-- with_question calls fn with the question: the command's arguments, else asked for.
+local function with_question(question, prompt, fn)
+  if question ~= '' then
+    return fn(question)
+  end
+  vim.ui.input({ prompt = prompt }, function(answer)
+    if answer and answer ~= '' then
+      fn(answer)
+    end
+  end)
+end
+
+local function create_commands()
+  local command = vim.api.nvim_create_user_command
+  command('CartAsk', function(o)
+    with_question(o.args, 'Ask cartlsp: ', function(q)
+      ask.ask({ question = q })
+    end)
+  end, { nargs = '*', desc = 'Ask cartlsp a question about the repository' })
+  command('CartAskSelection', function(o)
+    local bufnr = vim.api.nvim_get_current_buf()
+    local range = ask.selection_range(bufnr, o.line1, o.line2)
+    with_question(o.args, 'Ask cartlsp about the selection: ', function(q)
+      ask.ask({ question = q, bufnr = bufnr, range = range })
+    end)
+  end, { nargs = '*', range = true, desc = 'Ask cartlsp a question about the selected lines' })
+  command('CartTrain', function()
+    M.execute('cartlsp.train', nil, function(err, result)
+      show(err, result and result.message)
+    end)
+  end, { desc = "Train the Cartridge for the repository's HEAD now" })
+  command('CartStatus', function()
+    M.execute('cartlsp.status', nil, function(err, result)
+      show(err, result and (result.message or result.state))
+    end)
+  end, { desc = "Show cartlsp's state" })
+end
+
+-- setup configures the plugin (again: running servers get changed settings through
+-- workspace/didChangeConfiguration). Options: cmd, settings, filetypes, root_markers,
+-- on_status(status, client_id), on_attach(client, bufnr).
+function M.setup(opts)
+  client.configure(opts or {})
+  create_commands()
+  local group = vim.api.nvim_create_augroup('cartlsp', { clear = true })
+  vim.api.nvim_create_autocmd({ 'BufEnter', 'FileType' }, {
+    group = group,
+    callback = function(args)
+      client.attach(args.buf)
+    end,
+  })
+  -- setup may run after buffers were opened (lazy loading): attach the current one now.
+  client.attach(vim.api.nvim_get_current_buf())
+end
+
+return M

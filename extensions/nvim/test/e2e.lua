@@ -1,0 +1,319 @@
+-- Headless end-to-end check of the plugin against a real `cartlsp serve`, run by
+-- nvim_e2e_test.go (`nvim --headless -u NONE -i NONE --cmd 'set rtp+=…' -c 'luafile …'`).
+-- Every step's outcome goes to the JSON report at $CARTLSP_E2E_OUT, written after each
+-- step, and the script always quits.
+local out = os.getenv('CARTLSP_E2E_OUT')
+local report = { steps = {}, statuses = {}, progress = {} }
+local t0 = vim.loop.hrtime()
+
+local function now_ms()
+  return math.floor((vim.loop.hrtime() - t0) / 1e6)
+end
+
+local function write()
+  local f = assert(io.open(out, 'w'))
+  f:write(vim.json.encode(report))
+  f:close()
+end
+
+-- step runs fn, which returns ok and a detail table or message, and records the outcome.
+local function step(name, fn)
+  local started = now_ms()
+  local called, ok, detail = pcall(fn)
+  if not called then
+    ok, detail = false, 'error: ' .. tostring(ok)
+  end
+  table.insert(report.steps, {
+    name = name,
+    ok = ok and true or false,
+    detail = detail,
+    startMs = started,
+    ms = now_ms() - started,
+  })
+  write()
+  return ok
+end
+
+local function getenv(name)
+  local v = os.getenv(name)
+  assert(v and v ~= '', name .. ' is not set')
+  return v
+end
+
+local function main()
+  local bin, repo, file = getenv('CARTLSP_E2E_BIN'), getenv('CARTLSP_E2E_REPO'), getenv('CARTLSP_E2E_FILE')
+  local server_log = getenv('CARTLSP_E2E_SERVER_LOG')
+  local cartlsp = require('cartlsp')
+  local cclient = require('cartlsp.client')
+
+  -- The RPC traffic goes to lsp.log, which the Go test shows when a step fails.
+  require('vim.lsp.log').set_level('debug')
+  local statuses = {}
+  -- Training's work-done progress must reach the global handler through the plugin's wrapper.
+  local default_progress = vim.lsp.handlers['$/progress']
+  vim.lsp.handlers['$/progress'] = function(err, result, ctx, config)
+    local v = result and result.value or {}
+    table.insert(report.progress, { ms = now_ms(), token = result and result.token, kind = v.kind, percentage = v.percentage })
+    return default_progress(err, result, ctx, config)
+  end
+
+  -- Neovim's own $/progress handler announces what it saw: User LspProgressUpdate up to 0.9,
+  -- LspProgress from 0.10 (an unknown event before, hence the pcall).
+  local default_saw = 0
+  local function count()
+    default_saw = default_saw + 1
+  end
+  vim.api.nvim_create_autocmd('User', { pattern = 'LspProgressUpdate', callback = count })
+  pcall(vim.api.nvim_create_autocmd, 'LspProgress', { callback = count })
+
+  cartlsp.setup({
+    -- sh keeps the server's stderr (its log) in a file the Go test shows on failure.
+    cmd = { 'sh', '-c', 'exec "$0" serve --log-level debug 2>"$1"', bin, server_log },
+    settings = { budget = 'tiny' },
+    on_status = function(st)
+      table.insert(statuses, st)
+      table.insert(report.statuses, { ms = now_ms(), state = st.state, percentage = st.percentage, message = st.message, exitCode = st.exitCode })
+    end,
+  })
+
+  local function last_status(state)
+    for i = #statuses, 1, -1 do
+      if statuses[i].state == state then
+        return statuses[i]
+      end
+    end
+  end
+
+  local buf, client
+  local ok = step('initialize', function()
+    vim.cmd('edit ' .. vim.fn.fnameescape(repo .. '/' .. file))
+    buf = vim.api.nvim_get_current_buf()
+    local attached = vim.wait(60000, function()
+      local id = cclient.id_for_buf(buf)
+      client = id and vim.lsp.get_client_by_id(id)
+      return client ~= nil and client.initialized == true
+    end, 50)
+    if not attached then
+      return false, 'no initialized cartlsp client attached to ' .. file .. ' within 60 s'
+    end
+    local caps = client.server_capabilities or {}
+    local commands = caps.executeCommandProvider and caps.executeCommandProvider.commands or {}
+    local detail = {
+      completion = caps.completionProvider ~= nil,
+      hover = caps.hoverProvider ~= nil,
+      inlineCompletion = caps.inlineCompletionProvider ~= nil,
+      commands = commands,
+      attached = vim.lsp.buf_is_attached(buf, client.id),
+    }
+    local has_commands = vim.tbl_contains(commands, 'cartlsp.ask') and vim.tbl_contains(commands, 'cartlsp.train')
+      and vim.tbl_contains(commands, 'cartlsp.status')
+    return detail.attached and detail.completion and detail.hover and has_commands, detail
+  end)
+  if not ok then
+    return
+  end
+
+  local function progress_seen()
+    for _, p in ipairs(report.progress) do
+      if p.percentage then
+        return p
+      end
+    end
+    return last_status('training')
+  end
+  step('training_progress', function()
+    if not vim.wait(180000, function()
+      return progress_seen() ~= nil or last_status('error') ~= nil
+    end, 50) then
+      return false, 'neither $/progress with a percentage nor cartridge/status "training" within 180 s'
+    end
+    local seen = progress_seen()
+    if not seen then
+      return false, last_status('error')
+    end
+    if seen.token then
+      -- Work-done progress went through the plugin's wrapper: Neovim's handler must see it too.
+      seen.defaultHandlerSaw = default_saw
+      return default_saw > 0, seen
+    end
+    return true, seen
+  end)
+
+  step('trained', function()
+    local deadline = 300000 -- since the script started: leaves the later steps time within the test's 8 min
+    vim.wait(math.max(0, deadline - now_ms()), function()
+      local st = statuses[#statuses]
+      return st and (st.state == 'ready' and st.cartridgeCommit ~= nil or st.state == 'error')
+    end, 50)
+    local st = statuses[#statuses] or {}
+    return st.state == 'ready' and st.cartridgeCommit ~= nil,
+      { statusline = cartlsp.statusline(), state = st.state, message = st.message, error = st.error }
+  end)
+
+  step('status_command', function()
+    local res, err
+    cartlsp.execute('cartlsp.status', nil, function(e, r)
+      err, res = e or false, r
+    end)
+    if not vim.wait(10000, function()
+      return err ~= nil
+    end, 20) then
+      return false, 'no answer to cartlsp.status within 10 s'
+    end
+    return not err and type(res) == 'table' and res.state ~= nil, err or res
+  end)
+
+  step('ask', function()
+    local s = cartlsp.ask({ question = 'What does the Greet function return?', bufnr = buf })
+    if not s then
+      return false, 'ask sent nothing'
+    end
+    vim.wait(90000, function()
+      return s.done
+    end, 50)
+    local r = s.result or {}
+    local lines = s.view.closed and {} or vim.api.nvim_buf_get_lines(s.view.buf, 0, -1, false)
+    local detail = {
+      done = s.done,
+      err = s.err,
+      pieces = s.pieces,
+      answer = r.answer,
+      source = r.source,
+      commit = r.commit,
+      note = r.note,
+      stopReason = r.stopReason,
+      timings = r.timings,
+      footer = lines[#lines],
+    }
+    s.view:close()
+    -- The answer's pieces are the plugin's: none may reach the global $/progress handler.
+    detail.leaked = 0
+    for _, p in ipairs(report.progress) do
+      if type(p.token) == 'string' and p.token:find('^cartlsp%-ask') then
+        detail.leaked = detail.leaked + 1
+      end
+    end
+    local answered = s.done and not s.err and type(r.answer) == 'string' and r.answer ~= ''
+    return answered and s.pieces > 0 and detail.leaked == 0, detail
+  end)
+
+  step('ask_selection', function()
+    -- Through the command itself: lines 6-9 of greet.go are Greet's comment and body.
+    vim.cmd('6,9CartAskSelection What does this code do?')
+    local win = vim.api.nvim_get_current_win()
+    local abuf = vim.api.nvim_win_get_buf(win)
+    if abuf == buf then
+      return false, 'no answer window opened'
+    end
+    local function lines()
+      return vim.api.nvim_buf_get_lines(abuf, 0, -1, false)
+    end
+    -- The window is done when its last line is the footer (with the timings) or the error.
+    local function footer(line)
+      return line:find('^%*') and (line:find('first token', 1, true) or line:find('cartlsp error', 1, true))
+    end
+    local done = vim.wait(90000, function()
+      local l = lines()
+      return footer(l[#l]) ~= nil
+    end, 50)
+    local l = lines()
+    vim.api.nvim_win_close(win, true)
+    local failed = l[#l]:find('cartlsp error', 1, true) ~= nil
+    return done and not failed and #l > 4, { lines = l }
+  end)
+
+  step('completion', function()
+    -- A new function whose body the model should go on with; the edit also exercises didChange.
+    local n = vim.api.nvim_buf_line_count(buf)
+    local prefix = '\treturn strings.ToUpper(Gre'
+    vim.api.nvim_buf_set_lines(buf, n, n, false, { '', 'func Shout(name string) string {', prefix })
+    local res, why = vim.lsp.buf_request_sync(buf, 'textDocument/completion', {
+      textDocument = { uri = vim.uri_from_bufnr(buf) },
+      position = { line = n + 2, character = #prefix },
+    }, 30000)
+    if not res then
+      return false, 'no completion answer within 30 s: ' .. tostring(why)
+    end
+    local r = res[client.id] or {}
+    if r.error or r.err then
+      return false, r.error or r.err
+    end
+    local items = r.result and (r.result.items or r.result) or {}
+    local first = items[1] or {}
+    return #items > 0, {
+      count = #items,
+      label = first.label,
+      newText = first.textEdit and first.textEdit.newText or first.insertText,
+    }
+  end)
+
+  step('selection_range', function()
+    -- Charwise from line 1 col 3 to line 2 col 4 (1-based, inclusive): end is exclusive in LSP.
+    vim.cmd('normal! gg0llvj0lll\27')
+    local got = require('cartlsp.ask').selection_range(buf, 1, 2)
+    local want = { start = { line = 0, character = 2 }, ['end'] = { line = 1, character = 4 } }
+    vim.cmd('normal! ggVj\27')
+    local lines = require('cartlsp.ask').selection_range(buf, 1, 2)
+    local want_lines = { start = { line = 0, character = 0 }, ['end'] = { line = 2, character = 0 } }
+    return vim.deep_equal(got, want) and vim.deep_equal(lines, want_lines), { charwise = got, linewise = lines }
+  end)
+
+  step('cancel', function()
+    local s = cartlsp.ask({
+      question = 'Explain every function in this repository in detail, one by one, with examples of how to call each of them and what they return.',
+      bufnr = buf,
+    })
+    if not s then
+      return false, 'ask sent nothing'
+    end
+    local sent = now_ms()
+    s.view:close() -- closing the window cancels the request
+    -- A RequestCancelled reply never reaches the handler (Neovim mutes it) but ends the pending request.
+    local replied = vim.wait(30000, function()
+      return s.done or client.requests[s.request_id] == nil
+    end, 20)
+    local reply_ms = now_ms() - sent
+    -- The reply ends the pending request just before its handler runs: let that handler run.
+    vim.wait(500, function()
+      return s.done
+    end, 10)
+    local r = s.result or {}
+    local detail = {
+      cancelled = s.cancelled,
+      replied = replied,
+      replyMs = reply_ms,
+      err = s.err,
+      stopReason = r.stopReason,
+      answer = r.answer,
+    }
+    if not replied then
+      return false, detail
+    end
+    if not s.done then
+      detail.reply = 'RequestCancelled (muted by Neovim)'
+      return true, detail
+    end
+    return s.cancelled and (s.err and s.err.code == -32800 or r.stopReason == 'cancelled'), detail
+  end)
+
+  step('shutdown', function()
+    cclient.call(client, 'stop')
+    if not vim.wait(20000, function()
+      return last_status('exited') ~= nil
+    end, 50) then
+      return false, 'the server did not exit within 20 s of shutdown/exit'
+    end
+    local st = last_status('exited')
+    return st.exitCode == 0, { exitCode = st.exitCode, signal = st.signal, statusline = cartlsp.statusline() }
+  end)
+end
+
+local ok, err = pcall(main)
+if not ok then
+  report.error = tostring(err)
+end
+local v = vim.version()
+report.nvim = string.format('%d.%d.%d', v.major, v.minor, v.patch)
+report.done = true
+pcall(write)
+vim.cmd('qa!')
