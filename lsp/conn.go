@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
@@ -83,11 +84,13 @@ func (s *Server) guard(h jsonrpc2.Handler) jsonrpc2.Handler {
 	return func(ctx context.Context, req *jsonrpc2.Request) (result any, err error) {
 		method := strings.Clone(req.Method())
 		call := req.IsCall()
+		t0 := time.Now()
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("handler panicked; the server goes on", "method", method, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				result, err = nil, jsonrpc2.NewError(jsonrpc2.InternalError, fmt.Sprintf("cartlsp: internal error in %s: %v", method, p))
 			}
+			s.log.Debug("handled", "method", method, "call", call, "ms", time.Since(t0).Milliseconds(), "err", err)
 			if err != nil && !call {
 				s.log.Warn("notification failed", "method", method, "err", err)
 				err = nil
