@@ -46,7 +46,9 @@ type Builder struct {
 	// for (default 32).
 	Ancestors int
 	Events    func(trainer.Event)
-	Log       *slog.Logger
+	// Yield is passed to the trainings (trainer.Job.Yield).
+	Yield func(ctx context.Context) error
+	Log   *slog.Logger
 }
 
 // Result is a commit's Cartridge.
@@ -243,7 +245,7 @@ func (b *Builder) EnsureEvents(ctx context.Context, repo *indexer.Repo, rev stri
 		b.log().Info("incremental training", "commit", c.Hash, "parent", parent.Meta.Commit, "changed_files", len(warm.Changed))
 	}
 	job := &trainer.Job{Corpus: corpus, Infer: b.Infer, Chat: b.Chat, Student: b.Student, Method: b.method(), Budget: b.Budget,
-		WorkDir: txn.WorkDir(), Out: txn.TempCartridgePath(), Events: events, Warm: warm}
+		WorkDir: txn.WorkDir(), Out: txn.TempCartridgePath(), Events: events, Warm: warm, Yield: b.Yield}
 	jr, err := job.Run(ctx)
 	if err != nil {
 		return nil, err

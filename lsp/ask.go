@@ -119,6 +119,7 @@ func (s *Server) ask(ctx context.Context, p *AskParams) (*AskResult, error) {
 
 // answer decodes a chat answer to question after the session's prefix.
 func (s *Server) answer(ctx context.Context, ss *session, question string, maxTokens int, onText func(string) error) (generate.Result, *prefix, error) {
+	defer s.prio.hold()() // the training waits at its next step
 	pre, err := ss.eng.prefixFor(ctx, ss.spec())
 	if err != nil {
 		return generate.Result{}, nil, err

@@ -113,6 +113,7 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 	}
 	var b strings.Builder
 	stop := lineStop(indentOf(cur), block)
+	defer s.prio.hold()()
 	_, err = s.comp.generate(budget, ss.eng, pre, ids, cfg.MaxTokens, func(piece string) error {
 		b.WriteString(piece)
 		if t, end := stop(b.String()); end {

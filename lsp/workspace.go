@@ -102,6 +102,7 @@ func (w *workspace) newFollower(cfg Config) (*follow.Follower, error) {
 	b := &follow.Builder{
 		Store: st, Infer: l.Model, Chat: w.eng.chat, Budget: budget, Method: trainer.MethodSelfStudy,
 		Student: func() (*student.Model, error) { return student.New(l.File, l.Backend.Pool()) },
+		Yield:   w.s.prio.yield,
 		Log:     w.s.log,
 	}
 	return &follow.Follower{Builder: b, Repo: w.repo, States: w.onState, Manual: !cfg.AutoTrain, Log: w.s.log}, nil

@@ -57,6 +57,9 @@ type Job struct {
 	Dataset string // the dataset file, when not the work directory's (shared by runs that differ only in training)
 	Out     string // the .cart file
 	Events  func(Event)
+	// Yield, when set, is called between synthesis and training steps; it
+	// may block to let interactive work (an editor's question) go first.
+	Yield func(ctx context.Context) error
 	// CheckpointEvery is how often training saves its state (default 1 min).
 	CheckpointEvery time.Duration
 	// Warm, when set, makes the job incremental: it starts from the parent
@@ -160,7 +163,7 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &Trainer{Student: s, Infer: j.Infer, InitTokens: initTokens, Cfg: tcfg,
+	tr := &Trainer{Student: s, Infer: j.Infer, InitTokens: initTokens, Cfg: tcfg, Yield: j.Yield,
 		Checkpoint: filepath.Join(j.WorkDir, CheckpointFile), CheckpointEvery: j.CheckpointEvery}
 	if j.Warm != nil {
 		tr.Start = j.Warm.Prefix
@@ -285,7 +288,7 @@ func (j *Job) synthesize(ctx context.Context, lines *Lines, cfg SynthConfig, car
 	} else if n > len(carried) {
 		j.event(Event{Phase: "resume", Message: fmt.Sprintf("dataset %s: %d of %d conversations already synthesized, resuming", path, n, cfg.Conversations)})
 	}
-	s := &Synthesizer{Model: j.Infer, Chat: j.Chat, Lines: lines, Cfg: cfg, Batch: j.Budget.SynthBatch,
+	s := &Synthesizer{Model: j.Infer, Chat: j.Chat, Lines: lines, Cfg: cfg, Batch: j.Budget.SynthBatch, Yield: j.Yield,
 		Progress: func(done, total int) { j.event(Event{Phase: "synthesis", Done: done, Total: total}) }}
 	t0 := time.Now()
 	if err := s.Run(ctx, ds); err != nil {
