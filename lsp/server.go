@@ -57,7 +57,7 @@ type Server struct {
 	client protocol.Client
 	docs   *documents
 	comp   completer
-	prio   priority // editor requests before the training
+	prio   priority        // editor requests before the training
 	ctx    context.Context // the connection's lifetime
 
 	mu       sync.Mutex
