@@ -492,6 +492,7 @@ func (s *Server) warm(eng *engine, spec contextSpec) {
 		return
 	}
 	defer eng.release()
+	defer s.prio.hold()() // the corpus's prefill goes before the training
 	if _, err := eng.prefixFor(s.ctx, spec); err != nil && s.ctx.Err() == nil {
 		s.log.Warn("preparing the context answers decode after", "err", err)
 	}
