@@ -55,8 +55,12 @@ func (c *completer) start(ctx context.Context) (context.Context, func()) {
 
 // continuation is the model's continuation of a document at a position.
 type continuation struct {
-	text   string // what to insert at the position
-	word   string // the identifier characters before the position
+	text string // what replaces the word or the white space before the position
+	word string // the identifier characters before the position
+	// space is the white space before the position when there is no word:
+	// the prompt ends before it (a prompt ending in white space makes the
+	// model repeat it) and text, holding the model's own, replaces it.
+	space  string
 	source string
 	commit string
 	took   time.Duration
@@ -85,10 +89,8 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 	if err != nil {
 		return nil, fmt.Errorf("cartlsp: %w", err)
 	}
-	before := text[:off]
-	lineStart := strings.LastIndexByte(before, '\n') + 1
-	cur := before[lineStart:]
-	out := &continuation{word: wordBefore(cur)}
+	before, cur, word, space := splitCursor(text[:off])
+	out := &continuation{word: word, space: space}
 
 	// The prefix (a Cartridge, or the corpus in context) is built in the
 	// background when it is not ready: a completion never waits for it.
@@ -112,7 +114,7 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 		return out, nil
 	}
 	var b strings.Builder
-	stop := lineStop(indentOf(cur), block)
+	stop := lineStop(cur, block, !isMarkdown(u))
 	defer s.prio.hold()()
 	_, err = s.comp.generate(budget, ss.eng, pre, ids, cfg.MaxTokens, func(piece string) error {
 		b.WriteString(piece)
@@ -127,10 +129,13 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 		return nil, err
 	}
 	if ctx.Err() != nil {
-		return &continuation{word: out.word}, nil // superseded or cancelled: nothing to show
+		return &continuation{word: out.word, space: out.space}, nil // superseded or cancelled: nothing to show
 	}
 	t, _ := stop(b.String())
 	out.text = strings.TrimRight(t, " \t\r\n")
+	if strings.TrimSpace(out.text) == "" {
+		out.text = ""
+	}
 	if !block {
 		if i := strings.IndexByte(out.text, '\n'); i >= 0 {
 			out.text = out.text[:i]
@@ -171,6 +176,18 @@ func (c *completer) generate(ctx context.Context, eng *engine, pre *prefix, ids 
 	return res, err
 }
 
+// splitCursor splits the text before the cursor into the prompt (without
+// the white space that ends it, when no word does), the prompt's last line,
+// the word before the cursor and that white space.
+func splitCursor(before string) (prompt, line, word, space string) {
+	cur := before[strings.LastIndexByte(before, '\n')+1:]
+	word = wordBefore(cur)
+	if word == "" {
+		space = cur[len(strings.TrimRight(cur, " \t")):]
+	}
+	return before[:len(before)-len(space)], cur[:len(cur)-len(space)], word, space
+}
+
 // contextWindow is the end of before that a completion sees: about
 // tokens·4 bytes, starting at a line start that moves in steps of 1 KiB so
 // that the next keystroke's window starts at the same place (and reuses
@@ -188,29 +205,39 @@ func contextWindow(before string, tokens int) string {
 	return before[start:]
 }
 
-// lineStop returns the rule that ends a completion: at the end of the line,
-// or with block at the end of the block (a blank line, a line indented less
-// than indent, or eight lines). It returns the text to keep and whether the
-// completion has ended.
-func lineStop(indent int, block bool) func(string) (string, bool) {
+// lineStop returns the rule that ends a completion of the line that begins
+// with prefix: at the end of the line, or with block at the end of the block
+// (a blank line, a line indented less than the completed line, eight
+// lines, or — with fences — a Markdown fence, which a model that saw the
+// corpus as Markdown may write). It returns the text to keep and whether
+// the completion has ended.
+func lineStop(prefix string, block, fences bool) func(string) (string, bool) {
 	return func(t string) (string, bool) {
+		lines := strings.Split(t, "\n")
 		if !block {
-			if i := strings.IndexByte(t, '\n'); i >= 0 {
-				return t[:i], true
+			if len(lines) > 1 {
+				return lines[0], true
 			}
 			return t, false
 		}
-		lines := strings.Split(t, "\n")
+		indent := indentOf(prefix + lines[0])
 		// Only lines followed by a newline are complete; the first is the
 		// rest of the cursor's line.
-		for i := 1; i < len(lines)-1; i++ {
+		for i := 1; i < len(lines); i++ {
 			l := lines[i]
-			if strings.TrimSpace(l) == "" || indentOf(l) < indent || i >= 8 {
+			fence := fences && strings.HasPrefix(strings.TrimSpace(l), "```")
+			if fence || i < len(lines)-1 && (strings.TrimSpace(l) == "" || indentOf(l) < indent || i >= 8) {
 				return strings.Join(lines[:i], "\n"), true
 			}
 		}
 		return t, false
 	}
+}
+
+// isMarkdown says whether a document is Markdown (where a fence is text).
+func isMarkdown(u uri.URI) bool {
+	p := strings.ToLower(string(u))
+	return strings.HasSuffix(p, ".md") || strings.HasSuffix(p, ".markdown")
 }
 
 // indentOf is the width of a line's leading white space (a tab counts 4).
@@ -254,7 +281,7 @@ func (s *Server) Completion(ctx context.Context, p *protocol.CompletionParams) (
 	}
 	insert := c.word + c.text
 	start := p.Position
-	start.Character -= utf16Len(c.word)
+	start.Character -= utf16Len(c.word) + utf16Len(c.space)
 	label := strings.TrimSpace(insert)
 	if utf8.RuneCountInString(label) > 80 {
 		label = string([]rune(label)[:79]) + "…"
@@ -277,10 +304,12 @@ func (s *Server) InlineCompletion(ctx context.Context, p *protocol.InlineComplet
 		return nil, err
 	}
 	list := &protocol.InlineCompletionList{Items: []protocol.InlineCompletionItem{}}
-	if strings.TrimSpace(c.text) != "" {
+	if c.text != "" {
+		start := p.Position
+		start.Character -= utf16Len(c.space)
 		list.Items = append(list.Items, protocol.InlineCompletionItem{
 			InsertText: protocol.String(c.text),
-			Range:      &protocol.Range{Start: p.Position, End: p.Position},
+			Range:      &protocol.Range{Start: start, End: p.Position},
 		})
 	}
 	return list, nil

@@ -8,27 +8,48 @@ import (
 )
 
 // TestLineStop: a completion ends at the end of the line, or of the block
-// (a blank line, or a line indented less than the cursor's).
+// (a blank line, a line indented less than the completed line, a Markdown
+// fence, eight lines).
 func TestLineStop(t *testing.T) {
 	cases := []struct {
-		name   string
-		indent int
-		block  bool
-		in     string
-		want   string
-		ended  bool
+		name          string
+		prefix        string
+		block, fences bool
+		in, want      string
+		ended         bool
 	}{
-		{"line, open", 0, false, "return x", "return x", false},
-		{"line, ended", 0, false, "return x\n\tnext", "return x", true},
-		{"block, blank line", 1, true, " {\n\tx := 1\n\n\ty", " {\n\tx := 1", true},
-		{"block, dedent", 4, true, "a\n    b\n  }\n", "a\n    b", true},
-		{"block, incomplete last line", 4, true, "a\n    b\n  }", "a\n    b\n  }", false},
-		{"block, eight lines", 0, true, strings.Repeat("x\n", 10), strings.TrimSuffix(strings.Repeat("x\n", 8), "\n"), true},
+		{"line, open", "\t", false, true, "return x", "return x", false},
+		{"line, ended", "\t", false, true, "return x\n\tnext", "return x", true},
+		{"block, blank line", "func f()", true, true, " {\n\tx := 1\n\n\ty", " {\n\tx := 1", true},
+		{"block, dedent ends the body", "\t", true, true, "return a + b\n}\n", "return a + b", true},
+		{"block, the closing brace of a header", "", true, true, "func f() {\n\treturn 1\n}\n\nfunc", "func f() {\n\treturn 1\n}", true},
+		{"block, fence", "", true, true, "return a + b\n}\n```", "return a + b\n}", true},
+		{"block, fence in Markdown", "", true, false, "return a + b\n}\n```", "return a + b\n}\n```", false},
+		{"block, incomplete last line", "    ", true, true, "a\n    b\n  }", "a\n    b\n  }", false},
+		{"block, eight lines", "", true, true, strings.Repeat("x\n", 10), strings.TrimSuffix(strings.Repeat("x\n", 8), "\n"), true},
 	}
 	for _, c := range cases {
-		got, ended := lineStop(c.indent, c.block)(c.in)
+		got, ended := lineStop(c.prefix, c.block, c.fences)(c.in)
 		if got != c.want || ended != c.ended {
 			t.Errorf("%s: %q, %v; want %q, %v", c.name, got, ended, c.want, c.ended)
+		}
+	}
+}
+
+// TestSplitCursor: the prompt ends before the white space that ends it
+// (which the completion then replaces), never inside a word.
+func TestSplitCursor(t *testing.T) {
+	cases := []struct{ before, prompt, line, word, space string }{
+		{"func f() {\n\t", "func f() {\n", "", "", "\t"},
+		{"func f() {\n    ", "func f() {\n", "", "", "    "},
+		{"\tx := ", "\tx :=", "\tx :=", "", " "},
+		{"\treturn fooB", "\treturn fooB", "\treturn fooB", "fooB", ""},
+		{"", "", "", "", ""},
+	}
+	for _, c := range cases {
+		prompt, line, word, space := splitCursor(c.before)
+		if prompt != c.prompt || line != c.line || word != c.word || space != c.space {
+			t.Errorf("splitCursor(%q) = %q, %q, %q, %q; want %q, %q, %q, %q", c.before, prompt, line, word, space, c.prompt, c.line, c.word, c.space)
 		}
 	}
 }
