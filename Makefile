@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/cartlsp
 MODEL    = $(shell $(BIN) model path)
 
-.PHONY: all build model demo test test-short vet nvim bench parity-ref clean
+.PHONY: all build model demo test test-short vet nvim vscode-test vsix bench bench-lsp parity-ref clean
 
 all: build
 
@@ -23,8 +23,18 @@ demo: model
 
 # Every test: unit tests on tiny random models, parity with llama.cpp on the real model,
 # and Neovim driving `cartlsp serve` headless with the real model (extensions/nvim).
-test: model vet nvim
+test: model vet nvim vscode-test
 	CARTLSP_MODEL=$(MODEL) CARTLSP_REQUIRE_NVIM=1 $(GO) test -count=1 -timeout 20m ./...
+
+# The VS Code extension: eslint, unit tests, and integration tests with the real server and model.
+vscode-test: build model
+	cd extensions/vscode && npm ci --no-audit --no-fund && npm run lint && CARTLSP_BIN=$(abspath $(BIN)) CARTLSP_MODEL=$(MODEL) npm test
+
+# The VS Code extension as a platform-specific package bundling bin/cartlsp
+# (extensions/vscode/cartlsp-$(VSIX_TARGET)-<version>.vsix).
+VSIX_TARGET ?= linux-x64
+vsix: build
+	cd extensions/vscode && npm ci --no-audit --no-fund && node scripts/package.mjs --target $(VSIX_TARGET) --binary $(abspath $(BIN))
 
 # Neovim (Debian's 0.7 or newer) for the editor end-to-end test; installed when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
@@ -43,6 +53,12 @@ vet:
 # Side by side with llama.cpp (needs: python3 -m pip install llama-cpp-python).
 bench: model
 	scripts/bench.sh $(MODEL)
+
+# The language server's latency as an editor sees it (scripts/lsp_latency.py): ask time to first
+# token and completion latency, HEAD's Cartridge vs the corpus in context, on google/uuid. --train
+# puts HEAD's Cartridge into the store when it is missing (~11 min on 2 cores); ROUNDS, NQ, NC, OUT.
+bench-lsp: model
+	BIN=$(BIN) python3 scripts/lsp_latency.py --train
 
 # Regenerate the llama.cpp reference vectors under testdata/ (needs llama-cpp-python).
 parity-ref: model

@@ -1,0 +1,91 @@
+// The cartlsp settings section → the server's configuration object
+// (initializationOptions; docs/LSP.md "Configuration"). No vscode import.
+
+/** The settings the extension reads itself and does not send. */
+const clientOnly = new Set(['serverPath', 'trace', 'hover']);
+
+/** The fields the server knows, with the types it accepts. */
+const serverFields: Record<string, 'string' | 'int' | 'bool' | 'strings' | 'object'> = {
+  model: 'string',
+  budget: 'string',
+  p: 'int',
+  device: 'string',
+  dependencies: 'strings',
+  autoTrain: 'bool',
+  store: 'string',
+  threads: 'int',
+  inContextTokens: 'int',
+  ask: 'object',
+  completion: 'object',
+};
+
+export type ServerSettings = Record<string, unknown>;
+
+/**
+ * The initializationOptions for a settings section: the fields the server
+ * knows, without the client's own (serverPath, trace, hover) and without empty values
+ * (an empty model or store means the server's default, so it is left out);
+ * nested sections (ask, completion) keep their numeric fields. Fields the
+ * server does not know are left out.
+ */
+export function toInitializationOptions(section: Record<string, unknown> | undefined | null): ServerSettings {
+  const out: ServerSettings = {};
+  if (!section || typeof section !== 'object') {
+    return out;
+  }
+  for (const [key, value] of Object.entries(section)) {
+    if (clientOnly.has(key) || value === undefined || value === null || typeof value === 'function') {
+      continue;
+    }
+    const kind = serverFields[key];
+    switch (kind) {
+      case 'string':
+        if (typeof value === 'string' && value.trim() !== '') {
+          out[key] = value.trim();
+        }
+        break;
+      case 'int':
+        if (typeof value === 'number' && Number.isFinite(value)) {
+          out[key] = Math.trunc(value);
+        }
+        break;
+      case 'bool':
+        if (typeof value === 'boolean') {
+          out[key] = value;
+        }
+        break;
+      case 'strings':
+        if (Array.isArray(value)) {
+          out[key] = value.filter((v): v is string => typeof v === 'string' && v.trim() !== '').map((v) => v.trim());
+        }
+        break;
+      case 'object':
+        if (typeof value === 'object' && !Array.isArray(value)) {
+          const sub: Record<string, unknown> = {};
+          for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+            if (typeof v === 'number' && Number.isFinite(v)) {
+              sub[k] = Math.trunc(v);
+            }
+          }
+          if (Object.keys(sub).length > 0) {
+            out[key] = sub;
+          }
+        }
+        break;
+      default:
+      // A field the server does not know: left out (a server before the one
+      // that ignores unknown fields refused them).
+    }
+  }
+  return out;
+}
+
+/** A plain JSON copy of a configuration object (VS Code's WorkspaceConfiguration has methods). */
+export function plainSection(config: object): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(config ?? {})) as Record<string, unknown>;
+}
+
+/** Whether a configuration change needs the server restarted (its binary changed). */
+export function needsRestart(affects: (section: string) => boolean): boolean {
+  return affects('cartlsp.serverPath');
+}
