@@ -66,6 +66,21 @@ type Follower struct {
 	current  *Result
 	reqsOnce sync.Once
 	reqs     chan request
+	started  chan struct{}
+	startMu  sync.Once
+	startEnd sync.Once
+}
+
+// Started is closed once Run has looked the store up for HEAD (or its
+// nearest ancestor): from then on Current says whether a Cartridge answers.
+func (f *Follower) Started() <-chan struct{} {
+	f.startMu.Do(func() { f.started = make(chan struct{}) })
+	return f.started
+}
+
+func (f *Follower) markStarted() {
+	f.Started()
+	f.startEnd.Do(func() { close(f.started) })
 }
 
 // request is a call of Train or StopTraining, served by Run's loop.
@@ -155,6 +170,7 @@ func (f *Follower) Run(ctx context.Context) error {
 		}
 		return f.Builder.Lookup(f.Repo, commit)
 	}
+	defer f.markStarted() // also when Run fails early
 	if f.Current() == nil && f.Builder != nil {
 		// The nearest ancestor's Cartridge answers until HEAD's is ready.
 		if r, err := f.Builder.Nearest(f.Repo, ""); err != nil {
@@ -165,6 +181,7 @@ func (f *Follower) Run(ctx context.Context) error {
 			f.mu.Unlock()
 		}
 	}
+	f.markStarted()
 	w, err := indexer.WatchHead(ctx, f.Repo.Root, f.Watch)
 	if err != nil {
 		return err

@@ -120,7 +120,11 @@ func (s *Server) ask(ctx context.Context, p *AskParams) (*AskResult, error) {
 // answer decodes a chat answer to question after the session's prefix.
 func (s *Server) answer(ctx context.Context, ss *session, question string, maxTokens int, onText func(string) error) (generate.Result, *prefix, error) {
 	defer s.prio.hold()() // the training waits at its next step
-	pre, err := ss.eng.prefixFor(ctx, ss.spec())
+	spec, err := ss.spec(ctx)
+	if err != nil {
+		return generate.Result{}, nil, err
+	}
+	pre, err := ss.eng.prefixFor(ctx, spec)
 	if err != nil {
 		return generate.Result{}, nil, err
 	}

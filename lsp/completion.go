@@ -94,8 +94,11 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 
 	// The prefix (a Cartridge, or the corpus in context) is built in the
 	// background when it is not ready: a completion never waits for it.
-	spec := ss.spec()
-	pre, ok := ss.eng.readyPrefix(spec)
+	spec, err := ss.spec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pre, ok := ss.eng.readyPrefix(ctx, spec)
 	if !ok {
 		go s.warm(ss.eng, spec)
 		return out, nil

@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -35,8 +36,21 @@ type engine struct {
 	users   int
 	retired bool
 
-	prefixMu sync.Mutex // one prefix is built at a time; the others wait for it
-	prefix   *prefix
+	// base is the context prefixes are built under: a build outlives the
+	// request that started it (the next one will want the same prefix).
+	base     context.Context
+	prefixMu sync.Mutex
+	prefix   *prefix                  // the last one built
+	building map[string]*prefixBuild // in flight, by spec id
+	// onPrefill, a test hook, runs before the corpus is prefilled.
+	onPrefill func(ctx context.Context)
+}
+
+// prefixBuild is a prefix being built; done is closed when p or err is set.
+type prefixBuild struct {
+	done chan struct{}
+	p    *prefix
+	err  error
 }
 
 func loadEngine(cfg Config) (*engine, error) {
@@ -120,22 +134,57 @@ type prefix struct {
 	n                       int         // tokens (virtual tokens for a Cartridge)
 }
 
-// prefixFor returns the prefix spec describes, building it when it is not
-// the one held (the corpus in context is prefilled once, then reused).
+// prefixFor returns the prefix spec describes: the one held, or one being
+// built for the same spec (waited for), or a new build. Builds of different
+// specs run side by side, so that a question with a Cartridge never waits
+// for the corpus of the in-context fallback to be prefilled.
 func (e *engine) prefixFor(ctx context.Context, spec contextSpec) (*prefix, error) {
 	id := spec.id()
 	e.prefixMu.Lock()
-	defer e.prefixMu.Unlock()
 	if e.prefix != nil && e.prefix.id == id {
-		return e.prefix, nil
+		p := e.prefix
+		e.prefixMu.Unlock()
+		return p, nil
 	}
-	p, err := e.buildPrefix(ctx, spec)
-	if err != nil {
-		return nil, err
+	b, ok := e.building[id]
+	if !ok {
+		if !e.acquire() { // the build holds the model until it ends
+			e.prefixMu.Unlock()
+			return nil, errors.New("the model was unloaded")
+		}
+		b = &prefixBuild{done: make(chan struct{})}
+		if e.building == nil {
+			e.building = map[string]*prefixBuild{}
+		}
+		e.building[id] = b
+		go e.build(id, spec, b)
 	}
-	p.id = id
-	e.prefix = p
-	return p, nil
+	e.prefixMu.Unlock()
+	select {
+	case <-b.done:
+		return b.p, b.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// build builds a prefix under the engine's base context and keeps it.
+func (e *engine) build(id string, spec contextSpec, b *prefixBuild) {
+	defer e.release()
+	base := e.base
+	if base == nil {
+		base = context.Background()
+	}
+	p, err := e.buildPrefix(base, spec)
+	e.prefixMu.Lock()
+	delete(e.building, id)
+	if err == nil {
+		p.id = id
+		e.prefix = p
+	}
+	e.prefixMu.Unlock()
+	b.p, b.err = p, err
+	close(b.done)
 }
 
 func (e *engine) buildPrefix(ctx context.Context, spec contextSpec) (*prefix, error) {
@@ -168,6 +217,9 @@ func (e *engine) buildPrefix(ctx context.Context, spec contextSpec) (*prefix, er
 	ic, err := eval.CorpusInContext(e.chat, corpus, spec.inContextTokens)
 	if err != nil {
 		return nil, err
+	}
+	if e.onPrefill != nil {
+		e.onPrefill(ctx)
 	}
 	cache := e.model().NewCache(1, p.n+len(ic.Tokens))
 	if p.n > 0 {
@@ -208,14 +260,12 @@ func (e *engine) decode(ctx context.Context, p *prefix, prompt []int, o generate
 // readyPrefix is the prefix spec describes when it is built (or cheap to
 // build: Cartridge files only); false while it is being built or would
 // need the corpus prefilled.
-func (e *engine) readyPrefix(spec contextSpec) (*prefix, bool) {
+func (e *engine) readyPrefix(ctx context.Context, spec contextSpec) (*prefix, bool) {
 	if spec.cartridge != "" || spec.corpus == nil || spec.inContextTokens <= 0 {
-		p, err := e.prefixFor(context.Background(), spec)
+		p, err := e.prefixFor(ctx, spec)
 		return p, err == nil
 	}
-	if !e.prefixMu.TryLock() {
-		return nil, false
-	}
+	e.prefixMu.Lock()
 	defer e.prefixMu.Unlock()
 	if e.prefix != nil && e.prefix.id == spec.id() {
 		return e.prefix, true

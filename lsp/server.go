@@ -67,7 +67,7 @@ type Server struct {
 	workDone bool // the client takes work-done progress
 	eng      *engine
 	engErr   error
-	engReady chan struct{} // closed when the first model load ended
+	engReady chan struct{} // closed when the first configuration is in place (or failed)
 	engOnce  sync.Once
 	ws       *workspace
 	exited   chan struct{}
@@ -79,6 +79,7 @@ type Server struct {
 	// Test hooks: wrap the dispatcher; run before an answer decodes.
 	testDispatch     func(jsonrpc2.Handler) jsonrpc2.Handler
 	testBeforeDecode func(ctx context.Context)
+	testPrefill      func(ctx context.Context)
 }
 
 // New makes a server; Serve runs it on a connection.
@@ -263,15 +264,17 @@ func (s *Server) reconfigure(ctx context.Context, cfg Config) {
 				return
 			}
 		} else {
+			next.base, next.onPrefill = ctx, s.testPrefill
 			if ws != nil {
 				ws.stop() // its training uses the old model
 				ws = nil
 			}
+			// The stopped workspace stays in s.ws until its successor is
+			// set: meanwhile questions still see its last Cartridge.
 			s.mu.Lock()
 			old := s.eng
-			s.eng, s.engErr, s.ws = next, nil, nil
+			s.eng, s.engErr = next, nil
 			s.mu.Unlock()
-			s.engLoaded()
 			if old != nil {
 				old.retire()
 			}
@@ -284,10 +287,8 @@ func (s *Server) reconfigure(ctx context.Context, cfg Config) {
 	}
 	if ws != nil {
 		ws.stop()
-		s.mu.Lock()
-		s.ws = nil
-		s.mu.Unlock()
 	}
+	defer s.engLoaded() // the first configuration is in place: requests go on
 	next, err := s.startWorkspace(ctx, cfg, eng, dir)
 	if err != nil {
 		s.log.Error("following the repository", "err", err)
@@ -297,7 +298,6 @@ func (s *Server) reconfigure(ctx context.Context, cfg Config) {
 	s.mu.Lock()
 	s.ws = next
 	s.mu.Unlock()
-	go s.warmCurrent() // the Cartridge loaded, or the corpus prefilled, before the first question
 }
 
 // engLoaded marks the end of the first model load (requests wait for it).
@@ -337,12 +337,20 @@ func (s *Server) session(ctx context.Context) (*session, func(), error) {
 	}
 }
 
-// spec is what the session's answers decode after.
-func (ss *session) spec() contextSpec {
+// spec is what the session's answers decode after; it waits (ctx
+// permitting) until the workspace knows whether a Cartridge answers.
+func (ss *session) spec(ctx context.Context) (contextSpec, error) {
 	if ss.ws == nil {
-		return contextSpec{deps: ss.cfg.Dependencies, why: "The repository is not followed yet."}
+		return contextSpec{deps: ss.cfg.Dependencies, why: "The repository is not followed yet."}, nil
 	}
-	return ss.ws.spec(ss.cfg)
+	if f := ss.ws.follower; f != nil {
+		select {
+		case <-f.Started():
+		case <-ctx.Done():
+			return contextSpec{}, ctx.Err()
+		}
+	}
+	return ss.ws.spec(ss.cfg), nil
 }
 
 // Shutdown stops the training (its work stays resumable) and answers.
@@ -496,14 +504,4 @@ func (s *Server) warm(eng *engine, spec contextSpec) {
 	if _, err := eng.prefixFor(s.ctx, spec); err != nil && s.ctx.Err() == nil {
 		s.log.Warn("preparing the context answers decode after", "err", err)
 	}
-}
-
-// warmCurrent warms what answers decode after now.
-func (s *Server) warmCurrent() {
-	ss, done, err := s.session(s.ctx)
-	if err != nil {
-		return
-	}
-	defer done()
-	s.warm(ss.eng, ss.spec())
 }

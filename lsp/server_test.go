@@ -457,7 +457,11 @@ func TestDependencies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer done()
-	pre, err := ss.eng.prefixFor(ctx, ss.spec())
+	spec, err := ss.spec(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre, err := ss.eng.prefixFor(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,4 +544,39 @@ func TestModelChange(t *testing.T) {
 		t.Error("the old model was not retired")
 	}
 	ask()
+}
+
+// TestCartridgeNeverWaitsForTheCorpus: a server started where the store
+// has HEAD's Cartridge answers with it and never prefills the corpus (the
+// in-context fallback) meanwhile.
+func TestCartridgeNeverWaitsForTheCorpus(t *testing.T) {
+	dir := gitRepo(t, goFiles())
+	model, store := tinyModel(t), t.TempDir()
+	first := newEditor(t, Options{Config: withModel(model, store)}, nil)
+	first.initialize(dir, map[string]any{"budget": "tiny"})
+	first.waitStatus("ready", 3*time.Minute, func(s Status) bool { return s.State == "ready" })
+	first.shutdown()
+
+	prefilled := make(chan struct{}, 1)
+	e := newEditor(t, Options{Config: withModel(model, store)}, func(s *Server) {
+		s.testPrefill = func(ctx context.Context) {
+			prefilled <- struct{}{}
+			<-ctx.Done() // a prefill that never ends
+		}
+	})
+	e.initialize(dir, map[string]any{"budget": "tiny"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var ans AskResult
+	if err := e.call(ctx, methodAsk, map[string]any{"question": "What is Area?", "maxTokens": 3}, &ans); err != nil {
+		t.Fatalf("the question: %v", err)
+	}
+	if ans.Source != sourceCartridge {
+		t.Errorf("answered from %q, want the Cartridge", ans.Source)
+	}
+	select {
+	case <-prefilled:
+		t.Error("the corpus was prefilled although HEAD's Cartridge was in the store")
+	default:
+	}
 }

@@ -34,6 +34,10 @@ type workspace struct {
 	mu     sync.Mutex
 	status Status
 	work   *workDone // the training's progress in the client
+	warmed bool      // the reporter's: the first state started the warm-up
+
+	stopOnce sync.Once
+	stopped  bool // under mu
 }
 
 // startWorkspace starts following dir with eng (which it acquires).
@@ -62,7 +66,9 @@ func (s *Server) startWorkspace(ctx context.Context, cfg Config, eng *engine, di
 	if w.repo == nil {
 		w.status = Status{State: "idle", Message: w.why, Source: src}
 		close(w.done)
+		w.warmed = true
 		go w.report(ctx)
+		go w.warm()
 		return w, nil
 	}
 	f, err := w.newFollower(cfg)
@@ -109,8 +115,15 @@ func (w *workspace) newFollower(cfg Config) (*follow.Follower, error) {
 }
 
 // stop cancels following, waits for the training in flight to stop, ends
-// its progress and releases the engine.
+// its progress and releases the engine; it may be called again.
 func (w *workspace) stop() {
+	w.stopOnce.Do(w.doStop)
+}
+
+func (w *workspace) doStop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
 	w.cancel()
 	<-w.done
 	w.mu.Lock()
@@ -187,10 +200,16 @@ func (w *workspace) reportState(ctx context.Context, st follow.State) {
 		w.s.log.Info(s.Message)
 	}
 	w.s.notifyStatus(ctx, s)
-	if st.Phase == "ready" {
-		go w.s.warmCurrent() // load the new Cartridge before the next question
+	if st.Phase == "ready" || !w.warmed {
+		// The Cartridge loaded, or the corpus prefilled, before the next
+		// question — once the first state says which one it is.
+		w.warmed = true
+		go w.warm()
 	}
 }
+
+// warm builds what answers decode after now, in the background.
+func (w *workspace) warm() { w.s.warm(w.eng, w.spec(w.s.config())) }
 
 // source is what answers with current as the Cartridge in use.
 func (w *workspace) source(current *follow.Result) string {
@@ -212,7 +231,7 @@ func (w *workspace) currentStatus() Status {
 // cancelProgress stops the training whose progress token tok is.
 func (w *workspace) cancelProgress(ctx context.Context, tok protocol.ProgressToken) bool {
 	w.mu.Lock()
-	mine := w.work.is(tok)
+	mine := w.work.is(tok) && !w.stopped
 	w.mu.Unlock()
 	if !mine || w.follower == nil {
 		return false
@@ -229,6 +248,12 @@ func (w *workspace) cancelProgress(ctx context.Context, tok protocol.ProgressTok
 func (w *workspace) train(ctx context.Context) (follow.Reply, error) {
 	if w.follower == nil {
 		return follow.Reply{Message: w.why}, nil
+	}
+	w.mu.Lock()
+	stopped := w.stopped
+	w.mu.Unlock()
+	if stopped {
+		return follow.Reply{Message: "the server is applying new settings; try again in a moment"}, nil
 	}
 	return w.follower.Train(ctx)
 }
