@@ -40,7 +40,7 @@ type engine struct {
 	// request that started it (the next one will want the same prefix).
 	base     context.Context
 	prefixMu sync.Mutex
-	prefix   *prefix                  // the last one built
+	prefix   *prefix                 // the last one built
 	building map[string]*prefixBuild // in flight, by spec id
 	// onPrefill, a test hook, runs before the corpus is prefilled.
 	onPrefill func(ctx context.Context)
