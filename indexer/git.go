@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5"
@@ -27,8 +28,12 @@ import (
 var ErrNoCommits = errors.New("the repository has no commits yet: commit something, then train")
 
 // Repo is a git repository corpora are read from.
+//
+// A Repo is safe for concurrent use: go-git's repository is not (it loads
+// pack indexes lazily, unlocked), so every use of it holds mu.
 type Repo struct {
 	Root string // the work tree's root, absolute (the git directory for a bare repository)
+	mu   sync.Mutex
 	repo *git.Repository
 }
 
@@ -52,8 +57,6 @@ func OpenRepo(dir string) (*Repo, error) {
 	return &Repo{Root: root, repo: r}, nil
 }
 
-// Git is the underlying go-git repository.
-func (r *Repo) Git() *git.Repository { return r.repo }
 
 // Commit describes a commit.
 type Commit struct {
@@ -67,6 +70,8 @@ type Commit struct {
 
 // Head resolves HEAD. A repository without commits gives ErrNoCommits.
 func (r *Repo) Head() (Commit, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	ref, err := r.repo.Head()
 	if err != nil {
 		if errors.Is(err, plumbing.ErrReferenceNotFound) {
@@ -74,7 +79,7 @@ func (r *Repo) Head() (Commit, error) {
 		}
 		return Commit{}, fmt.Errorf("git: resolving HEAD: %w", err)
 	}
-	c, err := r.Commit(ref.Hash().String())
+	c, err := r.describe(ref.Hash().String())
 	if err != nil {
 		return Commit{}, err
 	}
@@ -87,6 +92,12 @@ func (r *Repo) Head() (Commit, error) {
 // Commit describes the commit a revision (a hash, branch, tag or "HEAD~2")
 // names.
 func (r *Repo) Commit(rev string) (Commit, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.describe(rev)
+}
+
+func (r *Repo) describe(rev string) (Commit, error) {
 	c, err := r.commit(rev)
 	if err != nil {
 		return Commit{}, err
@@ -127,6 +138,8 @@ func (r *Repo) Corpus(ctx context.Context, rev string, filter Filter) (*Corpus, 
 	if err := filter.check(); err != nil {
 		return nil, err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	c, err := r.commit(rev)
 	if err != nil {
 		return nil, err

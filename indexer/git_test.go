@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -320,5 +321,48 @@ func TestTreeFingerprint(t *testing.T) {
 	}
 	if TreeFingerprint("abc", Filter{MaxFileBytes: DefaultMaxFileBytes}, "tok1") != base {
 		t.Error("the default size limit written out changes the fingerprint")
+	}
+}
+
+// TestRepoConcurrentUse reads a packed repository from several goroutines
+// at once (the language server's follower, warm-up and requests do): go-git
+// loads pack indexes lazily without a lock, so Repo serializes its use.
+// Run with -race; without the lock it also failed outright ("reference not
+// found") on a fresh packed clone.
+func TestRepoConcurrentUse(t *testing.T) {
+	g := newGitFixture(t)
+	var hashes []string
+	for i := 0; i < 5; i++ {
+		g.write("a.go", "package a\n// "+strings.Repeat("x", i)+"\n")
+		hashes = append(hashes, g.commit("c"+string(rune('0'+i))))
+	}
+	g.git("gc", "-q")
+	clone := t.TempDir()
+	g.git("clone", "-q", g.dir, clone)
+	r, err := OpenRepo(clone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if _, err := r.Head(); err != nil {
+				errs <- err
+			}
+			if _, err := r.Commit(hashes[i%len(hashes)]); err != nil {
+				errs <- err
+			}
+			if _, err := r.Corpus(context.Background(), hashes[(i+1)%len(hashes)], Filter{}); err != nil {
+				errs <- err
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
