@@ -12,7 +12,7 @@ import (
 // and the .cartignore files keep, in lexical path order. Symbolic links are
 // never followed.
 func LoadDir(ctx context.Context, dir string, filter Filter) (*Corpus, error) {
-	if err := filter.check(); err != nil {
+	if err := filter.Check(); err != nil {
 		return nil, err
 	}
 	abs, err := filepath.Abs(dir)

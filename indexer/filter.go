@@ -59,8 +59,8 @@ func (f Filter) SkipDir(name string) bool {
 	return skippedDirs[name] || strings.HasPrefix(name, ".") && name != "."
 }
 
-// check validates the exclude patterns.
-func (f Filter) check() error {
+// Check validates the exclude patterns.
+func (f Filter) Check() error {
 	for _, p := range f.Exclude {
 		if _, err := path.Match(p, ""); err != nil {
 			return fmt.Errorf("exclude pattern %q: %w", p, err)

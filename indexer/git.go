@@ -135,7 +135,7 @@ func (r *Repo) commit(rev string) (*object.Commit, error) {
 // Corpus reads the corpus of a commit (HEAD when rev is ""): the files of
 // its tree the filter and the tree's .cartignore files keep.
 func (r *Repo) Corpus(ctx context.Context, rev string, filter Filter) (*Corpus, error) {
-	if err := filter.check(); err != nil {
+	if err := filter.Check(); err != nil {
 		return nil, err
 	}
 	r.mu.Lock()

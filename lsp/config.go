@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/modelfile"
 	"github.com/cartlsp/cartlsp/trainer"
 )
@@ -20,6 +21,7 @@ type Config struct {
 	P               int              `json:"p"`
 	Device          string           `json:"device"`
 	Dependencies    []string         `json:"dependencies"`
+	Exclude         []string         `json:"exclude"`
 	AutoTrain       bool             `json:"autoTrain"`
 	Store           string           `json:"store"`
 	Threads         int              `json:"threads"`
@@ -71,6 +73,7 @@ func (c Config) merge(raw []byte) (Config, []string, error) {
 	}
 	next := c
 	next.Dependencies = slices.Clone(c.Dependencies)
+	next.Exclude = slices.Clone(c.Exclude)
 	// Decoding into a copy keeps the fields that are absent.
 	if err := json.Unmarshal(raw, &next); err != nil {
 		return c, nil, fmt.Errorf("settings: %w", err)
@@ -137,7 +140,17 @@ func (c Config) validate() error {
 			return fmt.Errorf("settings: dependencies: an empty path")
 		}
 	}
+	if err := c.filter().Check(); err != nil {
+		return fmt.Errorf("settings: exclude: %w", err)
+	}
 	return nil
+}
+
+// filter is the corpus filter of the configuration: the defaults and the
+// exclude globs (what `cartlsp train --exclude` takes, so that the server
+// finds the Cartridges trained with the same ones).
+func (c Config) filter() indexer.Filter {
+	return indexer.Filter{Exclude: c.Exclude}
 }
 
 // TrainingBudget is the training budget the configuration names, with its
@@ -161,7 +174,7 @@ func (c Config) modelKey() string {
 
 // trainKey is what, when it changes, restarts following the repository.
 func (c Config) trainKey() string {
-	return fmt.Sprintf("%s|%d|%s|%t|%s", c.Budget, c.P, c.Store, c.AutoTrain, c.modelKey())
+	return fmt.Sprintf("%s|%d|%s|%t|%q|%s", c.Budget, c.P, c.Store, c.AutoTrain, c.Exclude, c.modelKey())
 }
 
 // ValidateConfig checks a configuration made outside the protocol (flags).

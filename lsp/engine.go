@@ -111,6 +111,7 @@ type contextSpec struct {
 	// context (nil: none); inContextTokens bounds it.
 	corpus          func(ctx context.Context) (*indexer.Corpus, error)
 	inContextTokens int
+	filter          string // the corpus filter, as it keys the prefix
 	why             string // why there is no Cartridge, for the answer's note
 }
 
@@ -120,7 +121,7 @@ func (s contextSpec) id() string {
 	case s.cartridge != "":
 		src = "cart:" + s.cartridge
 	case s.corpus != nil && s.inContextTokens > 0:
-		src = fmt.Sprintf("icl:%s:%d", s.commit, s.inContextTokens)
+		src = fmt.Sprintf("icl:%s:%d:%s", s.commit, s.inContextTokens, s.filter)
 	}
 	return strings.Join(s.deps, "\x00") + "\x01" + src
 }

@@ -293,6 +293,8 @@ func TestConfiguration(t *testing.T) {
 		{"bad device", `{"device":"tpu"}`, nil, "want auto, cpu or cuda", ""},
 		{"negative", `{"completion":{"latencyMs":0}}`, nil, "completion.latencyMs", ""},
 		{"not an object", `[1]`, nil, "JSON object", ""},
+		{"exclude", `{"exclude":["*_test.go"]}`, func(c Config) bool { return len(c.Exclude) == 1 && c.filter().Exclude[0] == "*_test.go" }, "", ""},
+		{"bad exclude", `{"exclude":["[x"]}`, nil, "exclude", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -553,7 +555,8 @@ func TestCartridgeNeverWaitsForTheCorpus(t *testing.T) {
 	dir := gitRepo(t, goFiles())
 	model, store := tinyModel(t), t.TempDir()
 	first := newEditor(t, Options{Config: withModel(model, store)}, nil)
-	first.initialize(dir, map[string]any{"budget": "tiny"})
+	opts := map[string]any{"budget": "tiny", "exclude": []string{"README.md"}} // as `cartlsp train --exclude` takes
+	first.initialize(dir, opts)
 	first.waitStatus("ready", 3*time.Minute, func(s Status) bool { return s.State == "ready" })
 	first.shutdown()
 
@@ -564,7 +567,7 @@ func TestCartridgeNeverWaitsForTheCorpus(t *testing.T) {
 			<-ctx.Done() // a prefill that never ends
 		}
 	})
-	e.initialize(dir, map[string]any{"budget": "tiny"})
+	e.initialize(dir, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var ans AskResult

@@ -106,7 +106,7 @@ func (w *workspace) newFollower(cfg Config) (*follow.Follower, error) {
 	}
 	l := w.eng.l
 	b := &follow.Builder{
-		Store: st, Infer: l.Model, Chat: w.eng.chat, Budget: budget, Method: trainer.MethodSelfStudy,
+		Store: st, Infer: l.Model, Chat: w.eng.chat, Budget: budget, Method: trainer.MethodSelfStudy, Filter: cfg.filter(),
 		Student: func() (*student.Model, error) { return student.New(l.File, l.Backend.Pool()) },
 		Yield:   w.s.prio.yield,
 		Log:     w.s.log,
@@ -260,7 +260,7 @@ func (w *workspace) train(ctx context.Context) (follow.Reply, error) {
 
 // spec is what answers decode after now.
 func (w *workspace) spec(cfg Config) contextSpec {
-	spec := contextSpec{deps: cfg.Dependencies, inContextTokens: cfg.InContextTokens, why: w.why}
+	spec := contextSpec{deps: cfg.Dependencies, inContextTokens: cfg.InContextTokens, why: w.why, filter: cfg.filter().Config()}
 	if w.follower != nil {
 		if cur := w.follower.Current(); cur != nil {
 			spec.cartridge, spec.commit = cur.Path, cur.Commit.Hash
@@ -282,11 +282,11 @@ func (w *workspace) spec(cfg Config) contextSpec {
 			}
 		}
 		spec.corpus = func(ctx context.Context) (*indexer.Corpus, error) {
-			return w.repo.Corpus(ctx, head.Hash, indexer.Filter{})
+			return w.repo.Corpus(ctx, head.Hash, cfg.filter())
 		}
 	case w.dir != "":
 		spec.corpus = func(ctx context.Context) (*indexer.Corpus, error) {
-			return indexer.LoadDir(ctx, w.dir, indexer.Filter{})
+			return indexer.LoadDir(ctx, w.dir, cfg.filter())
 		}
 	}
 	return spec
