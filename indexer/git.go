@@ -57,7 +57,6 @@ func OpenRepo(dir string) (*Repo, error) {
 	return &Repo{Root: root, repo: r}, nil
 }
 
-
 // Commit describes a commit.
 type Commit struct {
 	Hash    string   // hex
