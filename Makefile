@@ -56,7 +56,8 @@ bench: model
 
 # The language server's latency as an editor sees it (scripts/lsp_latency.py): ask time to first
 # token and completion latency, HEAD's Cartridge vs the corpus in context, on google/uuid. --train
-# puts HEAD's Cartridge into the store when it is missing (~11 min on 2 cores); ROUNDS, NQ, NC, OUT.
+# puts HEAD's Cartridge into the store when it is missing (~11 min on 2 cores); ROUNDS, NQ, NC, OUT;
+# LOOSE_OBJECTS=1 clones with loose objects, around the server's start-up race (docs/BENCHMARKS.md).
 bench-lsp: model
 	BIN=$(BIN) python3 scripts/lsp_latency.py --train
 
