@@ -37,6 +37,9 @@ type Options struct {
 	// Budget looks a training budget up by name (default
 	// trainer.LookupBudget; tests shrink the budgets).
 	Budget func(name string) (trainer.Budget, error)
+	// TrainAlongside lets the background training run while a request
+	// decodes, sharing the cores, instead of pausing between layers.
+	TrainAlongside bool
 }
 
 // Lifecycle states.

@@ -111,6 +111,9 @@ func (w *workspace) newFollower(cfg Config) (*follow.Follower, error) {
 		Yield:   w.s.prio.yield,
 		Log:     w.s.log,
 	}
+	if w.s.opts.TrainAlongside {
+		b.Yield = nil
+	}
 	return &follow.Follower{Builder: b, Repo: w.repo, States: w.onState, Manual: !cfg.AutoTrain, Log: w.s.log}, nil
 }
 

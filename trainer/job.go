@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/runtime/backend"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/student"
@@ -57,8 +58,9 @@ type Job struct {
 	Dataset string // the dataset file, when not the work directory's (shared by runs that differ only in training)
 	Out     string // the .cart file
 	Events  func(Event)
-	// Yield, when set, is called between synthesis and training steps; it
-	// may block to let interactive work (an editor's question) go first.
+	// Yield, when set, is called between the layers of every forward and
+	// backward pass (backend.WithYield); it may block to let interactive
+	// work (an editor's question) go first.
 	Yield func(ctx context.Context) error
 	// CheckpointEvery is how often training saves its state (default 1 min).
 	CheckpointEvery time.Duration
@@ -94,6 +96,9 @@ func (j *Job) event(e Event) {
 
 // Run makes the Cartridge.
 func (j *Job) Run(ctx context.Context) (*JobResult, error) {
+	if j.Yield != nil {
+		ctx = backend.WithYield(ctx, j.Yield)
+	}
 	b := j.Budget
 	if j.Method == "" {
 		j.Method = MethodSelfStudy
@@ -163,7 +168,7 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &Trainer{Student: s, Infer: j.Infer, InitTokens: initTokens, Cfg: tcfg, Yield: j.Yield,
+	tr := &Trainer{Student: s, Infer: j.Infer, InitTokens: initTokens, Cfg: tcfg,
 		Checkpoint: filepath.Join(j.WorkDir, CheckpointFile), CheckpointEvery: j.CheckpointEvery}
 	if j.Warm != nil {
 		tr.Start = j.Warm.Prefix
@@ -288,7 +293,7 @@ func (j *Job) synthesize(ctx context.Context, lines *Lines, cfg SynthConfig, car
 	} else if n > len(carried) {
 		j.event(Event{Phase: "resume", Message: fmt.Sprintf("dataset %s: %d of %d conversations already synthesized, resuming", path, n, cfg.Conversations)})
 	}
-	s := &Synthesizer{Model: j.Infer, Chat: j.Chat, Lines: lines, Cfg: cfg, Batch: j.Budget.SynthBatch, Yield: j.Yield,
+	s := &Synthesizer{Model: j.Infer, Chat: j.Chat, Lines: lines, Cfg: cfg, Batch: j.Budget.SynthBatch,
 		Progress: func(done, total int) { j.event(Event{Phase: "synthesis", Done: done, Total: total}) }}
 	t0 := time.Now()
 	if err := s.Run(ctx, ds); err != nil {

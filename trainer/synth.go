@@ -71,9 +71,6 @@ type Synthesizer struct {
 	// Progress, when set, is called after each finished conversation with
 	// the number done (including those found in the dataset) and the total.
 	Progress func(done, total int)
-	// Yield, when set, is called before each decoding step; it may block
-	// (to let interactive work go first) and fails only when ctx is done.
-	Yield func(ctx context.Context) error
 }
 
 // phases of a conversation in flight.
@@ -182,11 +179,6 @@ func (s *Synthesizer) Run(ctx context.Context, ds *Dataset) error {
 
 	V := s.Model.Vocab
 	for {
-		if s.Yield != nil {
-			if err := s.Yield(ctx); err != nil {
-				return err
-			}
-		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -78,9 +78,7 @@ type Trainer struct {
 	// It is copied, never changed.
 	Start *student.Prefix
 	Cfg   TrainConfig
-	// Yield, when set, is called before each optimiser step; it may block
-	// (to let interactive work go first) and fails only when ctx is done.
-	Yield func(ctx context.Context) error
+
 	// Checkpoint is the checkpoint file ("" for none): written atomically
 	// every CheckpointEvery and at the end, and resumed from when it
 	// matches this run (same configuration and examples).
@@ -231,9 +229,6 @@ func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*T
 	grad := student.NewGrad(pre)
 	tokensSeen := 0
 	for step < steps {
-		if t.Yield != nil {
-			_ = t.Yield(ctx) // a cancelled ctx is handled just below
-		}
 		if err := ctx.Err(); err != nil {
 			if e := save(); e != nil {
 				return nil, errors.Join(err, e)

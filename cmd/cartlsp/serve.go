@@ -22,13 +22,14 @@ Logs go to stderr and to the editor (window/logMessage). The flags set the defau
 the editor's initializationOptions and settings override.`, stderr)
 	cfg := lsp.DefaultConfig()
 	var level string
-	var stdio bool
+	var stdio, alongside bool
 	fs.StringVar(&cfg.Model, "model", "", "model file (GGUF); default: $CARTLSP_MODEL, else the pulled default model")
 	fs.StringVar(&cfg.Store, "store", "", "Cartridge store (default: $CARTLSP_STORE, else the user cache directory)")
 	fs.IntVar(&cfg.Threads, "threads", modelfile.DefaultThreads(), "compute threads")
 	fs.StringVar(&cfg.Budget, "budget", cfg.Budget, "training budget: tiny, small or full")
 	fs.StringVar(&cfg.Device, "device", cfg.Device, "auto, cpu or cuda")
 	fs.BoolVar(&cfg.AutoTrain, "auto-train", cfg.AutoTrain, "train HEAD's Cartridge when the store lacks it and after each commit")
+	fs.BoolVar(&alongside, "train-alongside", false, "let the background training share the cores with questions and completions instead of pausing for them")
 	fs.StringVar(&level, "log-level", "info", "stderr log level: debug, info, warn or error")
 	fs.BoolVar(&stdio, "stdio", true, "use stdin/stdout (the only transport; accepted because some clients pass it)")
 	if err := parse(fs, args); err != nil {
@@ -54,6 +55,8 @@ the editor's initializationOptions and settings override.`, stderr)
 		Config:  cfg,
 		Log:     slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}),
 		Version: version(),
+
+		TrainAlongside: alongside,
 	})
 	if code := s.Serve(ctx, lsp.Stdio(pollableStdin(), os.Stdout)); code != 0 {
 		return exitCode(code)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cartlsp/cartlsp/runtime/backend"
 	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 )
 
@@ -90,7 +91,7 @@ func (m *Model) Forward(ctx context.Context, cache *KVCache, b Batch) ([]float32
 		m.Embed.Row(tok, x[t*D:(t+1)*D])
 	}
 	for li := range m.Layers {
-		if err := ctx.Err(); err != nil {
+		if err := backend.Yield(ctx); err != nil { // pauses background work for interactive work
 			undo()
 			return nil, err
 		}

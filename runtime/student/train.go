@@ -3,6 +3,7 @@ package student
 import (
 	"context"
 	"fmt"
+	"github.com/cartlsp/cartlsp/runtime/backend"
 	"math"
 )
 
@@ -86,7 +87,7 @@ func (n *net[T]) forward(ctx context.Context, kp, vp [][]T, toks []int, lay batc
 	x := ar.get(N * D)   // x: [N, D]
 	embedForward(x, n.w.embed, toks, D)
 	for li := range n.w.layers {
-		if err := ctx.Err(); err != nil {
+		if err := backend.Yield(ctx); err != nil { // pauses background work for interactive work
 			return nil, err
 		}
 		w := &n.w.layers[li]
@@ -159,7 +160,7 @@ func (ps *pass[T]) backward(ctx context.Context, kp, vp [][]T, targets []target,
 	dk := ps.ar.get(N * KV)  // dk: [N, KVHeads, hd]
 	dv := ps.ar.get(N * KV)  // dv: [N, KVHeads, hd]
 	for li := len(n.w.layers) - 1; li >= 0; li-- {
-		if err := ctx.Err(); err != nil {
+		if err := backend.Yield(ctx); err != nil {
 			return 0, err
 		}
 		w, st := &n.w.layers[li], &ps.acts[li]
