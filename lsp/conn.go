@@ -51,9 +51,10 @@ func (codec) Unmarshal(data []byte, v any) error {
 
 // handler is the chain a connection serves:
 //
-//	$/cancelRequest → calls released to run concurrently (notifications stay
-//	in order on the read loop) → guard (panics recovered, notification errors
-//	dropped, nothing before initialize) → protocol's dispatcher → s.
+//	notification errors dropped → $/cancelRequest → calls released to run
+//	concurrently (notifications stay in order on the read loop) → guard
+//	(panics recovered, notification errors dropped, nothing before
+//	initialize) → protocol's dispatcher → s.
 func (s *Server) handler() jsonrpc2.Handler {
 	h := protocol.ServerHandler(s, jsonrpc2.MethodNotFoundHandler)
 	if s.testDispatch != nil {
@@ -61,7 +62,17 @@ func (s *Server) handler() jsonrpc2.Handler {
 	}
 	h = s.guard(h)
 	h = concurrentCalls(h)
-	return protocol.CancelHandler(h)
+	h = protocol.CancelHandler(h)
+	// A malformed $/cancelRequest fails in CancelHandler, outside guard:
+	// its error must not close the connection either.
+	return func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
+		res, err := h(ctx, req)
+		if err != nil && !req.IsCall() {
+			s.log.Warn("notification refused", "method", req.Method(), "err", err)
+			return nil, nil
+		}
+		return res, err
+	}
 }
 
 // concurrentCalls releases calls from the read loop so that a long question

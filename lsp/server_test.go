@@ -583,3 +583,59 @@ func TestCartridgeNeverWaitsForTheCorpus(t *testing.T) {
 	default:
 	}
 }
+
+// TestBadInput: malformed or impossible requests are answered with errors
+// that say what is wrong, and the server goes on.
+func TestBadInput(t *testing.T) {
+	dir := gitRepo(t, goFiles())
+	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir())}, nil)
+	e.initialize(dir, map[string]any{"autoTrain": false})
+	ctx := context.Background()
+	doc := string(uri.File(filepath.Join(dir, "shapes.go")))
+	missing := string(uri.File(filepath.Join(dir, "missing.go")))
+	cases := []struct {
+		name, method string
+		params       any
+		want         string // in the error; "" when a result is fine
+	}{
+		{"ask without a question", methodAsk, map[string]any{}, "question"},
+		{"ask with a bad token", methodAsk, map[string]any{"question": "q", "partialResultToken": map[string]any{"x": 1}}, "progress token"},
+		{"ask with a range past the end", methodAsk, map[string]any{"question": "q", "textDocument": map[string]any{"uri": doc},
+			"range": map[string]any{"start": map[string]any{"line": 900, "character": 0}, "end": map[string]any{"line": 901, "character": 0}}}, "past the document"},
+		{"ask about a missing file", methodAsk, map[string]any{"question": "q", "textDocument": map[string]any{"uri": missing},
+			"range": map[string]any{"start": map[string]any{"line": 0, "character": 0}, "end": map[string]any{"line": 0, "character": 1}}}, "missing.go"},
+		{"ask with params of the wrong type", methodAsk, []any{1, 2}, "params"},
+		{"completion in a missing file", "textDocument/completion", map[string]any{"textDocument": map[string]any{"uri": missing}, "position": map[string]any{"line": 0, "character": 0}}, "missing.go"},
+		{"completion past the end", "textDocument/completion", map[string]any{"textDocument": map[string]any{"uri": doc}, "position": map[string]any{"line": 900, "character": 0}}, "past the document"},
+		{"hover past the end", "textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": doc}, "position": map[string]any{"line": 900, "character": 3}}, "past the document"},
+		{"hover on nothing", "textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": doc}, "position": map[string]any{"line": 1, "character": 0}}, ""},
+		{"unknown command", "workspace/executeCommand", map[string]any{"command": "cartlsp.nope"}, "unknown command"},
+		{"ask command without arguments", "workspace/executeCommand", map[string]any{"command": "cartlsp.ask"}, "one argument"},
+		{"ask command with a number", "workspace/executeCommand", map[string]any{"command": "cartlsp.ask", "arguments": []any{5}}, "cartlsp.ask"},
+		{"a document uri that is not one", methodAsk, map[string]any{"question": "q", "textDocument": map[string]any{"uri": "::"},
+			"range": map[string]any{"start": map[string]any{"line": 0, "character": 0}, "end": map[string]any{"line": 0, "character": 1}}}, "reading"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := e.call(ctx, c.method, c.params, nil)
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("error %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Errorf("error %v, want one naming %q", err, c.want)
+			}
+		})
+	}
+	// Notifications that cannot be applied are logged, never fatal.
+	e.conn.Notify(ctx, "textDocument/didChange", map[string]any{"textDocument": map[string]any{"uri": missing, "version": 2},
+		"contentChanges": []any{map[string]any{"text": "x"}}})
+	e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": "not an object"})
+	e.conn.Notify(ctx, "$/cancelRequest", map[string]any{"id": map[string]any{"bad": true}})
+	var st Status
+	if err := e.call(ctx, "workspace/executeCommand", map[string]any{"command": "cartlsp.status"}, &st); err != nil {
+		t.Fatalf("the server after bad notifications: %v", err)
+	}
+	if code := e.shutdown(); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+}
