@@ -145,7 +145,7 @@ func position(text string, off int) protocol.Position {
 func lineLen(s string) int {
 	i := strings.IndexByte(s, '\n')
 	if i < 0 {
-		i = len(s)
+		return len(s)
 	}
 	if i > 0 && s[i-1] == '\r' {
 		i--

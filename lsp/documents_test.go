@@ -88,3 +88,24 @@ func TestIncrementalSync(t *testing.T) {
 		t.Error("a change to a document that is not open was accepted")
 	}
 }
+
+// FuzzOffset: any position in any text gives an offset on a rune boundary
+// within the text (or an error), and positions of offsets round-trip.
+func FuzzOffset(f *testing.F) {
+	f.Add("aé😀b\r\nline2\nlast", uint32(0), uint32(3))
+	f.Add("", uint32(1), uint32(0))
+	f.Add("\xff\xfe\n\x80", uint32(1), uint32(1))
+	f.Fuzz(func(t *testing.T, text string, line, char uint32) {
+		off, err := offset(text, pos(line%64, char%256))
+		if err != nil {
+			return
+		}
+		if off < 0 || off > len(text) {
+			t.Fatalf("offset %d outside a text of %d bytes", off, len(text))
+		}
+		p := position(text, off)
+		if back, err := offset(text, p); err != nil || back != off {
+			t.Fatalf("position(%d) = %v, back %d, %v", off, p, back, err)
+		}
+	})
+}
