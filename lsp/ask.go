@@ -54,6 +54,9 @@ type Timings struct {
 // maxAskTokens bounds a request's own maxTokens.
 const maxAskTokens = 4096
 
+// answerRepeatBytes is the shortest line whose repetition ends an answer.
+const answerRepeatBytes = 24
+
 // ask answers a question, streaming it when the request carries tokens.
 func (s *Server) ask(ctx context.Context, p *AskParams) (*AskResult, error) {
 	t0 := time.Now()
@@ -135,7 +138,9 @@ func (s *Server) answer(ctx context.Context, ss *session, question string, maxTo
 	if s.testBeforeDecode != nil {
 		s.testBeforeDecode(ctx)
 	}
-	res, err := ss.eng.decode(ctx, pre, prompt, generate.Options{MaxTokens: maxTokens}, onText)
+	// A looping answer (the small model repeats itself) ends at its first
+	// repeated line.
+	res, err := ss.eng.decode(ctx, pre, prompt, generate.Options{MaxTokens: maxTokens, StopRepeats: answerRepeatBytes}, onText)
 	return res, pre, err
 }
 

@@ -20,6 +20,11 @@ type Options struct {
 	Sample      sample.Params // temperature 0 = greedy
 	StopTokens  []int         // extra stop ids (end-of-generation tokens always stop)
 	StopStrings []string      // stop when the text contains one (it is cut off)
+	// StopRepeats, when > 0, stops when a line of at least this many
+	// bytes (without surrounding white space) repeats an earlier line of
+	// the text: a small model's answer that starts looping ends there, after
+	// the first repeated line.
+	StopRepeats int
 }
 
 // StopReason says why generation ended.
@@ -31,6 +36,7 @@ const (
 	StopMaxTokens StopReason = "length"    // MaxTokens reached
 	StopContext   StopReason = "context"   // the cache is full
 	StopCancelled StopReason = "cancelled" // ctx was cancelled
+	StopRepeat    StopReason = "repeat"    // a line repeated an earlier one (Options.StopRepeats)
 )
 
 // Result summarises a generation.
@@ -86,6 +92,7 @@ func Run(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, cache *m
 	dec := tok.NewDecoder()
 	var text strings.Builder
 	emitted := 0 // bytes of text already passed to onText
+	lines := repeats{min: o.StopRepeats}
 
 	t0 := time.Now()
 	logits, err := m.Forward(ctx, cache, model.Batch{{Seq: seq, Tokens: prompt, Logits: model.LogitsLast}})
@@ -130,6 +137,10 @@ func Run(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, cache *m
 			res.Reason = StopToken
 			text.Reset()
 			text.WriteString(cut)
+			break
+		}
+		if lines.repeated(full) {
+			res.Reason = StopRepeat
 			break
 		}
 		if len(res.Tokens) == limit {
@@ -195,4 +206,36 @@ func holdBack(s string, stops []string) int {
 		}
 	}
 	return best
+}
+
+// repeats finds a completed line that repeats an earlier one.
+type repeats struct {
+	min  int
+	from int // the start of the line not yet complete
+	seen map[string]bool
+}
+
+// repeated looks at the lines of text completed since the last call.
+func (r *repeats) repeated(text string) bool {
+	if r.min <= 0 {
+		return false
+	}
+	for {
+		i := strings.IndexByte(text[r.from:], '\n')
+		if i < 0 {
+			return false
+		}
+		line := strings.TrimSpace(text[r.from : r.from+i])
+		r.from += i + 1
+		if len(line) < r.min {
+			continue
+		}
+		if r.seen[line] {
+			return true
+		}
+		if r.seen == nil {
+			r.seen = map[string]bool{}
+		}
+		r.seen[line] = true
+	}
 }
