@@ -3,7 +3,6 @@ package follow
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/cartlsp/cartlsp/indexer"
 )
@@ -12,16 +11,7 @@ import (
 // (state "stopped", the last good Cartridge stays) and Train starts it
 // again; Train with nothing to do says so.
 func TestFollowerStopAndTrain(t *testing.T) {
-	r := newRepo(t)
-	c1 := r.commit("one", map[string]string{"a.go": "package a\n"})
-	repo, err := indexer.OpenRepo(r.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := newScripted(repo)
-	st := newStates()
-	f := &Follower{Repo: repo, Build: sc.build, States: st.add, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
-	runFollower(t, f)
+	r, c1, f, sc, st := scriptedFollower(t, false)
 	st.wait(t, "c1 ready", func(s State) bool { return s.Phase == "ready" && s.Commit == c1 })
 	ctx := context.Background()
 	if rep, err := f.Train(ctx); err != nil || rep.Done {
@@ -53,16 +43,7 @@ func TestFollowerStopAndTrain(t *testing.T) {
 // TestFollowerManual: with Manual set a new HEAD is only looked up (state
 // "idle"), and Train trains it.
 func TestFollowerManual(t *testing.T) {
-	r := newRepo(t)
-	c1 := r.commit("one", map[string]string{"a.go": "package a\n"})
-	repo, err := indexer.OpenRepo(r.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := newScripted(repo)
-	st := newStates()
-	f := &Follower{Repo: repo, Build: sc.build, States: st.add, Manual: true, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
-	runFollower(t, f)
+	r, c1, f, sc, st := scriptedFollower(t, true)
 	st.wait(t, "c1 idle", func(s State) bool { return s.Phase == "idle" && s.Commit == c1 })
 	if n, _ := sc.count("one"); n != 0 {
 		t.Fatalf("Manual trained on its own (%d builds)", n)

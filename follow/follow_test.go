@@ -311,6 +311,23 @@ func runFollower(t *testing.T, f *Follower) {
 	})
 }
 
+// scriptedFollower runs a Follower with scripted builds (manual or not) on a
+// new repository whose first commit is "one"; it returns that commit.
+func scriptedFollower(t *testing.T, manual bool) (*repo, string, *Follower, *scripted, *states) {
+	t.Helper()
+	r := newRepo(t)
+	c1 := r.commit("one", map[string]string{"a.go": "package a\n"})
+	ir, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := newScripted(ir)
+	st := newStates()
+	f := &Follower{Repo: ir, Build: sc.build, States: st.add, Manual: manual, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
+	runFollower(t, f)
+	return r, c1, f, sc, st
+}
+
 // eventually fails the test unless ok holds within 10 s.
 func eventually(t *testing.T, what string, ok func() bool) {
 	t.Helper()
@@ -325,16 +342,7 @@ func eventually(t *testing.T, what string, ok func() bool) {
 // training in flight and trains HEAD; a failed training keeps the last
 // good Cartridge; moving back to a commit with a Cartridge serves it.
 func TestFollowerSupersedes(t *testing.T) {
-	r := newRepo(t)
-	c1 := r.commit("one", map[string]string{"a.go": "package a\n"})
-	repo, err := indexer.OpenRepo(r.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := newScripted(repo)
-	st := newStates()
-	f := &Follower{Repo: repo, Build: sc.build, States: st.add, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
-	runFollower(t, f)
+	r, c1, f, sc, st := scriptedFollower(t, false)
 
 	st.wait(t, "c1 ready", func(s State) bool { return s.Phase == "ready" && s.Commit == c1 })
 	if c := f.Current(); c == nil || c.Path != "/carts/one" {
