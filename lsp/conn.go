@@ -51,10 +51,10 @@ func (codec) Unmarshal(data []byte, v any) error {
 
 // handler is the chain a connection serves:
 //
-//	notification errors dropped → $/cancelRequest → calls released to run
-//	concurrently (notifications stay in order on the read loop) → guard
-//	(panics recovered, notification errors dropped, nothing before
-//	initialize) → protocol's dispatcher → s.
+//	notification errors logged, not returned → $/cancelRequest → calls
+//	released to run concurrently (notifications stay in order on the read
+//	loop) → guard (panics recovered, nothing before initialize) →
+//	protocol's dispatcher → s.
 func (s *Server) handler() jsonrpc2.Handler {
 	h := protocol.ServerHandler(s, jsonrpc2.MethodNotFoundHandler)
 	if s.testDispatch != nil {
@@ -63,12 +63,12 @@ func (s *Server) handler() jsonrpc2.Handler {
 	h = s.guard(h)
 	h = concurrentCalls(h)
 	h = protocol.CancelHandler(h)
-	// A malformed $/cancelRequest fails in CancelHandler, outside guard:
-	// its error must not close the connection either.
+	// jsonrpc2 closes the connection on a notification's error (a bad
+	// $/cancelRequest fails in CancelHandler itself): log it instead.
 	return func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
 		res, err := h(ctx, req)
 		if err != nil && !req.IsCall() {
-			s.log.Warn("notification refused", "method", req.Method(), "err", err)
+			s.log.Warn("notification failed", "method", req.Method(), "err", err)
 			return nil, nil
 		}
 		return res, err
@@ -88,9 +88,8 @@ func concurrentCalls(h jsonrpc2.Handler) jsonrpc2.Handler {
 }
 
 // guard keeps one bad message from taking the server down: a panic is
-// logged and answered as an internal error, an error from a notification
-// is logged (jsonrpc2 would close the connection on it), and requests
-// before initialize are refused as the specification says.
+// logged and answered as an internal error; requests before initialize are
+// refused as the specification says.
 func (s *Server) guard(h jsonrpc2.Handler) jsonrpc2.Handler {
 	return func(ctx context.Context, req *jsonrpc2.Request) (result any, err error) {
 		method := strings.Clone(req.Method())
@@ -102,10 +101,6 @@ func (s *Server) guard(h jsonrpc2.Handler) jsonrpc2.Handler {
 				result, err = nil, jsonrpc2.NewError(jsonrpc2.InternalError, fmt.Sprintf("cartlsp: internal error in %s: %v", method, p))
 			}
 			s.log.Debug("handled", "method", method, "call", call, "ms", time.Since(t0).Milliseconds(), "err", err)
-			if err != nil && !call {
-				s.log.Warn("notification failed", "method", method, "err", err)
-				err = nil
-			}
 		}()
 		if !s.acceptsBeforeInit(method) {
 			if call {

@@ -131,13 +131,7 @@ func position(text string, off int) protocol.Position {
 			lineStart = i + 1
 		}
 	}
-	for _, r := range text[lineStart:off] {
-		if r >= 0x10000 {
-			p.Character += 2
-		} else {
-			p.Character++
-		}
-	}
+	p.Character = utf16Len(text[lineStart:off])
 	return p
 }
 

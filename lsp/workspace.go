@@ -108,11 +108,10 @@ func (w *workspace) newFollower(cfg Config) (*follow.Follower, error) {
 	b := &follow.Builder{
 		Store: st, Infer: l.Model, Chat: w.eng.chat, Budget: budget, Method: trainer.MethodSelfStudy, Filter: cfg.filter(),
 		Student: func() (*student.Model, error) { return student.New(l.File, l.Backend.Pool()) },
-		Yield:   w.s.prio.yield,
 		Log:     w.s.log,
 	}
-	if w.s.opts.TrainAlongside {
-		b.Yield = nil
+	if !w.s.opts.TrainAlongside {
+		b.Yield = w.s.prio.yield // the training pauses while a request decodes
 	}
 	return &follow.Follower{Builder: b, Repo: w.repo, States: w.onState, Manual: !cfg.AutoTrain, Log: w.s.log}, nil
 }

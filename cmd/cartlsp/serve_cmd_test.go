@@ -23,10 +23,7 @@ func TestCLIServe(t *testing.T) {
 	}
 	dir := t.TempDir()
 	modelPath := writeChatModel(t, dir)
-	bin := filepath.Join(dir, "cartlsp")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCLI(t, dir)
 	repo := newHookRepo(t)
 	writeRepo(t, repo)
 	hookGit(t, repo, "add", "-A")

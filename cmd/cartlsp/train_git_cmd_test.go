@@ -77,10 +77,7 @@ func TestCLIHookTrainsInBackground(t *testing.T) {
 	}
 	dir := t.TempDir()
 	modelPath := writeChatModel(t, dir)
-	bin := filepath.Join(dir, "cartlsp")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCLI(t, dir)
 	repo := newHookRepo(t)
 	writeRepo(t, repo)
 	st := filepath.Join(dir, "store")
@@ -160,4 +157,14 @@ func TestServeAndTrainShareRecipes(t *testing.T) {
 			t.Errorf("budget %s: train's recipe %s, serve's %s\ntrain: %+v\nserve: %+v", name, a, b, fromTrain, fromServe)
 		}
 	}
+}
+
+// buildCLI builds the cartlsp binary into dir.
+func buildCLI(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "cartlsp")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
