@@ -105,7 +105,7 @@ func newBuilder(t *testing.T) *Builder {
 	b.Synth = trainer.SynthConfig{Conversations: 8, ChunkMin: 48, ChunkMax: 96, MaxUser: 12, MaxAnswer: 16, UserTemp: 0.6, TopK: 4, SeedTypes: trainer.SeedTypes}
 	b.Train = trainer.TrainConfig{P: 8, Frozen: 1, Init: trainer.InitFirstTokens, LR: 2e-2, Epochs: 1, Batch: 4, MicroTokens: 512}
 	return &Builder{Store: st, Infer: m, Chat: chat, Budget: b,
-		Student:     func() (*student.Model, error) { return student.New(f, be.Pool()) },
+		Student:     func() (*student.Model, error) { return student.New(f, be) },
 		Incremental: trainer.IncrementalConfig{Scale: 1, MinNew: 2, MaxNew: 4, Replay: 1, Epochs: 1},
 		MaxChanged:  0.9} // the test corpora are a few files: one of them is a large share
 }

@@ -107,7 +107,7 @@ func (w *workspace) newFollower(cfg Config) (*follow.Follower, error) {
 	l := w.eng.l
 	b := &follow.Builder{
 		Store: st, Infer: l.Model, Chat: w.eng.chat, Budget: budget, Method: trainer.MethodSelfStudy, Filter: cfg.filter(),
-		Student: func() (*student.Model, error) { return student.New(l.File, l.Backend.Pool()) },
+		Student: func() (*student.Model, error) { return student.New(l.File, l.Backend) },
 		Log:     w.s.log,
 	}
 	if !w.s.opts.TrainAlongside {

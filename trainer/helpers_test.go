@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/runtime/backend"
 	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 	"github.com/cartlsp/cartlsp/runtime/gguf"
 	"github.com/cartlsp/cartlsp/runtime/model"
@@ -21,7 +22,7 @@ type tiny struct {
 	m    *model.Model
 	tok  *tokenizer.Tokenizer
 	chat *Chat
-	pool *cpu.Pool
+	be   backend.Backend
 }
 
 func newTiny(tb testing.TB) *tiny {
@@ -41,12 +42,12 @@ func newTiny(tb testing.TB) *tiny {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &tiny{f: f, m: m, tok: tok, chat: chat, pool: be.Pool()}
+	return &tiny{f: f, m: m, tok: tok, chat: chat, be: be}
 }
 
 func (t *tiny) student(tb testing.TB) *student.Model {
 	tb.Helper()
-	s, err := student.New(t.f, t.pool)
+	s, err := student.New(t.f, t.be)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
+	"github.com/cartlsp/cartlsp/runtime/backend"
 	"github.com/cartlsp/cartlsp/runtime/gguf"
 	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/modelfile"
@@ -27,7 +27,7 @@ type loaded struct {
 	m    *model.Model
 	tok  *tokenizer.Tokenizer
 	file *gguf.File
-	be   *cpu.Backend
+	be   backend.Backend
 	path string
 }
 

@@ -185,7 +185,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	defer stop()
 	ev := newTrainEvents(stderr, tf.quiet)
 	defer ev.finish()
-	newStudent := func() (*student.Model, error) { return student.New(l.file, l.be.Pool()) }
+	newStudent := func() (*student.Model, error) { return student.New(l.file, l.be) }
 
 	if repo != nil && tf.out == "" {
 		return trainIntoStore(ctx, repo, rev, storeDir, wait, &follow.Builder{

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/cartlsp/cartlsp/runtime/backend"
-	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 )
 
 // LogitsMode says at which of a sequence's new tokens logits are wanted.
@@ -32,7 +31,7 @@ type Batch []SeqTokens
 // The cache is left unchanged when an error is returned.
 func (m *Model) Forward(ctx context.Context, cache *KVCache, b Batch) ([]float32, error) {
 	// Flatten: token t belongs to sequence seq[t] at position pos[t].
-	var toks, seq, pos, outRows []int
+	var toks, pos, outRows []int
 	seen := map[int]bool{}
 	for _, st := range b {
 		if st.Seq < 0 || st.Seq >= cache.Seqs() {
@@ -54,7 +53,6 @@ func (m *Model) Forward(ctx context.Context, cache *KVCache, b Batch) ([]float32
 				outRows = append(outRows, len(toks))
 			}
 			toks = append(toks, tok)
-			seq = append(seq, st.Seq)
 			pos = append(pos, cache.Len(st.Seq)+i)
 		}
 	}
@@ -75,21 +73,21 @@ func (m *Model) Forward(ctx context.Context, cache *KVCache, b Batch) ([]float32
 		}
 	}
 
+	be := m.Backend
 	D, KV, F := m.Dim, m.KVDim(), m.FFN
-	x := make([]float32, n*D)  // x: [n, D] residual stream
-	h := make([]float32, n*D)  // h: [n, D] normed input
-	q := make([]float32, n*D)  // q: [n, Heads, HeadDim]
-	k := make([]float32, n*KV) // k: [n, KVHeads, HeadDim]
-	v := make([]float32, n*KV) // v: [n, KVHeads, HeadDim]
-	att := make([]float32, n*D)
-	o := make([]float32, n*D)
-	g := make([]float32, n*F) // g, u: [n, FFN]
-	u := make([]float32, n*F)
-	cs := m.rope.angles(pos)
+	x := be.NewTensor(n, D)   // x: [n, D] residual stream
+	h := be.NewTensor(n, D)   // h: [n, D] normed input
+	q := be.NewTensor(n, D)   // q: [n, Heads·HeadDim]
+	k := be.NewTensor(n, KV)  // k: [n, KVHeads·HeadDim]
+	v := be.NewTensor(n, KV)  // v: [n, KVHeads·HeadDim]
+	att := be.NewTensor(n, D) // att: [n, Heads·HeadDim]
+	o := be.NewTensor(n, D)   // o: [n, D] block output
+	g := be.NewTensor(n, F)   // g, u: [n, FFN]
+	u := be.NewTensor(n, F)
+	cs := be.FromHost(n, m.RopeDims, m.RopeAngles(pos)) // cs: [n, RopeDims/2·2]
+	qShape, kShape, ash := m.RopeShape(m.Heads), m.RopeShape(m.KVHeads), m.AttnShape()
 
-	for t, tok := range toks {
-		m.Embed.Row(tok, x[t*D:(t+1)*D])
-	}
+	be.GetRows(x, m.Embed, toks)
 	for li := range m.Layers {
 		if err := backend.Yield(ctx); err != nil { // pauses background work for interactive work
 			undo()
@@ -97,65 +95,55 @@ func (m *Model) Forward(ctx context.Context, cache *KVCache, b Batch) ([]float32
 		}
 		l := &m.Layers[li]
 		// Attention block.
-		rmsNorm(h, x, l.AttnNorm, n, D, m.NormEps)
-		l.Wq.MatMul(q, h, n)
-		l.Wk.MatMul(k, h, n)
-		l.Wv.MatMul(v, h, n)
+		be.RMSNorm(h, nil, x, l.AttnNorm, m.NormEps)
+		be.MatMul(q, h, l.Wq)
+		be.MatMul(k, h, l.Wk)
+		be.MatMul(v, h, l.Wv)
 		if l.Bq != nil {
-			addBias(q, l.Bq, n)
-			addBias(k, l.Bk, n)
-			addBias(v, l.Bv, n)
+			be.AddRow(q, l.Bq)
+			be.AddRow(k, l.Bk)
+			be.AddRow(v, l.Bv)
 		}
-		applyRope(m.Rope, q, n, m.Heads, m.HeadDim, m.RopeDims, cs)
-		applyRope(m.Rope, k, n, m.KVHeads, m.HeadDim, m.RopeDims, cs)
-		for t := 0; t < n; t++ {
-			sc := &cache.seqs[seq[t]]
-			kd := sc.k[li][pos[t]*KV : (pos[t]+1)*KV]
-			vd := sc.v[li][pos[t]*KV : (pos[t]+1)*KV]
-			copy(kd, k[t*KV:(t+1)*KV])
-			copy(vd, v[t*KV:(t+1)*KV])
-			cpu.RoundF16(kd)
-			cpu.RoundF16(vd)
+		be.RoPE(q, cs, qShape, false)
+		be.RoPE(k, cs, kShape, false)
+		be.RoundF16(k) // the F16 cache's precision
+		be.RoundF16(v)
+		// Each sequence's tokens are a run of rows: store their keys and
+		// values, then attend over the sequence's cache.
+		t0 := 0
+		for _, st := range b {
+			if len(st.Tokens) == 0 {
+				continue
+			}
+			t1, p0 := t0+len(st.Tokens), start[st.Seq]
+			p1 := p0 + len(st.Tokens)
+			sc := &cache.seqs[st.Seq]
+			be.Copy(sc.k[li].Slice(p0, p1), k.Slice(t0, t1))
+			be.Copy(sc.v[li].Slice(p0, p1), v.Slice(t0, t1))
+			be.Attention(att.Slice(t0, t1), q.Slice(t0, t1), cache.keys(st.Seq, li, p1), cache.values(st.Seq, li, p1), ash, p0, n > 1)
+			t0 = t1
 		}
-		m.attention(att, q, cache, li, seq, pos)
-		l.Wo.MatMul(o, att, n)
-		addInPlace(x, o)
+		be.MatMul(o, att, l.Wo)
+		be.Add(x, o)
 		// Feed-forward block.
-		rmsNorm(h, x, l.FFNNorm, n, D, m.NormEps)
-		l.Wgate.MatMul(g, h, n)
-		l.Wup.MatMul(u, h, n)
-		swiglu(g, g, u, n)
-		l.Wdown.MatMul(o, g, n)
-		addInPlace(x, o)
+		be.RMSNorm(h, nil, x, l.FFNNorm, m.NormEps)
+		be.MatMul(g, h, l.Wgate)
+		be.MatMul(u, h, l.Wup)
+		be.SwiGLU(g, g, u)
+		be.MatMul(o, g, l.Wdown)
+		be.Add(x, o)
 	}
 	nOut := len(outRows)
 	if nOut == 0 {
 		return nil, nil
 	}
 	// Gather the rows that want logits, norm them, project to the vocabulary.
-	xo := make([]float32, nOut*D)
-	for i, r := range outRows {
-		copy(xo[i*D:(i+1)*D], x[r*D:(r+1)*D])
-	}
-	rmsNorm(xo, xo, m.OutNorm, nOut, D, m.NormEps)
+	xo := be.NewTensor(nOut, D)
+	be.GetRows(xo, x, outRows)
+	be.RMSNorm(xo, nil, xo, m.OutNorm, m.NormEps)
+	lt := be.NewTensor(nOut, m.Vocab)
+	be.MatMul(lt, xo, m.Output)
 	logits := make([]float32, nOut*m.Vocab)
-	m.Output.MatMul(logits, xo, nOut)
+	be.Download(logits, lt)
 	return logits, nil
-}
-
-func addInPlace(x, y []float32) {
-	for i := range x {
-		x[i] += y[i]
-	}
-}
-
-// addBias adds b[cols] to each row of x[n, cols].
-func addBias(x, b []float32, n int) {
-	c := len(b)
-	for t := 0; t < n; t++ {
-		row := x[t*c : (t+1)*c]
-		for i := range row {
-			row[i] += b[i]
-		}
-	}
 }

@@ -1,29 +1,35 @@
 package model
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cartlsp/cartlsp/runtime/backend"
+)
 
 // KVCache holds the keys and values of past tokens, for several independent
-// sequences. Keys are stored after RoPE. Keys and values are rounded to
-// binary16 precision on write, as llama.cpp's default F16 cache does, so
-// decoding here and there sees the same numbers; they are kept as float32 so
-// attention needs no conversion.
+// sequences, as tensors of the model's backend. Keys are stored after RoPE.
+// Keys and values are rounded to binary16 precision on write, as llama.cpp's
+// default F16 cache does, so decoding here and there sees the same numbers;
+// they are kept as float32 so attention needs no conversion.
 type KVCache struct {
+	be                    backend.Backend
 	layers, kvDim, maxLen int
 	seqs                  []seqCache
 }
 
 type seqCache struct {
-	k, v [][]float32 // [layer][len·kvDim]
-	n    int         // tokens held
+	k, v []backend.Tensor // [layer] → [capacity, kvDim]; rows 0..n−1 held
+	cap  int              // rows allocated
+	n    int              // tokens held
 }
 
 // NewCache makes a cache for nSeq sequences of at most maxLen tokens each.
 // Memory is allocated as sequences grow.
 func (m *Model) NewCache(nSeq, maxLen int) *KVCache {
-	c := &KVCache{layers: m.NLayers, kvDim: m.KVDim(), maxLen: maxLen, seqs: make([]seqCache, nSeq)}
+	c := &KVCache{be: m.Backend, layers: m.NLayers, kvDim: m.KVDim(), maxLen: maxLen, seqs: make([]seqCache, nSeq)}
 	for i := range c.seqs {
-		c.seqs[i].k = make([][]float32, m.NLayers)
-		c.seqs[i].v = make([][]float32, m.NLayers)
+		c.seqs[i].k = make([]backend.Tensor, m.NLayers)
+		c.seqs[i].v = make([]backend.Tensor, m.NLayers)
 	}
 	return c
 }
@@ -54,6 +60,10 @@ func (c *KVCache) Bytes() int64 {
 	return n
 }
 
+// keys and values are rows 0..n−1 of sequence s's cache in layer l.
+func (c *KVCache) keys(s, l, n int) backend.Tensor   { return c.seqs[s].k[l].Slice(0, n) }
+func (c *KVCache) values(s, l, n int) backend.Tensor { return c.seqs[s].v[l].Slice(0, n) }
+
 // reserve makes room in sequence s for extra more tokens and counts them as
 // held; the caller fills them (or truncates on failure).
 func (c *KVCache) reserve(s, extra int) error {
@@ -62,17 +72,17 @@ func (c *KVCache) reserve(s, extra int) error {
 	if need > c.maxLen {
 		return fmt.Errorf("model: sequence %d would hold %d tokens, more than the cache's %d", s, need, c.maxLen)
 	}
-	for l := 0; l < c.layers; l++ {
-		if cap(sc.k[l]) < need*c.kvDim {
-			grow := max(need, min(c.maxLen, max(2*sc.n, need+256)))
-			nk := make([]float32, sc.n*c.kvDim, grow*c.kvDim)
-			copy(nk, sc.k[l][:sc.n*c.kvDim])
-			nv := make([]float32, sc.n*c.kvDim, grow*c.kvDim)
-			copy(nv, sc.v[l][:sc.n*c.kvDim])
+	if sc.cap < need {
+		grow := max(need, min(c.maxLen, max(2*sc.n, need+256)))
+		for l := 0; l < c.layers; l++ {
+			nk, nv := c.be.NewTensor(grow, c.kvDim), c.be.NewTensor(grow, c.kvDim)
+			if sc.n > 0 {
+				c.be.Copy(nk.Slice(0, sc.n), sc.k[l].Slice(0, sc.n))
+				c.be.Copy(nv.Slice(0, sc.n), sc.v[l].Slice(0, sc.n))
+			}
 			sc.k[l], sc.v[l] = nk, nv
 		}
-		sc.k[l] = sc.k[l][:need*c.kvDim]
-		sc.v[l] = sc.v[l][:need*c.kvDim]
+		sc.cap = grow
 	}
 	sc.n = need
 	return nil

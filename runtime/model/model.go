@@ -11,32 +11,31 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/gguf"
 )
 
-// Layer holds one transformer block's frozen weights.
+// Layer holds one transformer block's frozen weights, all backend tensors.
 type Layer struct {
-	AttnNorm []float32      // [Dim]
-	Wq       backend.Matrix // [Dim, Dim]
-	Wk       backend.Matrix // [KVDim, Dim]
-	Wv       backend.Matrix // [KVDim, Dim]
-	Wo       backend.Matrix // [Dim, Dim]
-	Bq       []float32      // [Dim] or nil
-	Bk       []float32      // [KVDim] or nil
-	Bv       []float32      // [KVDim] or nil
-	FFNNorm  []float32      // [Dim]
-	Wgate    backend.Matrix // [FFN, Dim]
-	Wup      backend.Matrix // [FFN, Dim]
-	Wdown    backend.Matrix // [Dim, FFN]
+	AttnNorm backend.Tensor // [1, Dim]
+	Wq       backend.Tensor // [Dim, Dim]
+	Wk       backend.Tensor // [KVDim, Dim]
+	Wv       backend.Tensor // [KVDim, Dim]
+	Wo       backend.Tensor // [Dim, Dim]
+	Bq       backend.Tensor // [1, Dim] or nil
+	Bk       backend.Tensor // [1, KVDim] or nil
+	Bv       backend.Tensor // [1, KVDim] or nil
+	FFNNorm  backend.Tensor // [1, Dim]
+	Wgate    backend.Tensor // [FFN, Dim]
+	Wup      backend.Tensor // [FFN, Dim]
+	Wdown    backend.Tensor // [Dim, FFN]
 }
 
 // Model is a loaded, frozen language model.
 type Model struct {
 	Config
 	Layers  []Layer
-	Embed   backend.Matrix // [Vocab, Dim]
-	OutNorm []float32      // [Dim]
-	Output  backend.Matrix // [Vocab, Dim]; the embedding when tied
+	Embed   backend.Tensor // [Vocab, Dim]
+	OutNorm backend.Tensor // [1, Dim]
+	Output  backend.Tensor // [Vocab, Dim]; the embedding when tied
 	Backend backend.Backend
 	File    *gguf.File
-	rope    *ropeTable
 	fpOnce  sync.Once
 	fp      string
 }
@@ -52,7 +51,7 @@ func New(f *gguf.File, be backend.Backend) (*Model, error) {
 	if m.Embed, err = loadMatrix(f, be, "token_embd.weight", cfg.Vocab, cfg.Dim); err != nil {
 		return nil, err
 	}
-	if m.OutNorm, err = loadVector(f, "output_norm.weight", cfg.Dim); err != nil {
+	if m.OutNorm, err = loadVector(f, be, "output_norm.weight", cfg.Dim); err != nil {
 		return nil, err
 	}
 	if _, ok := f.Tensor("output.weight"); ok {
@@ -68,7 +67,7 @@ func New(f *gguf.File, be backend.Backend) (*Model, error) {
 		l := &m.Layers[i]
 		p := fmt.Sprintf("blk.%d.", i)
 		mats := []struct {
-			dst        *backend.Matrix
+			dst        *backend.Tensor
 			name       string
 			rows, cols int
 		}{
@@ -85,29 +84,28 @@ func New(f *gguf.File, be backend.Backend) (*Model, error) {
 				return nil, err
 			}
 		}
-		if l.AttnNorm, err = loadVector(f, p+"attn_norm.weight", cfg.Dim); err != nil {
+		if l.AttnNorm, err = loadVector(f, be, p+"attn_norm.weight", cfg.Dim); err != nil {
 			return nil, err
 		}
-		if l.FFNNorm, err = loadVector(f, p+"ffn_norm.weight", cfg.Dim); err != nil {
+		if l.FFNNorm, err = loadVector(f, be, p+"ffn_norm.weight", cfg.Dim); err != nil {
 			return nil, err
 		}
 		if cfg.QKVBias {
-			if l.Bq, err = loadVector(f, p+"attn_q.bias", cfg.Dim); err != nil {
+			if l.Bq, err = loadVector(f, be, p+"attn_q.bias", cfg.Dim); err != nil {
 				return nil, err
 			}
-			if l.Bk, err = loadVector(f, p+"attn_k.bias", kv); err != nil {
+			if l.Bk, err = loadVector(f, be, p+"attn_k.bias", kv); err != nil {
 				return nil, err
 			}
-			if l.Bv, err = loadVector(f, p+"attn_v.bias", kv); err != nil {
+			if l.Bv, err = loadVector(f, be, p+"attn_v.bias", kv); err != nil {
 				return nil, err
 			}
 		}
 	}
-	m.rope = newRopeTable(cfg)
 	return m, nil
 }
 
-func loadMatrix(f *gguf.File, be backend.Backend, name string, rows, cols int) (backend.Matrix, error) {
+func loadMatrix(f *gguf.File, be backend.Backend, name string, rows, cols int) (backend.Tensor, error) {
 	t, ok := f.Tensor(name)
 	if !ok {
 		return nil, fmt.Errorf("model: tensor %s is missing", name)
@@ -115,14 +113,15 @@ func loadMatrix(f *gguf.File, be backend.Backend, name string, rows, cols int) (
 	if len(t.Dims) != 2 || t.Dims[0] != uint64(cols) || t.Dims[1] != uint64(rows) {
 		return nil, fmt.Errorf("model: tensor %s has shape %v, want [%d %d]", name, t.Dims, cols, rows)
 	}
-	mat, err := be.LoadMatrix(t.Type, rows, cols, f.TensorData(t))
+	mat, err := be.LoadWeight(t.Type, rows, cols, f.TensorData(t))
 	if err != nil {
 		return nil, fmt.Errorf("model: loading %s: %w", name, err)
 	}
 	return mat, nil
 }
 
-func loadVector(f *gguf.File, name string, n int) ([]float32, error) {
+// loadVector reads a norm weight or bias as a [1, n] tensor.
+func loadVector(f *gguf.File, be backend.Backend, name string, n int) (backend.Tensor, error) {
 	t, ok := f.Tensor(name)
 	if !ok {
 		return nil, fmt.Errorf("model: tensor %s is missing", name)
@@ -134,7 +133,7 @@ func loadVector(f *gguf.File, name string, n int) ([]float32, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	return v, nil
+	return be.FromHost(1, n, v), nil
 }
 
 // Fingerprint identifies the model: a SHA-256 over the architecture numbers

@@ -1,10 +1,6 @@
 package model
 
-import (
-	"fmt"
-
-	"github.com/cartlsp/cartlsp/runtime/half"
-)
+import "fmt"
 
 // Cache helpers for trained prefixes (Cartridges): reading a sequence's keys
 // and values out of the cache to initialise one, and loading one into the
@@ -15,22 +11,24 @@ import (
 // RoPE for positions 0..Len(seq)−1, both rounded to binary16 as the cache
 // holds them.
 func (c *KVCache) SeqKV(seq int) (k, v [][]float32) {
-	sc := &c.seqs[seq]
-	n := sc.n * c.kvDim
+	n := c.seqs[seq].n
 	k = make([][]float32, c.layers)
 	v = make([][]float32, c.layers)
 	for l := 0; l < c.layers; l++ {
-		k[l] = append([]float32(nil), sc.k[l][:n]...)
-		v[l] = append([]float32(nil), sc.v[l][:n]...)
+		k[l], v[l] = make([]float32, n*c.kvDim), make([]float32, n*c.kvDim)
+		if n > 0 {
+			c.be.Download(k[l], c.keys(seq, l, n))
+			c.be.Download(v[l], c.values(seq, l, n))
+		}
 	}
 	return k, v
 }
 
 // AppendKV appends ready keys and values to sequence seq, per layer
 // [n·KVDim] in the cache's layout; keys must already be rotated for the
-// positions Len(seq)..Len(seq)+n−1 they take. Values are rounded to
-// binary16 as the cache holds them. This is how a Cartridge becomes the
-// prefix that decoding attends to.
+// positions Len(seq)..Len(seq)+n−1 they take. Both are rounded to binary16
+// as the cache holds them. This is how a Cartridge becomes the prefix that
+// decoding attends to.
 func (c *KVCache) AppendKV(seq int, k, v [][]float32) error {
 	if seq < 0 || seq >= len(c.seqs) {
 		return fmt.Errorf("model: sequence %d is outside the cache's %d", seq, len(c.seqs))
@@ -45,18 +43,20 @@ func (c *KVCache) AppendKV(seq int, k, v [][]float32) error {
 				l, len(k[l]), len(v[l]), n, c.kvDim)
 		}
 	}
+	if n == 0 {
+		return nil
+	}
 	start := c.seqs[seq].n
 	if err := c.reserve(seq, n); err != nil {
 		return err
 	}
 	sc := &c.seqs[seq]
 	for l := 0; l < c.layers; l++ {
-		kd := sc.k[l][start*c.kvDim:]
-		vd := sc.v[l][start*c.kvDim:]
-		for i := range k[l] {
-			kd[i] = half.RoundF16(k[l][i])
-			vd[i] = half.RoundF16(v[l][i])
-		}
+		kd, vd := sc.k[l].Slice(start, start+n), sc.v[l].Slice(start, start+n)
+		c.be.Upload(kd, k[l])
+		c.be.Upload(vd, v[l])
+		c.be.RoundF16(kd)
+		c.be.RoundF16(vd)
 	}
 	return nil
 }

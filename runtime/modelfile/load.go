@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/cartlsp/cartlsp/runtime/backend"
 	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 	"github.com/cartlsp/cartlsp/runtime/gguf"
 	"github.com/cartlsp/cartlsp/runtime/model"
@@ -26,7 +27,7 @@ type Loaded struct {
 	File      *gguf.File
 	Tokenizer *tokenizer.Tokenizer
 	Model     *model.Model
-	Backend   *cpu.Backend
+	Backend   backend.Backend
 	Device    string // the device it runs on
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sort"
 	"testing"
 )
@@ -75,17 +74,18 @@ func TestAdamStep(t *testing.T) {
 func TestTrainingReducesLoss(t *testing.T) {
 	s, infer := tinyPair(t, archs[0].opts)
 	rng := rand.New(rand.NewPCG(71, 5))
-	out := make([]float32, len(s.net.w.output))
+	out := make([]float32, s.Vocab*s.Dim)
 	for i := range out {
 		out[i] = float32(rng.NormFloat64() * 0.15)
 	}
-	s.net.w.output = out
-	for l := range s.net.w.layers { // let attention, hence the prefix, matter
-		wo := slices.Clone(s.net.w.layers[l].wo)
+	s.w.output = s.be.FromHost(s.Vocab, s.Dim, out)
+	for l := range s.w.layers { // let attention, hence the prefix, matter
+		wo := make([]float32, s.Dim*s.Dim)
+		s.be.Download(wo, s.w.layers[l].wo)
 		for i := range wo {
 			wo[i] *= 10
 		}
-		s.net.w.layers[l].wo = wo
+		s.w.layers[l].wo = s.be.FromHost(s.Dim, s.Dim, wo)
 	}
 	ctx := context.Background()
 	const p = 8
@@ -108,7 +108,7 @@ func TestTrainingReducesLoss(t *testing.T) {
 			for j := range z {
 				z[j] = float64(logits[pos*s.Vocab+j])
 			}
-			logSoftmaxForward(z, z)
+			logSoftmax64(z)
 			ids := make([]int, s.Vocab)
 			for j := range ids {
 				ids[j] = j

@@ -84,7 +84,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 			b.ReportMetric(float64(maxRSS())/(1<<20), "maxrss-MiB")
 			b.ReportMetric(cpuPerStep, "cpu-s/step")
-			if a := s.net.spare.Load(); a != nil {
+			if a := s.spare.Load(); a != nil {
 				b.ReportMetric(float64(a.bytes())/(1<<20), "step-buffers-MiB")
 			}
 		})

@@ -19,10 +19,10 @@ func tinyFile(t testing.TB, o modeltest.Options) *gguf.File { return modeltest.P
 func tinyPair(t testing.TB, o modeltest.Options) (*Model, *model.Model) {
 	t.Helper()
 	f := tinyFile(t, o)
-	pool := cpu.NewPool(2)
+	sbe := cpu.NewBackend(2)
 	be := cpu.NewBackend(1)
-	t.Cleanup(func() { pool.Close(); be.Close() })
-	s, err := New(f, pool)
+	t.Cleanup(func() { sbe.Close(); be.Close() })
+	s, err := New(f, sbe)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +40,17 @@ func normals(rng *rand.Rand, n int, std float64) []float64 {
 	}
 	return v
 }
+
+// modelFDStep is the step of the whole-model checks, 2^−13 ≈ 1.2e−4 (a
+// power of two, so that steps are exact on the prefix's 2^−20 grid). The
+// tiny random models have logits of ±70 and losses near 50, so the rounding
+// error ≈1e−16·|f|/h dominates at small steps (measured: relative error
+// 4e−6 at h = 1e−6, 4e−7 at 1e−5, 4e−8 at 1e−4, 4e−9 at 1e−3, falling as
+// 1/h); near 1e−4 both errors stay below 1e−7.
+const modelFDStep = 1.0 / (1 << 13)
+
+// fdBound is the largest relative error accepted.
+const fdBound = 1e-6
 
 // fdResult compares an analytic gradient with central differences on a
 // sample of coordinates. The figure checked is the relative error of the
@@ -115,4 +126,20 @@ func dot64(a, b []float64) float64 {
 		s += a[i] * b[i]
 	}
 	return s
+}
+
+// logSoftmax64 replaces z by z − log Σ e^z, in float64.
+func logSoftmax64(z []float64) {
+	mx := math.Inf(-1)
+	for _, v := range z {
+		mx = max(mx, v)
+	}
+	var sum float64
+	for _, v := range z {
+		sum += math.Exp(v - mx)
+	}
+	lse := mx + math.Log(sum)
+	for i := range z {
+		z[i] -= lse
+	}
 }

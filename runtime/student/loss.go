@@ -1,7 +1,5 @@
 package student
 
-import "math"
-
 // Losses on the output logits: log-softmax over the full vocabulary, then
 // the sparse distillation loss. Plain next-token cross-entropy is the same
 // loss against a one-hot teacher (one id, log-probability 0).
@@ -32,60 +30,4 @@ func NextToken(tokens []int) Example {
 		ex.Targets = append(ex.Targets, Target{Pos: t, IDs: []int{tokens[t+1]}, LogProbs: []float32{0}})
 	}
 	return ex
-}
-
-// logSoftmaxForward: out[i] = z[i] − log Σ_j e^{z[j]} (out may alias z).
-//
-//	z, out: [V]
-func logSoftmaxForward[T Float](out, z []T) {
-	mx := T(math.Inf(-1))
-	for _, v := range z {
-		mx = max(mx, v)
-	}
-	var sum float64
-	for _, v := range z {
-		sum += float64(exp(v - mx))
-	}
-	lse := mx + T(math.Log(sum))
-	for i, v := range z {
-		out[i] = v - lse
-	}
-}
-
-// logSoftmaxBackward writes (overwrites) dz from dout (dz may alias dout):
-//
-//	out_i = z_i − lse(z)  ⇒  dz_j = dout_j − softmax(z)_j · Σ_i dout_i,
-//
-// with softmax(z)_j = e^{out_j}.
-func logSoftmaxBackward[T Float](dz, dout, out []T) {
-	var s float64
-	for _, v := range dout {
-		s += float64(v)
-	}
-	st := T(s)
-	for j, v := range dout {
-		dz[j] = v - exp(out[j])*st
-	}
-}
-
-// distillForward returns −Σ_k p_k · logq[ids[k]], p_k = e^{lp[k]}.
-func distillForward[T Float](logq []T, ids []int, lp []float32) float64 {
-	var loss float64
-	for k, id := range ids {
-		p := math.Exp(float64(lp[k]))
-		if p == 0 {
-			continue
-		}
-		loss -= p * float64(logq[id])
-	}
-	return loss
-}
-
-// distillBackward adds to dlogq the gradient of scale·loss:
-//
-//	loss = −Σ_k p_k·logq[ids[k]]  ⇒  dlogq[ids[k]] −= scale·p_k
-func distillBackward[T Float](dlogq []T, ids []int, lp []float32, scale float64) {
-	for k, id := range ids {
-		dlogq[id] -= T(scale * math.Exp(float64(lp[k])))
-	}
 }

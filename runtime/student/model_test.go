@@ -8,6 +8,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/cartlsp/cartlsp/runtime/backend"
+	"github.com/cartlsp/cartlsp/runtime/backend/ref"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
@@ -26,9 +28,8 @@ var archs = []struct {
 // teacherTopK returns a sparse teacher at pos: the k most likely ids of a
 // random distribution with their log-probabilities (not renormalised).
 func teacherTopK(rng *rand.Rand, pos, vocab, k int) Target {
-	z := normals(rng, vocab, 2)
-	logq := make([]float64, vocab)
-	logSoftmaxForward(logq, z)
+	logq := normals(rng, vocab, 2)
+	logSoftmax64(logq)
 	ids := make([]int, vocab)
 	for i := range ids {
 		ids[i] = i
@@ -78,21 +79,39 @@ func testPrefix(t *testing.T, infer *model.Model, rng *rand.Rand, p, frozen int)
 	return pre
 }
 
-func to64(x [][]float32) [][]float64 {
-	out := make([][]float64, len(x))
-	for l := range x {
-		out[l] = make([]float64, len(x[l]))
-		for i, v := range x[l] {
-			out[l][i] = float64(v)
+// fdGrid makes every prefix value a multiple of 2^−20, so that x ± fdStep
+// (a power of two) is exact in float32 and the central differences of the
+// float64 reference see steps of exactly ±h.
+func fdGrid(pre *Prefix) {
+	for _, x := range [][][]float32{pre.K, pre.V} {
+		for l := range x {
+			for i, v := range x[l] {
+				x[l][i] = float32(math.Round(float64(v)*(1<<20)) / (1 << 20))
+			}
 		}
+	}
+}
+
+// centralDiff32 perturbs x[i] by ±h for each i in idx and returns
+// (f(x+h) − f(x−h)) / 2h; x[i] ± h must be exact in float32.
+func centralDiff32(x []float32, idx []int, h float64, f func() float64) []float64 {
+	out := make([]float64, len(idx))
+	for k, i := range idx {
+		x0 := x[i]
+		x[i] = float32(float64(x0) + h)
+		fp := f()
+		x[i] = float32(float64(x0) - h)
+		fm := f()
+		x[i] = x0
+		out[k] = (fp - fm) / (2 * h)
 	}
 	return out
 }
 
-func zeros64(x [][]float64) [][]float64 {
-	out := make([][]float64, len(x))
-	for l := range x {
-		out[l] = make([]float64, len(x[l]))
+func widen(x []float32) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
 	}
 	return out
 }
@@ -104,26 +123,25 @@ func zeros64(x [][]float64) [][]float64 {
 func TestModelGradient(t *testing.T) {
 	for ai, a := range archs {
 		t.Run(a.name, func(t *testing.T) {
-			s, infer := tinyPair(t, a.opts)
+			f := tinyFile(t, a.opts)
+			_, infer := tinyPair(t, a.opts)
+			s, err := New(f, ref.New64())
+			if err != nil {
+				t.Fatal(err)
+			}
 			rng := rand.New(rand.NewPCG(uint64(ai)+21, 5))
 			const p, frozen = 5, 1
 			pre := testPrefix(t, infer, rng, p, frozen)
+			fdGrid(pre)
 			batch := testBatch(rng, s.Vocab)
-			n := 0
-			for _, ex := range batch {
-				n += len(ex.Targets)
-			}
-			net := convertNet[float64](s.net, true)
-			kp, vp := to64(pre.K), to64(pre.V)
-			gk, gv := zeros64(kp), zeros64(vp)
 			ctx := context.Background()
-			loss, nt, err := lossGrad(ctx, net, kp, vp, p, frozen, batch, gk, gv, 1/float64(n))
-			if err != nil || nt != n {
-				t.Fatalf("lossGrad: %v (%d targets, want %d)", err, nt, n)
+			loss, g, err := s.Loss(ctx, pre, batch)
+			if err != nil {
+				t.Fatal(err)
 			}
-			t.Logf("mean loss %.6f over %d targets", loss/float64(n), n)
-			f := func() float64 {
-				l, _, err := evalLoss(ctx, net, kp, vp, p, batch)
+			t.Logf("mean loss %.6f", loss)
+			fn := func() float64 {
+				l, n, err := s.Eval(ctx, pre, batch)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -132,8 +150,8 @@ func TestModelGradient(t *testing.T) {
 			hd, kvh := s.HeadDim, s.KVHeads
 			for _, which := range []struct {
 				name string
-				x, g [][]float64
-			}{{"K", kp, gk}, {"V", vp, gv}} {
+				x, g [][]float32
+			}{{"K", pre.K, g.K}, {"V", pre.V, g.V}} {
 				var ga, fa []float64
 				for l := range which.x {
 					// Trainable coordinates of layer l: token j ≥ frozen of each head.
@@ -143,8 +161,8 @@ func TestModelGradient(t *testing.T) {
 							idx = append(idx, i)
 						}
 					}
-					ga = append(ga, pick(which.g[l], idx)...)
-					fa = append(fa, centralDiff(which.x[l], idx, modelFDStep, f)...)
+					ga = append(ga, pick(widen(which.g[l]), idx)...)
+					fa = append(fa, centralDiff32(which.x[l], idx, modelFDStep, fn)...)
 					// Frozen rows: gradient exactly zero (their true derivative is not).
 					for h := 0; h < kvh; h++ {
 						for i := h * p * hd; i < (h*p+frozen)*hd; i++ {
@@ -176,12 +194,15 @@ func relDiff(a, b [][]float32) float64 {
 	return math.Sqrt(num / den)
 }
 
-// TestFastPathMatchesReference: the float32 path (sgemm, expf) agrees with
-// the float32 plain loops and with float64 on loss and gradient.
+// TestFastPathMatchesReference: the student on the CPU backend (sgemm,
+// ggml's exp, llama.cpp's RMSNorm and RoPE rounding) agrees with the
+// reference backend's plain loops in float32 and in float64 on loss and
+// gradient.
 func TestFastPathMatchesReference(t *testing.T) {
 	for ai, a := range archs {
 		t.Run(a.name, func(t *testing.T) {
 			s, infer := tinyPair(t, a.opts)
+			f := tinyFile(t, a.opts)
 			rng := rand.New(rand.NewPCG(uint64(ai)+31, 5))
 			pre := testPrefix(t, infer, rng, 7, 1)
 			batch := testBatch(rng, s.Vocab)
@@ -190,32 +211,18 @@ func TestFastPathMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plain := &Model{Config: s.Config, net: convertNet[float32](s.net, true)}
-			lossP, gP, err := plain.Loss(ctx, pre, batch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n64 := convertNet[float64](s.net, true)
-			kp, vp := to64(pre.K), to64(pre.V)
-			gk, gv := zeros64(kp), zeros64(vp)
-			nt := 0
-			for _, ex := range batch {
-				nt += len(ex.Targets)
-			}
-			l64, _, err := lossGrad(ctx, n64, kp, vp, pre.P, pre.Frozen, batch, gk, gv, 1/float64(nt))
-			if err != nil {
-				t.Fatal(err)
-			}
-			l64 /= float64(nt)
-			g64 := &Grad{K: make([][]float32, len(gk)), V: make([][]float32, len(gv))}
-			for l := range gk {
-				for _, v := range gk[l] {
-					g64.K[l] = append(g64.K[l], float32(v))
+			var refLoss [2]float64
+			var refGrad [2]*Grad
+			for i, be := range []backend.Backend{ref.New32(), ref.New64()} {
+				r, err := New(f, be)
+				if err != nil {
+					t.Fatal(err)
 				}
-				for _, v := range gv[l] {
-					g64.V[l] = append(g64.V[l], float32(v))
+				if refLoss[i], refGrad[i], err = r.Loss(ctx, pre, batch); err != nil {
+					t.Fatal(err)
 				}
 			}
+			lossP, l64, gP, g64 := refLoss[0], refLoss[1], refGrad[0], refGrad[1]
 			rk, rv := relDiff(g64.K, g.K), relDiff(g64.V, g.V)
 			pk, pv := relDiff(gP.K, g.K), relDiff(gP.V, g.V)
 			t.Logf("loss fast %.7f plain %.7f float64 %.7f; grad rel diff vs float64 K %.1e V %.1e, vs plain K %.1e V %.1e",
@@ -328,7 +335,7 @@ func TestLossMatchesLogits(t *testing.T) {
 		for j := range z {
 			z[j] = float64(logits[i*s.Vocab+j])
 		}
-		logSoftmaxForward(z, z)
+		logSoftmax64(z)
 		ce -= z[toks[i+1]]
 	}
 	ce /= float64(len(toks) - 1)

@@ -119,7 +119,7 @@ func (g *Grad) Norm() float64 {
 }
 
 // zeroFrozen clears the rows of the first frozen tokens of every head.
-func zeroFrozen[T Float](x [][]T, kvHeads, p, hd, frozen int) {
+func zeroFrozen(x [][]float32, kvHeads, p, hd, frozen int) {
 	for _, xl := range x {
 		for h := 0; h < kvHeads; h++ {
 			clear(xl[h*p*hd : (h*p+frozen)*hd])

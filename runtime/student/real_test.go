@@ -5,7 +5,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
 	"github.com/cartlsp/cartlsp/runtime/tokenizer"
@@ -16,9 +15,7 @@ import (
 func realPair(t testing.TB, threads int) (*Model, *model.Model, *tokenizer.Tokenizer) {
 	t.Helper()
 	f, m, tok := modeltest.Real(t, threads)
-	pool := cpu.NewPool(threads)
-	t.Cleanup(pool.Close)
-	s, err := New(f, pool)
+	s, err := New(f, m.Backend)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,9 @@ package student
 import (
 	"context"
 	"fmt"
-	"github.com/cartlsp/cartlsp/runtime/backend"
 	"math"
+
+	"github.com/cartlsp/cartlsp/runtime/backend"
 )
 
 // The whole model, forward and backward, over a batch of sequences that
@@ -32,65 +33,74 @@ import (
 const outChunk = 256
 
 // layerActs is what the backward needs of one layer.
-type layerActs[T Float] struct {
-	xIn  []T // [N, D] layer input
-	r1   []T // [N]
-	q    []T // [N, Heads, hd] rotated
-	k, v []T // [N, KVHeads, hd] (k rotated)
-	lse  []T // [N, Heads]
-	xMid []T // [N, D]
-	r2   []T // [N]
-	g, u []T // [N, F]
+type layerActs struct {
+	xIn  backend.Tensor // [N, D] layer input
+	r1   backend.Tensor // [N, 1]
+	q    backend.Tensor // [N, Heads·hd] rotated
+	k, v backend.Tensor // [N, KVHeads·hd] (k rotated)
+	lse  backend.Tensor // [N, Heads]
+	xMid backend.Tensor // [N, D]
+	r2   backend.Tensor // [N, 1]
+	g, u backend.Tensor // [N, F]
 }
 
 // pass is one batch run forward through the model.
-type pass[T Float] struct {
-	n    *net[T]
-	lay  batchLayout
-	toks []int
-	cs   []T // rope angles per row [N, dims/2, 2]
-	acts []layerActs[T]
-	xOut []T // [N, D] last layer's output
-	attn *attnScratch[T]
-	ar   *arena[T] // every buffer above but cs comes from it
+type pass struct {
+	m    *Model
+	off  []int          // sequence b owns rows off[b]..off[b+1]−1
+	n    int            // N
+	cs   backend.Tensor // rope angles per row [N, dims/2·2]
+	acts []layerActs
+	xOut backend.Tensor // [N, D] last layer's output
+	ar   *arena         // every tensor above comes from it
 }
 
-// forward runs toks (laid out by lay) over the prefix kp, vp. With keep it
-// saves every layer's activations for backward; without, it reuses one set.
-func (n *net[T]) forward(ctx context.Context, kp, vp [][]T, toks []int, lay batchLayout, keep bool, ar *arena[T]) (*pass[T], error) {
-	c := n.cfg
+// prefixTensors are a prefix's keys and values per layer as backend tensors
+// [KVHeads·P, hd].
+func (m *Model) prefixTensors(x [][]float32, p int) []backend.Tensor {
+	out := make([]backend.Tensor, len(x))
+	for l, xl := range x {
+		out[l] = m.be.FromHost(m.KVHeads*p, m.HeadDim, xl)
+	}
+	return out
+}
+
+// forward runs toks (laid out by off after a prefix of p tokens) over the
+// prefix kp, vp. With keep it saves every layer's activations for
+// backward; without, it reuses one set.
+func (m *Model) forward(ctx context.Context, kp, vp []backend.Tensor, p int, toks, off []int, keep bool, ar *arena) (*pass, error) {
+	be, c := m.be, m.Config
 	N, D, KV, F, H := len(toks), c.Dim, c.KVDim(), c.FFN, c.Heads
 	pos := make([]int, N)
-	for b := 0; b+1 < len(lay.off); b++ {
-		for t := lay.off[b]; t < lay.off[b+1]; t++ {
-			pos[t] = lay.p + t - lay.off[b]
+	for b := 0; b+1 < len(off); b++ {
+		for t := off[b]; t < off[b+1]; t++ {
+			pos[t] = p + t - off[b]
 		}
 	}
-	ps := &pass[T]{n: n, lay: lay, toks: toks, cs: ropeTable[T](n.rope, pos), ar: ar,
-		attn: newAttnScratch(attnShape{H, c.KVHeads, c.HeadDim}, lay, keep, ar)}
-	ash := attnShape{H, c.KVHeads, c.HeadDim}
-	e := n.eng
-	eps := float64(c.NormEps)
-	newActs := func() layerActs[T] {
-		return layerActs[T]{r1: ar.get(N), q: ar.get(N * D), k: ar.get(N * KV), v: ar.get(N * KV),
-			lse: ar.get(N * H), xMid: ar.get(N * D), r2: ar.get(N), g: ar.get(N * F), u: ar.get(N * F)}
+	ps := &pass{m: m, off: off, n: N, ar: ar}
+	ps.cs = ar.get(N, c.RopeDims)
+	be.Upload(ps.cs, c.RopeAngles(pos))
+	qShape, kShape, ash := c.RopeShape(H), c.RopeShape(c.KVHeads), c.AttnShape()
+	newActs := func() layerActs {
+		return layerActs{r1: ar.get(N, 1), q: ar.get(N, D), k: ar.get(N, KV), v: ar.get(N, KV),
+			lse: ar.get(N, H), xMid: ar.get(N, D), r2: ar.get(N, 1), g: ar.get(N, F), u: ar.get(N, F)}
 	}
 	if keep {
-		ps.acts = make([]layerActs[T], c.NLayers)
+		ps.acts = make([]layerActs, c.NLayers)
 	} else {
-		ps.acts = []layerActs[T]{newActs()}
+		ps.acts = []layerActs{newActs()}
 	}
-	h := ar.get(N * D)   // h: [N, D] normed input
-	att := ar.get(N * D) // att: [N, Heads, hd]
-	o := ar.get(N * D)   // o: [N, D] block output
-	a := ar.get(N * F)   // a: [N, F]
-	x := ar.get(N * D)   // x: [N, D]
-	embedForward(x, n.w.embed, toks, D)
-	for li := range n.w.layers {
+	h := ar.get(N, D)   // h: [N, D] normed input
+	att := ar.get(N, D) // att: [N, Heads·hd]
+	o := ar.get(N, D)   // o: [N, D] block output
+	a := ar.get(N, F)   // a: [N, F]
+	x := ar.get(N, D)   // x: [N, D]
+	be.GetRows(x, m.w.embed, toks)
+	for li := range m.w.layers {
 		if err := backend.Yield(ctx); err != nil { // pauses background work for interactive work
 			return nil, err
 		}
-		w := &n.w.layers[li]
+		w := &m.w.layers[li]
 		st := &ps.acts[0]
 		if keep {
 			ps.acts[li] = newActs()
@@ -98,92 +108,101 @@ func (n *net[T]) forward(ctx context.Context, kp, vp [][]T, toks []int, lay batc
 		}
 		st.xIn = x
 		// Attention block.
-		rmsnormForward(e, h, st.r1, x, w.attnNorm, N, D, eps)
-		linearForward(e, st.q, h, w.wq, w.bq, N, D, D)
-		linearForward(e, st.k, h, w.wk, w.bk, N, D, KV)
-		linearForward(e, st.v, h, w.wv, w.bv, N, D, KV)
-		ropeForward(n.rope, st.q, ps.cs, N, H, c.HeadDim)
-		ropeForward(n.rope, st.k, ps.cs, N, c.KVHeads, c.HeadDim)
-		attnForward(e, ash, lay, att, st.lse, st.q, st.k, st.v, kp[li], vp[li], ps.attn)
-		linearForward(e, o, att, w.wo, nil, N, D, D)
-		copy(st.xMid, x)
-		addInto(st.xMid, o) // xm = x + att·Woᵀ
+		be.RMSNorm(h, st.r1, x, w.attnNorm, c.NormEps)
+		m.linear(st.q, h, w.wq, w.bq)
+		m.linear(st.k, h, w.wk, w.bk)
+		m.linear(st.v, h, w.wv, w.bv)
+		be.RoPE(st.q, ps.cs, qShape, false)
+		be.RoPE(st.k, ps.cs, kShape, false)
+		be.PrefixAttention(att, st.lse, st.q, st.k, st.v, kp[li], vp[li], ash, off)
+		be.MatMul(o, att, w.wo)
+		be.Copy(st.xMid, x)
+		be.Add(st.xMid, o) // xm = x + att·Woᵀ
 		// Feed-forward block.
-		rmsnormForward(e, h, st.r2, st.xMid, w.ffnNorm, N, D, eps)
-		linearForward(e, st.g, h, w.wg, nil, N, D, F)
-		linearForward(e, st.u, h, w.wu, nil, N, D, F)
-		swigluForward(e, a, st.g, st.u)
-		linearForward(e, o, a, w.wd, nil, N, F, D)
+		be.RMSNorm(h, st.r2, st.xMid, w.ffnNorm, c.NormEps)
+		be.MatMul(st.g, h, w.wg)
+		be.MatMul(st.u, h, w.wu)
+		be.SwiGLU(a, st.g, st.u)
+		be.MatMul(o, a, w.wd)
 		if keep {
-			x = ar.get(N * D)
+			x = ar.get(N, D)
 		}
-		copy(x, st.xMid)
-		addInto(x, o) // x' = xm + a·Wdᵀ
+		be.Copy(x, st.xMid)
+		be.Add(x, o) // x' = xm + a·Wdᵀ
 	}
 	ps.xOut = x
 	return ps, nil
 }
 
+// linear: y = x·Wᵀ + b (b may be nil).
+func (m *Model) linear(y, x, w, b backend.Tensor) {
+	m.be.MatMul(y, x, w)
+	if b != nil {
+		m.be.AddRow(y, b)
+	}
+}
+
 // logits returns the logits of every row [N, V].
-func (ps *pass[T]) logits() []T {
-	c := ps.n.cfg
-	N, D := len(ps.toks), c.Dim
-	h, r := ps.ar.get(N*D), ps.ar.get(N)
-	rmsnormForward(ps.n.eng, h, r, ps.xOut, ps.n.w.outNorm, N, D, float64(c.NormEps))
-	out := make([]T, N*c.Vocab)
-	linearForward(ps.n.eng, out, h, ps.n.w.output, nil, N, D, c.Vocab)
+func (ps *pass) logits() []float32 {
+	m, be := ps.m, ps.m.be
+	h := ps.ar.get(ps.n, m.Dim)
+	be.RMSNorm(h, nil, ps.xOut, m.w.outNorm, m.NormEps)
+	z := ps.ar.get(ps.n, m.Vocab)
+	be.MatMul(z, h, m.w.output)
+	out := make([]float32, ps.n*m.Vocab)
+	be.Download(out, z)
 	return out
 }
 
 // target is one target row of a flattened batch.
 type target struct {
 	row int
-	ids []int
-	lp  []float32
+	backend.Target
 }
 
 // backward computes the loss at the targets and adds the gradient of
-// scale·Σ losses into gk, gv ([layer][KVHeads·P·hd]); it returns Σ losses.
-func (ps *pass[T]) backward(ctx context.Context, kp, vp [][]T, targets []target, scale float64, gk, gv [][]T) (float64, error) {
-	n, c, e := ps.n, ps.n.cfg, ps.n.eng
-	N, D, KV, F, H := len(ps.toks), c.Dim, c.KVDim(), c.FFN, c.Heads
-	dx := ps.ar.get(N * D) // dx: [N, D] gradient of the residual stream
+// scale·Σ losses into dkp, dvp ([layer] → [KVHeads·P, hd]); it returns
+// Σ losses.
+func (ps *pass) backward(ctx context.Context, kp, vp []backend.Tensor, targets []target, scale float64, dkp, dvp []backend.Tensor) (float64, error) {
+	m, be := ps.m, ps.m.be
+	N, D, KV, F, H := ps.n, m.Dim, m.KVDim(), m.FFN, m.Heads
+	dx := ps.ar.get(N, D) // dx: [N, D] gradient of the residual stream
 
 	loss := ps.outputLoss(targets, scale, dx)
-	ash := attnShape{H, c.KVHeads, c.HeadDim}
-	da := ps.ar.get(N * F)   // da: [N, F]
-	dg := ps.ar.get(N * F)   // dg: [N, F]
-	du := ps.ar.get(N * F)   // du: [N, F]
-	dh := ps.ar.get(N * D)   // dh: [N, D]
-	datt := ps.ar.get(N * D) // datt: [N, Heads, hd]
-	dq := ps.ar.get(N * D)   // dq: [N, Heads, hd]
-	dk := ps.ar.get(N * KV)  // dk: [N, KVHeads, hd]
-	dv := ps.ar.get(N * KV)  // dv: [N, KVHeads, hd]
-	for li := len(n.w.layers) - 1; li >= 0; li-- {
+	qShape, kShape, ash := m.RopeShape(H), m.RopeShape(m.KVHeads), m.AttnShape()
+	da := ps.ar.get(N, F)   // da: [N, F]
+	dg := ps.ar.get(N, F)   // dg: [N, F]
+	du := ps.ar.get(N, F)   // du: [N, F]
+	dh := ps.ar.get(N, D)   // dh: [N, D]
+	datt := ps.ar.get(N, D) // datt: [N, Heads·hd]
+	dq := ps.ar.get(N, D)   // dq: [N, Heads·hd]
+	dk := ps.ar.get(N, KV)  // dk: [N, KVHeads·hd]
+	dv := ps.ar.get(N, KV)  // dv: [N, KVHeads·hd]
+	for li := len(m.w.layers) - 1; li >= 0; li-- {
 		if err := backend.Yield(ctx); err != nil {
 			return 0, err
 		}
-		w, st := &n.w.layers[li], &ps.acts[li]
+		w, st := &m.w.layers[li], &ps.acts[li]
 		// Feed-forward block, "x' = xm + silu(h2·Wgᵀ)·(h2·Wuᵀ)·Wdᵀ": dx is dx', and becomes dxm.
-		linearBackward(e, da, dx, w.wd, N, F, D, false)
-		swigluBackward(e, dg, du, da, st.g, st.u)
-		linearBackward(e, dh, dg, w.wg, N, D, F, false)
-		linearBackward(e, dh, du, w.wu, N, D, F, true)
-		rmsnormBackward(e, dx, dh, st.xMid, st.r2, w.ffnNorm, N, D)
+		be.MatMulBack(da, dx, w.wd, false)
+		be.SwiGLUBack(dg, du, da, st.g, st.u)
+		be.MatMulBack(dh, dg, w.wg, false)
+		be.MatMulBack(dh, du, w.wu, true)
+		be.RMSNormBack(dx, dh, st.xMid, st.r2, w.ffnNorm)
 		// Attention block, "xm = x + attention(...)·Woᵀ": dx becomes dx.
-		linearBackward(e, datt, dx, w.wo, N, D, D, false)
+		be.MatMulBack(datt, dx, w.wo, false)
 		if li == 0 {
 			// Nothing below layer 0 is trained: only the prefix gradient is needed.
-			attnBackward(e, ash, ps.lay, datt, st.lse, st.q, st.k, st.v, kp[li], vp[li], gk[li], gv[li], nil, nil, nil, ps.attn)
+			be.PrefixAttentionBack(dkp[li], dvp[li], nil, nil, nil, datt, st.lse, st.q, st.k, st.v, kp[li], vp[li], ash, ps.off)
 			break
 		}
-		attnBackward(e, ash, ps.lay, datt, st.lse, st.q, st.k, st.v, kp[li], vp[li], gk[li], gv[li], dq, dk, dv, ps.attn)
-		ropeBackward(n.rope, dq, ps.cs, N, H, c.HeadDim)
-		ropeBackward(n.rope, dk, ps.cs, N, c.KVHeads, c.HeadDim)
-		linearBackward(e, dh, dq, w.wq, N, D, D, false)
-		linearBackward(e, dh, dk, w.wk, N, D, KV, true)
-		linearBackward(e, dh, dv, w.wv, N, D, KV, true)
-		rmsnormBackward(e, dx, dh, st.xIn, st.r1, w.attnNorm, N, D)
+		be.PrefixAttentionBack(dkp[li], dvp[li], dq, dk, dv, datt, st.lse, st.q, st.k, st.v, kp[li], vp[li], ash, ps.off)
+		be.RoPE(dq, ps.cs, qShape, true) // the rotation is orthogonal: its gradient rotates by −θ
+		be.RoPE(dk, ps.cs, kShape, true)
+		be.MatMulBack(dh, dq, w.wq, false)
+		be.MatMulBack(dh, dk, w.wk, true)
+		be.MatMulBack(dh, dv, w.wv, true)
+		be.RMSNormBack(dx, dh, st.xIn, st.r1, w.attnNorm)
 	}
 	return loss, nil
 }
@@ -192,45 +211,43 @@ func (ps *pass[T]) backward(ctx context.Context, kp, vp [][]T, targets []target,
 // the loss on the target rows, in chunks of outChunk rows, and returns the
 // summed loss. With dx not nil it adds the gradient of scale·loss with
 // respect to the last layer's output into dx [N, D].
-func (ps *pass[T]) outputLoss(targets []target, scale float64, dx []T) float64 {
-	n, c, e := ps.n, ps.n.cfg, ps.n.eng
-	D, V := c.Dim, c.Vocab
-	eps := float64(c.NormEps)
+func (ps *pass) outputLoss(targets []target, scale float64, dx backend.Tensor) float64 {
+	m, be := ps.m, ps.m.be
+	D, V := m.Dim, m.Vocab
 	rows := min(outChunk, len(targets))
-	xr := ps.ar.get(rows * D) // xr: [c, D] gathered rows
-	hr := ps.ar.get(rows * D) // hr: [c, D] normed
-	rr := ps.ar.get(rows)     // rr: [c]
-	z := ps.ar.get(rows * V)  // z: [c, V] logits, then their gradient
-	var dhr, dxr []T          // [c, D]
+	xr := ps.ar.get(rows, D)    // xr: [c, D] gathered rows
+	hr := ps.ar.get(rows, D)    // hr: [c, D] normed
+	rr := ps.ar.get(rows, 1)    // rr: [c, 1]
+	z := ps.ar.get(rows, V)     // z: [c, V] logits, then their gradient
+	var dhr, dxr backend.Tensor // [c, D]
 	if dx != nil {
-		dhr, dxr = ps.ar.get(rows*D), ps.ar.get(rows*D)
+		dhr, dxr = ps.ar.get(rows, D), ps.ar.get(rows, D)
 	}
-	losses := make([]float64, rows)
+	idx := make([]int, rows)
+	tgs := make([]backend.Target, rows)
 	var loss float64
 	for c0 := 0; c0 < len(targets); c0 += rows {
 		tg := targets[c0:min(c0+rows, len(targets))]
-		m := len(tg)
+		n := len(tg)
 		for i, t := range tg {
-			copy(xr[i*D:(i+1)*D], ps.xOut[t.row*D:(t.row+1)*D])
+			idx[i], tgs[i] = t.row, t.Target
 		}
-		rmsnormForward(e, hr, rr, xr[:m*D], n.w.outNorm, m, D, eps)
-		linearForward(e, z[:m*V], hr[:m*D], n.w.output, nil, m, D, V) // logits = h·Eᵀ
-		e.run(m, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				losses[i] = lossRow(z[i*V:(i+1)*V], tg[i].ids, tg[i].lp, scale)
-			}
-		})
-		for _, l := range losses[:m] {
+		xc, hc, rc, zc := xr.Slice(0, n), hr.Slice(0, n), rr.Slice(0, n), z.Slice(0, n)
+		be.GetRows(xc, ps.xOut, idx[:n])
+		be.RMSNorm(hc, rc, xc, m.w.outNorm, m.NormEps)
+		be.MatMul(zc, hc, m.w.output) // logits = h·Eᵀ
+		for _, l := range be.DistillLoss(zc, tgs[:n], scale, dx != nil) {
 			loss += l
 		}
 		if dx == nil {
 			continue
 		}
-		linearBackward(e, dhr[:m*D], z[:m*V], n.w.output, m, D, V, false) // "logits = h·Eᵀ"
-		clear(dxr[:m*D])
-		rmsnormBackward(e, dxr[:m*D], dhr[:m*D], xr[:m*D], rr, n.w.outNorm, m, D)
+		dhc, dxc := dhr.Slice(0, n), dxr.Slice(0, n)
+		be.MatMulBack(dhc, zc, m.w.output, false) // "logits = h·Eᵀ"
+		be.Zero(dxc)
+		be.RMSNormBack(dxc, dhc, xc, rc, m.w.outNorm)
 		for i, t := range tg {
-			addInto(dx[t.row*D:(t.row+1)*D], dxr[i*D:(i+1)*D])
+			be.Add(dx.Slice(t.row, t.row+1), dxc.Slice(i, i+1))
 		}
 	}
 	return loss
@@ -239,8 +256,8 @@ func (ps *pass[T]) outputLoss(targets []target, scale float64, dx []T) float64 {
 // flatten validates a batch and lays it out: examples without targets are
 // dropped, each example is cut after its last target, and every target
 // becomes one row.
-func flatten(batch []Example, vocab int) (toks []int, lay batchLayout, targets []target, err error) {
-	lay.off = []int{0}
+func flatten(batch []Example, vocab int) (toks, off []int, targets []target, err error) {
+	off = []int{0}
 	for bi, ex := range batch {
 		if len(ex.Targets) == 0 {
 			continue
@@ -248,58 +265,65 @@ func flatten(batch []Example, vocab int) (toks []int, lay batchLayout, targets [
 		last := -1
 		for ti, tg := range ex.Targets {
 			if tg.Pos < 0 || tg.Pos >= len(ex.Tokens) {
-				return nil, lay, nil, fmt.Errorf("example %d target %d: position %d is outside its %d tokens", bi, ti, tg.Pos, len(ex.Tokens))
+				return nil, nil, nil, fmt.Errorf("example %d target %d: position %d is outside its %d tokens", bi, ti, tg.Pos, len(ex.Tokens))
 			}
 			if len(tg.IDs) != len(tg.LogProbs) {
-				return nil, lay, nil, fmt.Errorf("example %d target %d: %d ids but %d log-probabilities", bi, ti, len(tg.IDs), len(tg.LogProbs))
+				return nil, nil, nil, fmt.Errorf("example %d target %d: %d ids but %d log-probabilities", bi, ti, len(tg.IDs), len(tg.LogProbs))
 			}
 			for k, id := range tg.IDs {
 				if id < 0 || id >= vocab {
-					return nil, lay, nil, fmt.Errorf("example %d target %d: id %d is outside the vocabulary of %d", bi, ti, id, vocab)
+					return nil, nil, nil, fmt.Errorf("example %d target %d: id %d is outside the vocabulary of %d", bi, ti, id, vocab)
 				}
 				if lp := tg.LogProbs[k]; lp != lp || math.IsInf(float64(lp), 1) {
-					return nil, lay, nil, fmt.Errorf("example %d target %d: log-probability %v", bi, ti, lp)
+					return nil, nil, nil, fmt.Errorf("example %d target %d: log-probability %v", bi, ti, lp)
 				}
 			}
 			last = max(last, tg.Pos)
 		}
 		for _, tok := range ex.Tokens[:last+1] {
 			if tok < 0 || tok >= vocab {
-				return nil, lay, nil, fmt.Errorf("example %d: token id %d is outside the vocabulary of %d", bi, tok, vocab)
+				return nil, nil, nil, fmt.Errorf("example %d: token id %d is outside the vocabulary of %d", bi, tok, vocab)
 			}
 		}
 		base := len(toks)
 		toks = append(toks, ex.Tokens[:last+1]...)
-		lay.off = append(lay.off, len(toks))
+		off = append(off, len(toks))
 		for _, tg := range ex.Targets {
-			targets = append(targets, target{row: base + tg.Pos, ids: tg.IDs, lp: tg.LogProbs})
+			targets = append(targets, target{row: base + tg.Pos, Target: backend.Target{IDs: tg.IDs, LogProbs: tg.LogProbs}})
 		}
 	}
-	return toks, lay, targets, nil
+	return toks, off, targets, nil
 }
 
-// lossGrad is Accumulate for any element type.
-func lossGrad[T Float](ctx context.Context, n *net[T], kp, vp [][]T, p, frozen int, batch []Example, gk, gv [][]T, scale float64) (float64, int, error) {
-	toks, lay, targets, err := flatten(batch, n.cfg.Vocab)
+// lossGrad runs the batch forward and backward over the prefix kp, vp of p
+// tokens and adds the gradient of scale·Σ losses into gk, gv (host, the
+// prefix layout), the frozen rows left zero.
+func (m *Model) lossGrad(ctx context.Context, kp, vp [][]float32, p, frozen int, batch []Example, gk, gv [][]float32, scale float64) (float64, int, error) {
+	toks, off, targets, err := flatten(batch, m.Vocab)
 	if err != nil {
 		return 0, 0, err
 	}
 	if len(targets) == 0 {
 		return 0, 0, nil
 	}
-	lay.p = p
-	ar := n.acquire()
-	defer n.release(ar)
-	ps, err := n.forward(ctx, kp, vp, toks, lay, true, ar)
+	ar := m.acquire()
+	defer m.release(ar)
+	kt, vt := m.prefixTensors(kp, p), m.prefixTensors(vp, p)
+	ps, err := m.forward(ctx, kt, vt, p, toks, off, true, ar)
 	if err != nil {
 		return 0, 0, err
 	}
-	loss, err := ps.backward(ctx, kp, vp, targets, scale, gk, gv)
+	dk, dv := m.prefixTensors(gk, p), m.prefixTensors(gv, p)
+	loss, err := ps.backward(ctx, kt, vt, targets, scale, dk, dv)
 	if err != nil {
 		return 0, 0, err
 	}
-	zeroFrozen(gk, n.cfg.KVHeads, p, n.cfg.HeadDim, frozen)
-	zeroFrozen(gv, n.cfg.KVHeads, p, n.cfg.HeadDim, frozen)
+	for l := range gk {
+		m.be.Download(gk[l], dk[l])
+		m.be.Download(gv[l], dv[l])
+	}
+	zeroFrozen(gk, m.KVHeads, p, m.HeadDim, frozen)
+	zeroFrozen(gv, m.KVHeads, p, m.HeadDim, frozen)
 	return loss, len(targets), nil
 }
 
@@ -320,7 +344,7 @@ func (m *Model) Accumulate(ctx context.Context, pre *Prefix, batch []Example, gr
 			return 0, 0, fmt.Errorf("student: gradient layer %d is not shaped like the prefix", l)
 		}
 	}
-	sum, targets, err = lossGrad(ctx, m.net, pre.K, pre.V, pre.P, pre.Frozen, batch, grad.K, grad.V, scale)
+	sum, targets, err = m.lossGrad(ctx, pre.K, pre.V, pre.P, pre.Frozen, batch, grad.K, grad.V, scale)
 	if err != nil {
 		return 0, 0, fmt.Errorf("student: %w", err)
 	}
@@ -358,23 +382,22 @@ func (m *Model) Eval(ctx context.Context, pre *Prefix, batch []Example) (sum flo
 	if err := m.check(pre); err != nil {
 		return 0, 0, err
 	}
-	sum, targets, err = evalLoss(ctx, m.net, pre.K, pre.V, pre.P, batch)
+	sum, targets, err = m.evalLoss(ctx, pre.K, pre.V, pre.P, batch)
 	if err != nil {
 		return 0, 0, fmt.Errorf("student: %w", err)
 	}
 	return sum, targets, nil
 }
 
-// evalLoss is Eval for any element type.
-func evalLoss[T Float](ctx context.Context, n *net[T], kp, vp [][]T, p int, batch []Example) (float64, int, error) {
-	toks, lay, targets, err := flatten(batch, n.cfg.Vocab)
+// evalLoss is Eval's forward pass and loss.
+func (m *Model) evalLoss(ctx context.Context, kp, vp [][]float32, p int, batch []Example) (float64, int, error) {
+	toks, off, targets, err := flatten(batch, m.Vocab)
 	if err != nil || len(targets) == 0 {
 		return 0, 0, err
 	}
-	lay.p = p
-	ar := n.acquire()
-	defer n.release(ar)
-	ps, err := n.forward(ctx, kp, vp, toks, lay, false, ar)
+	ar := m.acquire()
+	defer m.release(ar)
+	ps, err := m.forward(ctx, m.prefixTensors(kp, p), m.prefixTensors(vp, p), p, toks, off, false, ar)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -395,9 +418,9 @@ func (m *Model) Logits(ctx context.Context, pre *Prefix, tokens []int) ([]float3
 			return nil, fmt.Errorf("student: token id %d is outside the vocabulary of %d", tok, m.Vocab)
 		}
 	}
-	ar := m.net.acquire()
-	defer m.net.release(ar)
-	ps, err := m.net.forward(ctx, pre.K, pre.V, tokens, batchLayout{p: pre.P, off: []int{0, len(tokens)}}, false, ar)
+	ar := m.acquire()
+	defer m.release(ar)
+	ps, err := m.forward(ctx, m.prefixTensors(pre.K, pre.P), m.prefixTensors(pre.V, pre.P), pre.P, tokens, []int{0, len(tokens)}, false, ar)
 	if err != nil {
 		return nil, fmt.Errorf("student: %w", err)
 	}

@@ -1,12 +1,15 @@
 package cpu
 
 import (
+	"fmt"
+
 	"github.com/cartlsp/cartlsp/runtime/backend"
 	"github.com/cartlsp/cartlsp/runtime/gguf"
 )
 
 // Backend is the CPU compute backend: weights kept in their quantized blocks,
 // products by the SIMD kernels this CPU supports, work split over a Pool.
+// Activations are float32 Go slices (tensor); loaded weights are Weights.
 type Backend struct {
 	pool *Pool
 }
@@ -22,35 +25,88 @@ func (b *Backend) Name() string { return "cpu/" + Features() }
 // Threads is the number of worker threads.
 func (b *Backend) Threads() int { return b.pool.Threads() }
 
-// Pool is the backend's worker pool.
-func (b *Backend) Pool() *Pool { return b.pool }
-
-// LoadMatrix repacks a GGUF weight for the kernels.
-func (b *Backend) LoadMatrix(typ gguf.Type, rows, cols int, raw []byte) (backend.Matrix, error) {
-	w, err := NewWeight(typ, rows, cols, raw)
-	if err != nil {
-		return nil, err
-	}
-	return &matrix{w: w, pool: b.pool}, nil
-}
-
-// Parallel runs fn over chunks of [0, n) on the pool.
-func (b *Backend) Parallel(n int, fn func(lo, hi int)) { b.pool.Run(n, fn) }
-
 // Close stops the workers.
 func (b *Backend) Close() error {
 	b.pool.Close()
 	return nil
 }
 
-// matrix binds a Weight to the pool it computes on.
-type matrix struct {
-	w    *Weight
-	pool *Pool
+// tensor is a float32 activation [rows, cols], row-major.
+type tensor struct {
+	data       []float32
+	rows, cols int
 }
 
-func (m *matrix) Rows() int                    { return m.w.Rows() }
-func (m *matrix) Cols() int                    { return m.w.Cols() }
-func (m *matrix) Type() gguf.Type              { return m.w.Type() }
-func (m *matrix) MatMul(y, x []float32, n int) { m.w.MatMul(m.pool, y, x, n) }
-func (m *matrix) Row(r int, out []float32)     { m.w.Row(r, out) }
+func (t *tensor) Rows() int       { return t.rows }
+func (t *tensor) Cols() int       { return t.cols }
+func (t *tensor) Type() gguf.Type { return gguf.TypeF32 }
+func (t *tensor) Slice(lo, hi int) backend.Tensor {
+	if lo < 0 || hi > t.rows || lo > hi {
+		panic(fmt.Sprintf("cpu: rows %d..%d of a %d-row tensor", lo, hi, t.rows))
+	}
+	return &tensor{data: t.data[lo*t.cols : hi*t.cols : hi*t.cols], rows: hi - lo, cols: t.cols}
+}
+
+func (t *tensor) row(r int) []float32 { return t.data[r*t.cols : (r+1)*t.cols : (r+1)*t.cols] }
+
+// weight is a loaded frozen weight.
+type weight struct{ w *Weight }
+
+func (t *weight) Rows() int       { return t.w.Rows() }
+func (t *weight) Cols() int       { return t.w.Cols() }
+func (t *weight) Type() gguf.Type { return t.w.Type() }
+func (t *weight) Slice(lo, hi int) backend.Tensor {
+	panic("cpu: a loaded weight cannot be sliced")
+}
+
+// act unwraps an activation of this backend (nil stays nil).
+func act(t backend.Tensor) *tensor {
+	if t == nil {
+		return nil
+	}
+	a, ok := t.(*tensor)
+	if !ok {
+		panic(fmt.Sprintf("cpu: a %T is not an activation of the CPU backend", t))
+	}
+	return a
+}
+
+// LoadWeight repacks a GGUF weight for the kernels.
+func (b *Backend) LoadWeight(typ gguf.Type, rows, cols int, raw []byte) (backend.Tensor, error) {
+	w, err := NewWeight(typ, rows, cols, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &weight{w: w}, nil
+}
+
+func (b *Backend) NewTensor(rows, cols int) backend.Tensor {
+	return &tensor{data: make([]float32, rows*cols), rows: rows, cols: cols}
+}
+
+// FromHost keeps data as the tensor's memory.
+func (b *Backend) FromHost(rows, cols int, data []float32) backend.Tensor {
+	if len(data) != rows*cols {
+		panic(fmt.Sprintf("cpu: %d numbers for a [%d, %d] tensor", len(data), rows, cols))
+	}
+	return &tensor{data: data, rows: rows, cols: cols}
+}
+
+func (b *Backend) Upload(dst backend.Tensor, src []float32) {
+	d := act(dst)
+	if len(src) != len(d.data) {
+		panic(fmt.Sprintf("cpu: uploading %d numbers into a [%d, %d] tensor", len(src), d.rows, d.cols))
+	}
+	copy(d.data, src)
+}
+
+func (b *Backend) Download(dst []float32, src backend.Tensor) {
+	s := act(src)
+	if len(dst) != len(s.data) {
+		panic(fmt.Sprintf("cpu: downloading a [%d, %d] tensor into %d numbers", s.rows, s.cols, len(dst)))
+	}
+	copy(dst, s.data)
+}
+
+func (b *Backend) Copy(dst, src backend.Tensor) { copy(act(dst).data, act(src).data) }
+func (b *Backend) Zero(t backend.Tensor)        { clear(act(t).data) }
