@@ -15,7 +15,6 @@ import (
 const (
 	DeviceAuto = "auto" // the best one this build and machine have
 	DeviceCPU  = "cpu"
-	DeviceCUDA = "cuda"
 )
 
 // DefaultThreads is the compute threads used unless told otherwise.
@@ -38,16 +37,14 @@ func (l *Loaded) Close() {
 	l.File.Close()
 }
 
-// CheckDevice validates a device name and says which device it means in this
-// build: "auto" and "cpu" are the CPU; "cuda" needs a build with the cuda tag.
+// CheckDevice validates a device name and says which device it means:
+// "auto" and "cpu" are the CPU, the only device cartlsp runs models on.
 func CheckDevice(device string) (string, error) {
 	switch device {
 	case "", DeviceAuto, DeviceCPU:
 		return DeviceCPU, nil
-	case DeviceCUDA:
-		return "", fmt.Errorf("device %q: this cartlsp was built without CUDA (rebuild with `go build -tags cuda` on a machine with the CUDA toolkit), or use device \"auto\" or \"cpu\"", device)
 	}
-	return "", fmt.Errorf("device %q: want auto, cpu or cuda", device)
+	return "", fmt.Errorf("device %q is not available: cartlsp runs models on the CPU; use device \"auto\" or \"cpu\"", device)
 }
 
 // Load opens the model at path (resolved like Resolve: "" is $CARTLSP_MODEL

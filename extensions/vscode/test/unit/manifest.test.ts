@@ -26,7 +26,7 @@ test('the settings, the chat participant, engines and main', () => {
     assert.ok(props.includes(`cartlsp.${k}`), k);
   }
   assert.deepEqual(pkg.contributes.configuration.properties['cartlsp.budget'].enum, ['tiny', 'small', 'full']);
-  assert.deepEqual(pkg.contributes.configuration.properties['cartlsp.device'].enum, ['auto', 'cpu', 'cuda']);
+  assert.deepEqual(pkg.contributes.configuration.properties['cartlsp.device'].enum, ['auto', 'cpu']);
   assert.deepEqual(pkg.contributes.chatParticipants.map((p: { id: string; name: string }) => [p.id, p.name]), [['cartlsp.cartridge', 'cartridge']]);
   assert.ok(extensionSource.includes("createChatParticipant('cartlsp.cartridge'"));
   assert.equal(pkg.engines.vscode, '^1.91.0');
