@@ -12,7 +12,7 @@ type ComposeOptions struct {
 	// composed Cartridge, so that a key trained at position t of its own
 	// Cartridge looks as if it had been cached at its new position.
 	//
-	// The default is plain concatenation (false), as DESIGN §1 and the
+	// The default is plain concatenation (false), as docs/ARCHITECTURE.md ("Self-study") and the
 	// Cartridges paper compose: a Cartridge's keys are free parameters that
 	// were only initialised from post-RoPE keys at 0..p−1, and the paper
 	// composes them unchanged. Whether re-rotation helps is for an evaluation

@@ -27,7 +27,7 @@ type Spec struct {
 	HFRepo, HFRevision, HFFile string
 }
 
-// Default is the model cartlsp uses unless told otherwise (DESIGN §2).
+// Default is the model cartlsp uses unless told otherwise (docs/ARCHITECTURE.md, "The default model").
 var Default = Spec{
 	Name:        "SmolLM2-135M-Instruct.Q4_1.gguf",
 	SHA256:      "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",

@@ -9,7 +9,7 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/model"
 )
 
-// Initialisation of a prefix (DESIGN §1; the paper's ablation ranks them
+// Initialisation of a prefix (docs/ARCHITECTURE.md, "Self-study"; the paper's ablation ranks them
 // first-p corpus tokens > random tokens > random vectors).
 
 // InitFromTokens returns the KV of tokens[:p] as computed by the inference
