@@ -16,8 +16,8 @@ import (
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/runtime/model"
-	"github.com/cartlsp/cartlsp/runtime/store"
 	"github.com/cartlsp/cartlsp/runtime/student"
+	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer"
 )
 

@@ -16,9 +16,9 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
-	"github.com/cartlsp/cartlsp/runtime/store"
 	"github.com/cartlsp/cartlsp/runtime/student"
 	"github.com/cartlsp/cartlsp/runtime/tokenizer"
+	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer"
 )
 

@@ -9,15 +9,15 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 
+	"github.com/cartlsp/cartlsp/atomicfile"
 	"github.com/cartlsp/cartlsp/runtime/student"
 )
 
 // A training checkpoint: everything needed to continue a run exactly — the
 // Cartridge being trained, Adam's moments, the step reached and the loss
-// history. One file, written to a temporary name, synced and renamed, so a
-// crash leaves either the old checkpoint or the new one.
+// history. One file, replaced with atomicfile.Write, so a crash leaves
+// either the old checkpoint or the new one.
 //
 //	"CARTCK\x00\x01", u32 n, n bytes of JSON (checkpointHeader),
 //	then float32 little-endian tensors: per layer K, V; then, when Adam has
@@ -83,45 +83,31 @@ func writeCheckpoint(path string, ck *checkpoint) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".ckpt-*")
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	crc := newCRCWriter(tmp)
-	w := bufio.NewWriterSize(crc, 1<<20)
-	w.WriteString(checkpointMagic)
-	binary.Write(w, binary.LittleEndian, uint32(len(hj)))
-	w.Write(hj)
-	put := func(x [][]float32) {
-		for _, l := range x {
-			binary.Write(w, binary.LittleEndian, l)
+	err = atomicfile.Write(path, 0o600, func(out io.Writer) error {
+		crc := newCRCWriter(out)
+		w := bufio.NewWriterSize(crc, 1<<20)
+		w.WriteString(checkpointMagic)
+		binary.Write(w, binary.LittleEndian, uint32(len(hj)))
+		w.Write(hj)
+		put := func(x [][]float32) {
+			for _, l := range x {
+				binary.Write(w, binary.LittleEndian, l)
+			}
 		}
-	}
-	for l := range pre.K {
-		put([][]float32{pre.K[l], pre.V[l]})
-	}
-	if ck.Adam.T > 0 {
 		for l := range pre.K {
-			put([][]float32{ck.Adam.MK[l], ck.Adam.VK[l], ck.Adam.MV[l], ck.Adam.VV[l]})
+			put([][]float32{pre.K[l], pre.V[l]})
 		}
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := binary.Write(tmp, binary.LittleEndian, crc.sum); err != nil {
-		tmp.Close()
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+		if ck.Adam.T > 0 {
+			for l := range pre.K {
+				put([][]float32{ck.Adam.MK[l], ck.Adam.VK[l], ck.Adam.MV[l], ck.Adam.VV[l]})
+			}
+		}
+		if err := w.Flush(); err != nil { // a write error sticks in w and comes back here
+			return err
+		}
+		return binary.Write(out, binary.LittleEndian, crc.sum)
+	})
+	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/cartlsp/cartlsp/indexer"
-	"github.com/cartlsp/cartlsp/runtime/store"
+	"github.com/cartlsp/cartlsp/store"
 )
 
 // trainInBackground starts `cartlsp train` again without --background in

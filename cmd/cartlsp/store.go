@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cartlsp/cartlsp/runtime/store"
+	"github.com/cartlsp/cartlsp/store"
 )
 
 func storeUsage(w io.Writer) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartlsp/cartlsp/runtime/store"
+	"github.com/cartlsp/cartlsp/store"
 )
 
 // storeFixture makes a store with two ready entries of one repository, an

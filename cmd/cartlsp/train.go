@@ -15,8 +15,8 @@ import (
 
 	"github.com/cartlsp/cartlsp/follow"
 	"github.com/cartlsp/cartlsp/indexer"
-	"github.com/cartlsp/cartlsp/runtime/store"
 	"github.com/cartlsp/cartlsp/runtime/student"
+	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer"
 )
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cartlsp/cartlsp/lsp"
-	"github.com/cartlsp/cartlsp/runtime/store"
+	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer"
 )
 

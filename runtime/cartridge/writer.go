@@ -6,16 +6,14 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"runtime"
 
+	"github.com/cartlsp/cartlsp/atomicfile"
 	"github.com/cartlsp/cartlsp/runtime/half"
 )
 
-// Write stores c at path in dtype, atomically: it writes a temporary file in
-// the same directory, syncs and closes it, renames it over path and syncs the
-// directory. On any error path is untouched and no temporary file remains.
+// Write stores c at path in dtype, atomically (atomicfile.Write: temporary
+// file, fsync, rename, directory fsync). On any error path is untouched and
+// no temporary file remains.
 // Values that are NaN or ±Inf, or that overflow dtype, are refused.
 func Write(path string, c *Cartridge, dtype DType) error {
 	if err := write(path, c, dtype); err != nil {
@@ -24,45 +22,11 @@ func Write(path string, c *Cartridge, dtype DType) error {
 	return nil
 }
 
-func write(path string, c *Cartridge, dtype DType) (err error) {
+func write(path string, c *Cartridge, dtype DType) error {
 	if err := c.checkShape(); err != nil { // before making a temporary file
 		return err
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	closed := false
-	defer func() {
-		if err != nil {
-			if !closed {
-				f.Close()
-			}
-			os.Remove(tmp)
-		}
-	}()
-	if err := encode(f, c, dtype); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	closed = true
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error { return encode(w, c, dtype) })
 }
 
 // Encode writes c to w as a Cartridge file in dtype, refusing the same
@@ -138,17 +102,4 @@ func encodeTensor(w *bufio.Writer, name string, m Meta, x []float32, dtype DType
 		w.Write(buf) // a write error sticks in w and comes back from Flush
 	}
 	return nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil // directories cannot be opened for syncing there
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

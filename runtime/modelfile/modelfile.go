@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/cartlsp/cartlsp/atomicfile"
 )
 
 // Spec pins one model file and where it can be fetched from.
@@ -111,8 +113,9 @@ func (s Spec) verify(path string) error {
 	return nil
 }
 
-// install copies r into the cache as s.Name atomically (temp file, fsync,
-// rename) after checking its digest; a partial or wrong file never lands.
+// install copies r into the cache as s.Name atomically (atomicfile.Write:
+// temp file, fsync, rename, directory fsync) after checking its digest; a
+// partial or wrong file never lands.
 func (s Spec) install(r io.Reader) (string, error) {
 	dst, err := s.Path()
 	if err != nil {
@@ -121,27 +124,19 @@ func (s Spec) install(r io.Reader) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", fmt.Errorf("modelfile: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), s.Name+".part-*")
+	err = atomicfile.Write(dst, 0o600, func(w io.Writer) error {
+		h := sha256.New()
+		n, err := io.Copy(io.MultiWriter(w, h), r)
+		if err != nil {
+			return err
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != s.SHA256 || (s.Size > 0 && n != s.Size) {
+			return fmt.Errorf("the downloaded %s has sha256 %s (%d bytes), want %s (%d bytes): the source serves a different file", s.Name, got, n, s.SHA256, s.Size)
+		}
+		return nil
+	})
 	if err != nil {
-		return "", fmt.Errorf("modelfile: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), r)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", fmt.Errorf("modelfile: writing %s: %w", tmp.Name(), err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != s.SHA256 || (s.Size > 0 && n != s.Size) {
-		return "", fmt.Errorf("modelfile: the downloaded %s has sha256 %s (%d bytes), want %s (%d bytes): the source serves a different file", s.Name, got, n, s.SHA256, s.Size)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", fmt.Errorf("modelfile: %w", err)
+		return "", fmt.Errorf("modelfile: writing %s: %w", dst, err)
 	}
 	return dst, nil
 }

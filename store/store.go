@@ -22,13 +22,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/cartlsp/cartlsp/atomicfile"
 	"github.com/gofrs/flock"
 )
 
@@ -41,7 +40,7 @@ const (
 	DatasetName    = "dataset.bin"     // in work/; kept, a later incremental training replays it
 	entriesName    = "entries"
 	trashName      = "trash"
-	tempSuffix     = ".tmp"
+	tempSuffix     = atomicfile.TempSuffix // ends every temp file in an entry, atomicfile.Write's too
 )
 
 // DefaultDir is $CARTLSP_STORE when set, else <user cache>/cartlsp/store.
@@ -388,16 +387,10 @@ func (t *Txn) Commit(m Meta) error {
 		m.Created = time.Now().UTC()
 	}
 	tmp := t.TempCartridgePath()
-	if err := syncFile(tmp); err != nil {
+	if err := atomicfile.Rename(tmp, t.CartridgePath()); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("store: Commit: no Cartridge was written to %s", tmp)
 		}
-		return fmt.Errorf("store: Commit: %w", err)
-	}
-	if err := os.Rename(tmp, t.CartridgePath()); err != nil {
-		return fmt.Errorf("store: Commit: %w", err)
-	}
-	if err := syncDir(t.Dir()); err != nil {
 		return fmt.Errorf("store: Commit: %w", err)
 	}
 	if err := writeJSONAtomic(filepath.Join(t.Dir(), MetaName), m); err != nil {
@@ -449,69 +442,10 @@ func writeJSONAtomic(path string, v any) error {
 }
 
 // writeFileAtomic writes data to path so that a reader, or a crash, sees
-// either the old file or the new one: a temp file in the same directory,
-// fsync, rename over path, fsync of the directory.
+// either the old file or the new one (atomicfile.WriteFile).
 func writeFileAtomic(path string, data []byte) error {
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+base+".*"+tempSuffix)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("store: writing %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(0o644); err != nil && runtime.GOOS != "windows" {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("store: writing %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("store: writing %s: %w", path, err)
-	}
-	return nil
-}
-
-// syncFile fsyncs the file at path.
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// syncDir fsyncs a directory so that a rename in it survives a crash. Windows
-// cannot open a directory for fsync (and NTFS journals renames), and some
-// file systems refuse it; neither is an error.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, syscall.EINVAL) {
-		return err
 	}
 	return nil
 }
