@@ -1,13 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cartlsp/cartlsp/hooks"
 )
 
 // hookTestEnv isolates the test process (which reads the global git config
@@ -90,338 +91,39 @@ func hookCLI(t *testing.T, args ...string) string {
 	return out
 }
 
-// hookLine is what the output of a hook subcommand says about one hook.
-func hookLine(out, name string) string {
-	for _, l := range strings.Split(out, "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), name+" "); ok {
-			return strings.TrimSpace(rest)
-		}
-	}
-	return ""
-}
-
-func writeHook(t *testing.T, path, body string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(body), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, mode); err != nil { // past the umask
-		t.Fatal(err)
-	}
-}
-
-// checkOurHooks checks that the four hooks in dir are cartlsp's, executable and valid sh.
-func checkOurHooks(t *testing.T, dir string) {
-	t.Helper()
+// TestHookCLI checks what only the command adds to package hooks: the hooks
+// it writes run this binary with the flags given to install, and each
+// subcommand prints the report. The chaining itself is tested in hooks.
+func TestHookCLI(t *testing.T) {
+	dir := newHookRepo(t)
+	hooksDir := filepath.Join(dir, ".git", "hooks")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range hookNames {
-		p := filepath.Join(dir, name)
-		st, err := os.Stat(p)
-		if err != nil {
-			t.Fatalf("hook %s: %v", name, err)
-		}
-		if st.Mode().Perm() != 0o755 {
-			t.Errorf("hook %s: mode %v, want 0755", name, st.Mode().Perm())
-		}
-		b, err := os.ReadFile(p)
+	out := hookCLI(t, "install", "--repo", dir, "--budget", "tiny")
+	if !strings.Contains(out, "hooks directory: "+hooksDir+"\n") || strings.Count(out, "  installed") != 4 {
+		t.Fatalf("install:\n%s", out)
+	}
+	for _, name := range hooks.Names {
+		b, err := os.ReadFile(filepath.Join(hooksDir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := string(b)
-		if !strings.HasPrefix(s, "#!/bin/sh\n"+hookMarker+"\n") || !strings.Contains(s, shQuote(exe)) || !strings.Contains(s, "train --background --quiet") {
+		if s := string(b); !strings.Contains(s, hooks.ShQuote(exe)) || !strings.Contains(s, "train --background --quiet '--budget' 'tiny' ") {
 			t.Errorf("hook %s:\n%s", name, s)
 		}
-		if out, err := exec.Command("sh", "-n", p).CombinedOutput(); err != nil {
-			t.Errorf("hook %s is not valid sh: %v\n%s", name, err, out)
-		}
 	}
-}
-
-func TestHookInstallStatusUninstall(t *testing.T) {
-	dir := newHookRepo(t)
-	hooks := filepath.Join(dir, ".git", "hooks")
-
-	out := hookCLI(t, "status", "--repo", dir)
-	if strings.Count(out, "not installed") != 4 || !strings.Contains(out, hooks) {
-		t.Fatalf("status before install:\n%s", out)
-	}
-	out = hookCLI(t, "install", "--repo", dir)
-	if strings.Count(out, "  installed") != 4 {
-		t.Fatalf("install:\n%s", out)
-	}
-	checkOurHooks(t, hooks)
-	out = hookCLI(t, "status", "--repo", dir)
-	if strings.Count(out, " installed\n") != 4 {
-		t.Fatalf("status after install:\n%s", out)
-	}
-
-	// git runs them: commits, branch switches, amends and merges still work.
-	hookCommit(t, dir, "second")
-	hookGit(t, dir, "checkout", "-q", "-b", "other")
-	hookCommit(t, dir, "third")
-	hookGit(t, dir, "commit", "-q", "--amend", "-m", "third, amended")
-	hookGit(t, dir, "checkout", "-q", "main")
-	hookGit(t, dir, "merge", "-q", "--ff-only", "other")
-
-	out = hookCLI(t, "uninstall", "--repo", dir)
-	if strings.Count(out, "removed") != 4 {
-		t.Fatalf("uninstall:\n%s", out)
-	}
-	for _, name := range hookNames {
-		if _, err := os.Lstat(filepath.Join(hooks, name)); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("hook %s still there after uninstall: %v", name, err)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(hooks, "pre-commit.sample")); err != nil {
-		t.Errorf("uninstall touched git's sample hooks: %v", err)
-	}
-	out = hookCLI(t, "uninstall", "--repo", dir)
-	if strings.Count(out, "not installed") != 4 {
-		t.Fatalf("second uninstall:\n%s", out)
-	}
-}
-
-func TestHookChainsPreviousHooks(t *testing.T) {
-	dir := newHookRepo(t)
-	hooks := filepath.Join(dir, ".git", "hooks")
-	marks := t.TempDir()
-	commitHook := "#!/bin/sh\n# the user's own hook\necho \"post-commit ran\" > " + shQuote(filepath.Join(marks, "post-commit")) + "\nexit 3\n"
-	writeHook(t, filepath.Join(hooks, "post-commit"), commitHook, 0o700)
-	writeHook(t, filepath.Join(hooks, "post-checkout"),
-		"#!/bin/sh\necho \"$3\" > "+shQuote(filepath.Join(marks, "post-checkout"))+"\nexit 5\n", 0o755)
-	writeHook(t, filepath.Join(hooks, "post-rewrite"),
-		"#!/bin/sh\n{ echo \"$1\"; cat; } > "+shQuote(filepath.Join(marks, "post-rewrite"))+"\n", 0o755)
-
-	out := hookCLI(t, "install", "--repo", dir)
-	if strings.Count(out, "post-commit.pre-cartlsp and runs first") != 1 || strings.Count(out, ".pre-cartlsp and runs first") != 3 {
-		t.Fatalf("install:\n%s", out)
-	}
-	checkOurHooks(t, hooks)
-	b, err := os.ReadFile(filepath.Join(hooks, "post-commit.pre-cartlsp"))
-	if err != nil || string(b) != commitHook {
-		t.Fatalf("previous post-commit hook: %q, %v", b, err)
-	}
-	if st, err := os.Stat(filepath.Join(hooks, "post-commit.pre-cartlsp")); err != nil || st.Mode().Perm() != 0o700 {
-		t.Fatalf("previous hook's mode: %v, %v", st.Mode(), err)
-	}
-	out = hookCLI(t, "status", "--repo", dir)
-	if strings.Count(out, "installed, chaining the previous hook") != 3 || strings.Count(out, " installed\n") != 1 {
-		t.Fatalf("status:\n%s", out)
-	}
-
-	// post-commit: the previous hook still runs when git commits.
-	before := hookGit(t, dir, "rev-parse", "HEAD")
-	hookCommit(t, dir, "second")
-	if b, err := os.ReadFile(filepath.Join(marks, "post-commit")); err != nil || string(b) != "post-commit ran\n" {
-		t.Fatalf("previous post-commit hook did not run: %q, %v", b, err)
-	}
-	// ... and its exit status is ours (git ignores post-commit's).
-	cmd := exec.Command(filepath.Join(hooks, "post-commit"))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CARTLSP_SKIP_HOOK=1")
-	var exit *exec.ExitError
-	if err := cmd.Run(); !errors.As(err, &exit) || exit.ExitCode() != 3 {
-		t.Fatalf("post-commit exit: %v, want status 3", err)
-	}
-
-	// post-checkout: arguments pass through, and the failure becomes git
-	// checkout's (git reports any failing hook as status 1).
-	if out, code := hookGitRun(t, dir, nil, "checkout", "-q", "-b", "other"); code != 1 {
-		t.Fatalf("git checkout exit %d, want 1 from the previous hook's failure\n%s", code, out)
-	}
-	if b, err := os.ReadFile(filepath.Join(marks, "post-checkout")); err != nil || string(b) != "1\n" {
-		t.Fatalf("previous post-checkout hook: %q, %v", b, err)
-	}
-
-	// post-rewrite: arguments and stdin pass through.
-	afterCommit := hookGit(t, dir, "rev-parse", "HEAD")
-	hookGit(t, dir, "commit", "-q", "--amend", "-m", "second, amended")
-	amended := hookGit(t, dir, "rev-parse", "HEAD")
-	b, err = os.ReadFile(filepath.Join(marks, "post-rewrite"))
-	if want := "amend\n" + afterCommit + " " + amended + "\n"; err != nil || string(b) != want {
-		t.Fatalf("previous post-rewrite hook got %q, %v; want %q", b, err, want)
-	}
-	if before == afterCommit {
-		t.Fatal("no commit was made")
-	}
-}
-
-func TestHookInstallTwiceKeepsTheChain(t *testing.T) {
-	dir := newHookRepo(t)
-	hooks := filepath.Join(dir, ".git", "hooks")
-	mine := "#!/bin/sh\necho mine\n"
-	writeHook(t, filepath.Join(hooks, "post-merge"), mine, 0o755)
-
-	hookCLI(t, "install", "--repo", dir)
-	first := readHooks(t, hooks)
-	out := hookCLI(t, "install", "--repo", dir)
-	if strings.Count(out, "already installed") != 4 || !strings.Contains(out, "chaining the previous hook post-merge.pre-cartlsp") {
-		t.Fatalf("second install:\n%s", out)
-	}
-	if second := readHooks(t, hooks); !equalMaps(first, second) {
-		t.Fatalf("second install changed the hooks:\n%v\n%v", first, second)
-	}
-	if b, _ := os.ReadFile(filepath.Join(hooks, "post-merge.pre-cartlsp")); string(b) != mine {
-		t.Fatalf("post-merge.pre-cartlsp = %q, want the user's hook", b)
-	}
-	checkOurHooks(t, hooks)
-}
-
-func readHooks(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]string{}
-	for _, e := range es {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m[e.Name()] = string(b)
-	}
-	return m
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
-func TestHookUninstallRestoresByteForByte(t *testing.T) {
-	dir := newHookRepo(t)
-	hooks := filepath.Join(dir, ".git", "hooks")
-	original := []byte("#!/bin/bash\r\n# odd bytes: \xff\x00 and no final newline\r\nexit 0")
-	p := filepath.Join(hooks, "post-commit")
-	writeHook(t, p, string(original), 0o750)
-	before := readHooks(t, hooks)
-
-	hookCLI(t, "install", "--repo", dir)
-	out := hookCLI(t, "uninstall", "--repo", dir)
-	if !strings.Contains(out, "removed, the previous hook restored") {
-		t.Fatalf("uninstall:\n%s", out)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil || !bytes.Equal(b, original) {
-		t.Fatalf("restored hook = %q, %v", b, err)
-	}
-	if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o750 {
-		t.Fatalf("restored hook's mode: %v, %v", st.Mode(), err)
-	}
-	if after := readHooks(t, hooks); !equalMaps(before, after) {
-		t.Fatalf("hooks directory differs after install + uninstall:\nbefore %v\nafter  %v", keys(before), keys(after))
-	}
-}
-
-func keys(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	return ks
-}
-
-func TestHookUninstallLeavesForeignHooks(t *testing.T) {
-	dir := newHookRepo(t)
-	hooks := filepath.Join(dir, ".git", "hooks")
-	hookCLI(t, "install", "--repo", dir)
-	// Another tool replaced one of ours afterwards.
-	foreign := "#!/bin/sh\n# another tool's hook\nexit 0\n"
-	writeHook(t, filepath.Join(hooks, "post-merge"), foreign, 0o755)
-
-	out := hookCLI(t, "status", "--repo", dir)
-	if hookLine(out, "post-merge") != "someone else's hook" || strings.Count(out, " installed\n") != 3 {
-		t.Fatalf("status:\n%s", out)
-	}
-	out = hookCLI(t, "uninstall", "--repo", dir)
-	if hookLine(out, "post-merge") != "someone else's hook: left alone" || strings.Count(out, "removed") != 3 {
-		t.Fatalf("uninstall:\n%s", out)
-	}
-	if b, err := os.ReadFile(filepath.Join(hooks, "post-merge")); err != nil || string(b) != foreign {
-		t.Fatalf("foreign hook = %q, %v", b, err)
-	}
-}
-
-func TestHookRefusesWhenPreCartlspExists(t *testing.T) {
-	dir := newHookRepo(t)
-	hooks := filepath.Join(dir, ".git", "hooks")
-	writeHook(t, filepath.Join(hooks, "post-commit"), "#!/bin/sh\necho current\n", 0o755)
-	writeHook(t, filepath.Join(hooks, "post-commit.pre-cartlsp"), "#!/bin/sh\necho older\n", 0o755)
-	before := readHooks(t, hooks)
-
-	code, out, errs := runCLI(t, "hook", "install", "--repo", dir)
-	if code != 1 || !strings.Contains(errs, "post-commit.pre-cartlsp already exists") || !strings.Contains(errs, "nothing installed") {
-		t.Fatalf("install: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
-	}
-	if after := readHooks(t, hooks); !equalMaps(before, after) {
-		t.Fatalf("a refused install changed the hooks directory: %v", keys(after))
-	}
-}
-
-func TestHookCoreHooksPath(t *testing.T) {
-	dir := newHookRepo(t)
-	hookGit(t, dir, "config", "core.hooksPath", ".githooks")
-	sub := filepath.Join(dir, "a", "b")
-	if err := os.MkdirAll(sub, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// From a subdirectory: relative to the work tree root, not to the directory.
-	out := hookCLI(t, "install", "--repo", sub)
-	want := filepath.Join(dir, ".githooks")
-	if !strings.Contains(out, "hooks directory: "+want+" (from core.hooksPath (repository config))") || !strings.Contains(out, "inside the work tree") {
-		t.Fatalf("install:\n%s", out)
-	}
-	checkOurHooks(t, want)
-	for _, name := range hookNames {
-		if _, err := os.Stat(filepath.Join(dir, ".git", "hooks", name)); err == nil {
-			t.Errorf("%s installed in .git/hooks despite core.hooksPath", name)
-		}
-	}
-	hookCommit(t, dir, "second") // git runs the hook from there
-
-	// An absolute core.hooksPath, from the global config.
-	home := hookTestEnv(t)
-	global := filepath.Join(t.TempDir(), "global-hooks")
-	hookGit(t, dir, "config", "--unset", "core.hooksPath")
-	if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte("[core]\n\thooksPath = "+global+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out = hookCLI(t, "install", "--repo", dir)
-	if !strings.Contains(out, "hooks directory: "+global+" (from core.hooksPath (global config))") {
-		t.Fatalf("install:\n%s", out)
-	}
-	checkOurHooks(t, global)
-}
-
-func TestHookWorktreeUsesCommonHooks(t *testing.T) {
-	dir := newHookRepo(t)
-	wt := filepath.Join(filepath.Dir(dir), "wt")
-	hookGit(t, dir, "worktree", "add", "-q", wt, "-b", "wt")
-
-	out := hookCLI(t, "install", "--repo", wt)
-	hooks := filepath.Join(dir, ".git", "hooks")
-	if !strings.Contains(out, "hooks directory: "+hooks+"\n") {
-		t.Fatalf("install from the worktree:\n%s", out)
-	}
-	checkOurHooks(t, hooks)
+	hookCommit(t, dir, "second") // git runs them
 	if out := hookCLI(t, "status", "--repo", dir); strings.Count(out, " installed\n") != 4 {
-		t.Fatalf("status from the main worktree:\n%s", out)
+		t.Fatalf("status:\n%s", out)
 	}
-	hookCommit(t, wt, "in the worktree")
+	if out := hookCLI(t, "uninstall", "--repo", dir); strings.Count(out, "removed") != 4 {
+		t.Fatalf("uninstall:\n%s", out)
+	}
+	if code, _, errs := runCLI(t, "hook", "install", "--repo", dir, "--budget", "huge"); code != 1 || !strings.Contains(errs, "huge") {
+		t.Fatalf("unknown budget: exit %d, stderr %q", code, errs)
+	}
 }
 
 func TestHookErrors(t *testing.T) {

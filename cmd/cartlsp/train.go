@@ -18,6 +18,7 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/student"
 	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer"
+	"github.com/cartlsp/cartlsp/trainer/progress"
 )
 
 // listFlag is a repeatable, comma-separated string flag.
@@ -183,14 +184,14 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	ev := newTrainEvents(stderr, tf.quiet)
-	defer ev.finish()
+	ev := progress.NewTraining(stderr, tf.quiet)
+	defer ev.Finish()
 	newStudent := func() (*student.Model, error) { return student.New(l.file, l.be) }
 
 	if repo != nil && tf.out == "" {
 		return trainIntoStore(ctx, repo, rev, storeDir, wait, &follow.Builder{
 			Infer: l.m, Chat: chat, Student: newStudent, Budget: budget, Method: tf.method, Filter: filter,
-			Description: tf.description, Scratch: scratch, Events: ev.event,
+			Description: tf.description, Scratch: scratch, Events: ev.Event,
 		}, ev, stdout, stderr)
 	}
 
@@ -204,7 +205,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		return err
 	}
 	corpus.Description = tf.description
-	ev.source = corpus.Source
+	ev.SetSource(corpus.Source)
 	out := tf.out
 	if out == "" {
 		out = filepath.Base(corpus.Source) + ".cart"
@@ -225,11 +226,11 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		budget.Name, tf.method, budget.Train.P, budget.Synth.Conversations, budget.Train.Epochs, budget.Train.LR, out)
 	job := &trainer.Job{
 		Corpus: corpus, Infer: l.m, Chat: chat, Method: tf.method, Budget: budget, WorkDir: work, Dataset: tf.data, Out: out,
-		Events: ev.event, Student: newStudent,
+		Events: ev.Event, Student: newStudent,
 	}
 	t0 := time.Now()
 	res, err := job.Run(ctx)
-	ev.finish()
+	ev.Finish()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("interrupted; the dataset and checkpoint in %s are kept: run the same command again to resume", work)
@@ -244,25 +245,25 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 // trainIntoStore makes sure the commit's Cartridge is in the store: a
 // no-op when it is there (what a commit hook wants), an incremental
 // training when an ancestor's is.
-func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir string, wait bool, b *follow.Builder, ev *trainEvents, stdout, stderr io.Writer) error {
+func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir string, wait bool, b *follow.Builder, ev *progress.Training, stdout, stderr io.Writer) error {
 	st, err := store.Open(storeDir)
 	if err != nil {
 		return err
 	}
 	b.Store = st
-	ev.source = repo.Root
+	ev.SetSource(repo.Root)
 	if r, err := b.Lookup(repo, rev); err != nil {
 		return err
 	} else if r != nil {
 		fmt.Fprintf(stdout, "up to date: %s at %s has its Cartridge: %s\n", repo.Root, indexer.ShortHash(r.Commit.Hash), r.Path)
 		return nil
 	}
-	if !ev.quiet {
+	if !ev.Quiet() {
 		fmt.Fprintf(stderr, "training a Cartridge for %s: budget %s, method %s, p=%d → store %s\n",
 			repo.Root, b.Budget.Name, b.Method, b.Budget.Train.P, st.Dir())
 	}
 	res, err := b.Ensure(ctx, repo, rev, wait)
-	ev.finish()
+	ev.Finish()
 	if err != nil {
 		switch {
 		case errors.Is(err, context.Canceled):
@@ -297,61 +298,6 @@ func printJobResult(w io.Writer, res *trainer.JobResult, files int, total time.D
 	}
 	fmt.Fprintf(w, "\n  corpus %d tokens in %d files; synthesis %s, training %s, total %s\n  loss curve: %s, %s\n",
 		res.CorpusTokens, files, dur(res.SynthSeconds), dur(tr.Seconds), total.Round(time.Second), res.LossCSV, res.LossPNG)
-}
-
-// trainEvents shows a job's progress on stderr: messages and a progress
-// bar per phase.
-type trainEvents struct {
-	w      io.Writer
-	quiet  bool
-	tty    bool
-	bar    *progressBar
-	phase  string
-	source string
-}
-
-func newTrainEvents(w io.Writer, quiet bool) *trainEvents {
-	e := &trainEvents{w: w, quiet: quiet}
-	if f, ok := w.(*os.File); ok {
-		e.tty = isTerminal(f)
-	}
-	return e
-}
-
-func (t *trainEvents) finish() {
-	if t.bar != nil {
-		t.bar.Finish("")
-		t.bar = nil
-	}
-	t.phase = ""
-}
-
-func (t *trainEvents) event(e trainer.Event) {
-	if t.quiet {
-		return
-	}
-	switch e.Phase {
-	case "corpus":
-		fmt.Fprintf(t.w, "corpus: %s (%s)\n", t.source, e.Message)
-	case "resume":
-		fmt.Fprintln(t.w, e.Message)
-	case "synthesis", "training":
-		if t.phase != e.Phase {
-			t.finish()
-			t.bar = newProgressBar(t.w, e.Phase, e.Total, t.tty)
-			t.phase = e.Phase
-		}
-		extra := ""
-		if e.Phase == "training" {
-			extra = fmt.Sprintf("loss %.4f", e.Loss)
-			if !math.IsNaN(e.EvalLoss) {
-				extra += fmt.Sprintf(" held-out %.4f", e.EvalLoss)
-			}
-		}
-		t.bar.Update(e.Done, extra)
-	case "done":
-		t.finish()
-	}
 }
 
 func dur(s float64) string {
