@@ -57,6 +57,6 @@ func runCompose(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		how = "later parts' keys re-rotated"
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d parts, p = %d (%d frozen), %s, %s, %s\n",
-		*out, len(pos), c.Meta.P, c.Meta.Frozen, dtype, cartSize(c.Bytes(dtype)), how)
+		*out, len(pos), c.Meta.P, c.Meta.Frozen, dtype, cartridge.FormatSize(c.Bytes(dtype)), how)
 	return nil
 }
