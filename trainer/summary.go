@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -24,4 +26,21 @@ func (res *JobResult) WriteSummary(w io.Writer, files int, total time.Duration) 
 // seconds formats a duration in seconds, rounded to the second.
 func seconds(s float64) string {
 	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
+}
+
+// DefaultPaths fills in a training's output Cartridge and work directory
+// when they are not given: ./<source's base name>.cart (…<method>.cart for
+// a method other than self-study), and the output's name with .work for
+// .cart.
+func DefaultPaths(source, method, out, work string) (string, string) {
+	if out == "" {
+		out = filepath.Base(source) + ".cart"
+		if method != MethodSelfStudy {
+			out = filepath.Base(source) + "." + method + ".cart"
+		}
+	}
+	if work == "" {
+		work = strings.TrimSuffix(out, ".cart") + ".work"
+	}
+	return out, work
 }

@@ -40,16 +40,7 @@ func runStore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // storeFlag registers --store and returns a function that opens that store.
 func storeFlag(fs *flag.FlagSet) func() (*store.Store, error) {
 	dir := fs.String("store", "", "the store directory (default $CARTLSP_STORE, else cartlsp/store in the user cache)")
-	return func() (*store.Store, error) {
-		d := *dir
-		if d == "" {
-			var err error
-			if d, err = store.DefaultDir(); err != nil {
-				return nil, err
-			}
-		}
-		return store.Open(d)
-	}
+	return func() (*store.Store, error) { return store.OpenDefault(*dir) }
 }
 
 func storeLs(args []string, stdout, stderr io.Writer) error {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -143,17 +142,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	}
 	corpus.Description = tf.description
 	ev.SetSource(corpus.Source)
-	out := tf.out
-	if out == "" {
-		out = filepath.Base(corpus.Source) + ".cart"
-		if tf.method != trainer.MethodSelfStudy {
-			out = filepath.Base(corpus.Source) + "." + tf.method + ".cart"
-		}
-	}
-	work := tf.work
-	if work == "" {
-		work = strings.TrimSuffix(out, ".cart") + ".work"
-	}
+	out, work := trainer.DefaultPaths(corpus.Source, tf.method, tf.out, tf.work)
 	if tf.fresh {
 		if err := os.RemoveAll(work); err != nil {
 			return err
@@ -192,7 +181,7 @@ func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir strin
 	if r, err := b.Lookup(repo, rev); err != nil {
 		return err
 	} else if r != nil {
-		fmt.Fprintf(stdout, "up to date: %s at %s has its Cartridge: %s\n", repo.Root, indexer.ShortHash(r.Commit.Hash), r.Path)
+		r.WriteSummary(stdout, repo.Root)
 		return nil
 	}
 	if !ev.Quiet() {
@@ -211,16 +200,6 @@ func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir strin
 		}
 		return err
 	}
-	if !res.Trained {
-		fmt.Fprintf(stdout, "up to date: %s at %s has its Cartridge: %s\n", repo.Root, indexer.ShortHash(res.Commit.Hash), res.Path)
-		return nil
-	}
-	how := "from scratch"
-	if res.Parent != "" {
-		how = fmt.Sprintf("incrementally from entry %s (%d new + %d replayed examples)", res.Parent, res.Job.NewExamples, res.Job.Replayed)
-	}
-	fmt.Fprintf(stdout, "trained %s at %s %s in %s → %s\n  ", repo.Root, indexer.ShortHash(res.Commit.Hash), how,
-		time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), res.Path)
-	res.Job.WriteSummary(stdout, res.Job.Cartridge.Meta.Corpus.Files, time.Duration(res.Seconds*float64(time.Second)))
+	res.WriteSummary(stdout, repo.Root)
 	return nil
 }
