@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -32,12 +30,10 @@ func trainInBackground(args []string, repo *indexer.Repo, dir, storeDir, logPath
 		if repo != nil {
 			root = repo.Root
 		}
-		abs, err := filepath.Abs(root)
-		if err != nil {
+		var err error
+		if logPath, err = store.LogPath(storeDir, root); err != nil {
 			return err
 		}
-		h := sha256.Sum256([]byte(abs))
-		logPath = filepath.Join(storeDir, "logs", filepath.Base(abs)+"-"+hex.EncodeToString(h[:4])+".log")
 	}
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return fmt.Errorf("background training: log directory: %w", err)

@@ -72,7 +72,7 @@ func TestCLIInspect(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%v: code %d, stderr %q", args, code, errs)
 		}
-		var r inspectReport
+		var r cartridge.Description
 		if err := json.Unmarshal([]byte(out), &r); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}

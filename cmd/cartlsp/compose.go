@@ -27,25 +27,7 @@ func runCompose(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 	}
-	parts := make([]*cartridge.Cartridge, len(pos))
-	for i, p := range pos {
-		info, err := cartridge.Stat(p)
-		if err != nil {
-			return err
-		}
-		if *dtypeName == "" {
-			switch {
-			case i == 0:
-				dtype = info.DType
-			case dtype != info.DType:
-				dtype = cartridge.F32
-			}
-		}
-		if parts[i], err = cartridge.Read(p); err != nil {
-			return err
-		}
-	}
-	c, err := cartridge.ComposeWith(cartridge.ComposeOptions{Rerotate: *rerotate}, parts...)
+	c, dtype, err := cartridge.ComposeFiles(cartridge.ComposeOptions{Rerotate: *rerotate}, dtype, pos...)
 	if err != nil {
 		return err
 	}
@@ -57,6 +39,6 @@ func runCompose(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		how = "later parts' keys re-rotated"
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d parts, p = %d (%d frozen), %s, %s, %s\n",
-		*out, len(pos), c.Meta.P, c.Meta.Frozen, dtype, cartSize(c.Bytes(dtype)), how)
+		*out, len(pos), c.Meta.P, c.Meta.Frozen, dtype, cartridge.FormatSize(c.Bytes(dtype)), how)
 	return nil
 }

@@ -9,8 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 )
 
 // command is one subcommand: a name, a one-line summary and its body.
@@ -41,12 +42,7 @@ func init() {
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "cartlsp: a language server that answers questions about your repository with a trained Cartridge.\n\n")
 	fmt.Fprintf(w, "Usage: cartlsp <command> [flags] [args]\n\nCommands:\n")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(commands)) {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "\nRun `cartlsp <command> --help` for a command's flags.\n")
@@ -116,4 +112,25 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// parseInterleaved parses flags that may come before, between or after the
+// positional arguments (`inspect a.cart --json`), which flag.Parse alone does
+// not allow; everything after "--" is positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parse(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }

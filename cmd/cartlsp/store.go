@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/cartlsp/cartlsp/store"
@@ -45,22 +40,7 @@ func runStore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // storeFlag registers --store and returns a function that opens that store.
 func storeFlag(fs *flag.FlagSet) func() (*store.Store, error) {
 	dir := fs.String("store", "", "the store directory (default $CARTLSP_STORE, else cartlsp/store in the user cache)")
-	return func() (*store.Store, error) {
-		d := *dir
-		if d == "" {
-			var err error
-			if d, err = store.DefaultDir(); err != nil {
-				return nil, err
-			}
-		}
-		return store.Open(d)
-	}
-}
-
-// lsEntry is one element of `cartlsp store ls --json`.
-type lsEntry struct {
-	store.Entry
-	State string `json:"state"`
+	return func() (*store.Store, error) { return store.OpenDefault(*dir) }
 }
 
 func storeLs(args []string, stdout, stderr io.Writer) error {
@@ -83,30 +63,9 @@ func storeLs(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		out := make([]lsEntry, 0, len(es))
-		for _, e := range es {
-			out = append(out, lsEntry{e, e.State()})
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return printJSON(stdout, store.Listed(es))
 	}
-	if len(es) == 0 {
-		fmt.Fprintf(stdout, "the store is empty (%s)\n", s.Dir())
-		return nil
-	}
-	now := time.Now()
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tREPO\tCOMMIT\tBRANCH\tGEN\tSIZE\tAGE")
-	var total int64
-	for _, e := range es {
-		m := e.Meta
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.ID, e.State(), storeDash(storeRepo(m.Repo)),
-			storeDash(storeClip(m.Commit, 12)), storeDash(m.Branch), m.Generation, cartSize(e.Bytes), storeAge(e, now))
-		total += e.Bytes
-	}
-	tw.Flush()
-	fmt.Fprintf(stdout, "\n%s, %s, in %s\n", storePlural(len(es), "entry", "entries"), cartSize(total), s.Dir())
+	store.WriteList(stdout, es, s.Dir(), time.Now())
 	return nil
 }
 
@@ -143,65 +102,6 @@ func storeGC(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil && ctx.Err() != nil && len(removed) == 0 {
 		return fmt.Errorf("a training is using the store %s; try again when it ends, or pass a longer --wait: %w", s.Dir(), err)
 	}
-	verb, freed := "removed", "freed"
-	if *dry {
-		verb, freed = "would remove", "would free"
-	}
-	var total int64
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	for _, e := range removed {
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t(%s)\n", verb, e.ID, storeDash(storeRepo(e.Meta.Repo)), storeDash(storeClip(e.Meta.Commit, 12)),
-			cartSize(e.Bytes), e.Reason)
-		total += e.Bytes
-	}
-	tw.Flush()
-	if len(removed) == 0 {
-		fmt.Fprintf(stdout, "nothing to remove in %s\n", s.Dir())
-	} else {
-		fmt.Fprintf(stdout, "%s %s (%s) in %s\n", freed, cartSize(total), storePlural(len(removed), "entry", "entries"), s.Dir())
-	}
+	store.WriteRemoved(stdout, removed, *dry, s.Dir())
 	return err
-}
-
-// storeAge is how long ago the entry was created (or last changed, when its
-// meta.json does not say).
-func storeAge(e store.Entry, now time.Time) string {
-	t := e.Meta.Created
-	if t.IsZero() {
-		t = e.Modified
-	}
-	return store.Age(now.Sub(t))
-}
-
-// storeRepo writes a path under the home directory as ~/….
-func storeRepo(repo string) string {
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" || !filepath.IsAbs(repo) {
-		return repo
-	}
-	if rel, err := filepath.Rel(home, repo); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return filepath.Join("~", rel)
-	}
-	return repo
-}
-
-func storeClip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
-func storeDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func storePlural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

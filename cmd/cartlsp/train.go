@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -34,20 +32,15 @@ func (l *listFlag) Set(s string) error {
 	return nil
 }
 
-// trainFlags are the knobs of `cartlsp train`; budget fields are overridden
-// only by flags given on the command line.
+// trainFlags are the knobs of `cartlsp train`.
 type trainFlags struct {
-	budget, method, out, work, data, init, seedTypes, description string
-	p, frozen, conversations, epochs, batch, chunkMin, chunkMax   int
-	maxUser, maxAnswer, holdout, synthBatch                       int
-	lr                                                            float64
-	seed                                                          uint64
-	exclude                                                       listFlag
-	fresh, quiet                                                  bool
+	method, out, work, data, description string
+	exclude                              listFlag
+	fresh, quiet                         bool
+	budget                               func() (trainer.Budget, error) // --budget and its overrides
 }
 
 func (t *trainFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&t.budget, "budget", "small", "preset: tiny (a minute or two, for a first look), small (~15 min on 2 CPU cores for a ~20k-token repository), full (the paper's scale, for a GPU)")
 	fs.StringVar(&t.method, "method", trainer.MethodSelfStudy, "self-study (synthetic conversations + distillation), ntp (next-token prediction on the corpus, a baseline) or mixed (both, shuffled together)")
 	fs.StringVar(&t.out, "o", "", "output Cartridge (default: ./<directory name>.cart)")
 	fs.StringVar(&t.work, "work", "", "work directory for the dataset, checkpoint and loss curve (default: <output>.work)")
@@ -55,66 +48,8 @@ func (t *trainFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&t.fresh, "fresh", false, "delete the work directory first instead of resuming from it")
 	fs.Var(&t.exclude, "exclude", "glob of files to leave out, matched against paths and their tails, e.g. '*_test.go' (repeatable, comma-separated)")
 	fs.StringVar(&t.description, "description", "", "one line describing the codebase, shown to the model during synthesis")
-	fs.IntVar(&t.p, "p", 0, "Cartridge size in virtual tokens (budget default)")
-	fs.IntVar(&t.frozen, "frozen", 1, "leading Cartridge tokens kept frozen (the attention sink); 0 trains all")
-	fs.StringVar(&t.init, "init", "", "initialisation: first-tokens (the corpus's first p tokens), random-tokens or random-vectors (budget default: first-tokens)")
-	fs.IntVar(&t.conversations, "conversations", 0, "synthetic conversations (budget default)")
-	fs.IntVar(&t.epochs, "epochs", 0, "passes over the conversations (budget default)")
-	fs.IntVar(&t.batch, "batch", 0, "conversations per optimiser step (budget default)")
-	fs.Float64Var(&t.lr, "lr", 0, "Adam learning rate (budget default)")
-	fs.IntVar(&t.chunkMin, "chunk-min", 0, "shortest corpus chunk shown to the teacher, tokens (budget default)")
-	fs.IntVar(&t.chunkMax, "chunk-max", 0, "longest corpus chunk, tokens (budget default)")
-	fs.IntVar(&t.maxUser, "max-user", 0, "longest synthetic user message, tokens (budget default)")
-	fs.IntVar(&t.maxAnswer, "max-answer", 0, "longest synthetic answer, tokens (budget default)")
-	fs.IntVar(&t.holdout, "holdout", -1, "conversations held out to measure the loss on (budget default)")
-	fs.IntVar(&t.synthBatch, "synth-batch", 0, "conversations synthesized at once (budget default)")
-	fs.StringVar(&t.seedTypes, "seed-types", "all", "seed prompt types: structuring,summarization,question,use_case,creative")
-	fs.Uint64Var(&t.seed, "seed", trainer.DefaultSeed, "random seed (chunks, seed prompts, sampling, data order, init)")
 	fs.BoolVar(&t.quiet, "quiet", false, "no progress bar")
-}
-
-// budget resolves the budget and the explicit overrides.
-func (t *trainFlags) resolve(fs *flag.FlagSet) (trainer.Budget, error) {
-	b, err := trainer.LookupBudget(t.budget)
-	if err != nil {
-		return b, err
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	override := func(name string, dst *int, v int) {
-		if set[name] {
-			*dst = v
-		}
-	}
-	override("p", &b.Train.P, t.p)
-	override("frozen", &b.Train.Frozen, t.frozen)
-	override("conversations", &b.Synth.Conversations, t.conversations)
-	override("epochs", &b.Train.Epochs, t.epochs)
-	override("batch", &b.Train.Batch, t.batch)
-	override("chunk-min", &b.Synth.ChunkMin, t.chunkMin)
-	override("chunk-max", &b.Synth.ChunkMax, t.chunkMax)
-	override("max-user", &b.Synth.MaxUser, t.maxUser)
-	override("max-answer", &b.Synth.MaxAnswer, t.maxAnswer)
-	override("holdout", &b.Train.Holdout, t.holdout)
-	override("synth-batch", &b.SynthBatch, t.synthBatch)
-	if set["chunk-min"] && !set["chunk-max"] && b.Synth.ChunkMax < b.Synth.ChunkMin {
-		b.Synth.ChunkMax = b.Synth.ChunkMin
-	}
-	if set["lr"] {
-		b.Train.LR = t.lr
-	}
-	if set["init"] {
-		b.Train.Init = t.init
-	}
-	b.Train.Seed = t.seed
-	b.Synth.Description = t.description
-	if b.Synth.SeedTypes, err = trainer.ParseSeedTypes(t.seedTypes); err != nil {
-		return b, err
-	}
-	if b.Train.Holdout >= b.Synth.Conversations {
-		b.Train.Holdout = b.Synth.Conversations / 8
-	}
-	return b, nil
+	t.budget = trainer.BudgetFlags(fs)
 }
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -148,10 +83,11 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	if len(pos) == 1 {
 		dir = pos[0]
 	}
-	budget, err := tf.resolve(fs)
+	budget, err := tf.budget()
 	if err != nil {
 		return err
 	}
+	budget.Synth.Description = tf.description
 	filter := indexer.Filter{Exclude: tf.exclude}
 	var repo *indexer.Repo
 	if !dirMode {
@@ -206,17 +142,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	}
 	corpus.Description = tf.description
 	ev.SetSource(corpus.Source)
-	out := tf.out
-	if out == "" {
-		out = filepath.Base(corpus.Source) + ".cart"
-		if tf.method != trainer.MethodSelfStudy {
-			out = filepath.Base(corpus.Source) + "." + tf.method + ".cart"
-		}
-	}
-	work := tf.work
-	if work == "" {
-		work = strings.TrimSuffix(out, ".cart") + ".work"
-	}
+	out, work := trainer.DefaultPaths(corpus.Source, tf.method, tf.out, tf.work)
 	if tf.fresh {
 		if err := os.RemoveAll(work); err != nil {
 			return err
@@ -238,7 +164,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: ", out)
-	printJobResult(stdout, res, len(corpus.Files), time.Since(t0))
+	res.WriteSummary(stdout, len(corpus.Files), time.Since(t0))
 	return nil
 }
 
@@ -255,7 +181,7 @@ func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir strin
 	if r, err := b.Lookup(repo, rev); err != nil {
 		return err
 	} else if r != nil {
-		fmt.Fprintf(stdout, "up to date: %s at %s has its Cartridge: %s\n", repo.Root, indexer.ShortHash(r.Commit.Hash), r.Path)
+		r.WriteSummary(stdout, repo.Root)
 		return nil
 	}
 	if !ev.Quiet() {
@@ -274,32 +200,6 @@ func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir strin
 		}
 		return err
 	}
-	if !res.Trained {
-		fmt.Fprintf(stdout, "up to date: %s at %s has its Cartridge: %s\n", repo.Root, indexer.ShortHash(res.Commit.Hash), res.Path)
-		return nil
-	}
-	how := "from scratch"
-	if res.Parent != "" {
-		how = fmt.Sprintf("incrementally from entry %s (%d new + %d replayed examples)", res.Parent, res.Job.NewExamples, res.Job.Replayed)
-	}
-	fmt.Fprintf(stdout, "trained %s at %s %s in %s → %s\n  ", repo.Root, indexer.ShortHash(res.Commit.Hash), how,
-		time.Duration(res.Seconds*float64(time.Second)).Round(time.Second), res.Path)
-	printJobResult(stdout, res.Job, res.Job.Cartridge.Meta.Corpus.Files, time.Duration(res.Seconds*float64(time.Second)))
+	res.WriteSummary(stdout, repo.Root)
 	return nil
-}
-
-// printJobResult writes a finished job's figures.
-func printJobResult(w io.Writer, res *trainer.JobResult, files int, total time.Duration) {
-	tr := res.Train
-	fmt.Fprintf(w, "p=%d, %d conversations (%d student tokens per epoch), %d steps, loss %.4f → %.4f",
-		tr.Prefix.P, res.Conversations, res.StudentTokens, tr.Steps, res.Cartridge.Meta.Metrics["loss_first"], res.Cartridge.Meta.Metrics["loss_final"])
-	if !math.IsNaN(tr.EvalLoss) {
-		fmt.Fprintf(w, ", held-out %.4f", tr.EvalLoss)
-	}
-	fmt.Fprintf(w, "\n  corpus %d tokens in %d files; synthesis %s, training %s, total %s\n  loss curve: %s, %s\n",
-		res.CorpusTokens, files, dur(res.SynthSeconds), dur(tr.Seconds), total.Round(time.Second), res.LossCSV, res.LossPNG)
-}
-
-func dur(s float64) string {
-	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
 }

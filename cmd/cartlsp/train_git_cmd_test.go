@@ -143,7 +143,7 @@ func TestServeAndTrainShareRecipes(t *testing.T) {
 		if err := fs.Parse([]string{"--budget", name}); err != nil {
 			t.Fatal(err)
 		}
-		fromTrain, err := tf.resolve(fs)
+		fromTrain, err := tf.budget()
 		if err != nil {
 			t.Fatal(err)
 		}

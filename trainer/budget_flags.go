@@ -1,0 +1,76 @@
+package trainer
+
+import "flag"
+
+// BudgetFlags registers on fs the flags that choose a training's Budget:
+// --budget (the preset) and one flag per knob that overrides it. The
+// function it returns resolves them once fs is parsed: the preset, with
+// only the flags given on the command line overriding it; --chunk-max
+// follows a larger --chunk-min, and a hold-out that would take every
+// conversation becomes an eighth of them.
+func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
+	var v struct {
+		budget, init, seedTypes                                     string
+		p, frozen, conversations, epochs, batch, chunkMin, chunkMax int
+		maxUser, maxAnswer, holdout, synthBatch                     int
+		lr                                                          float64
+		seed                                                        uint64
+	}
+	fs.StringVar(&v.budget, "budget", "small", "preset: tiny (a minute or two, for a first look), small (~15 min on 2 CPU cores for a ~20k-token repository), full (the paper's scale, for a GPU)")
+	fs.IntVar(&v.p, "p", 0, "Cartridge size in virtual tokens (budget default)")
+	fs.IntVar(&v.frozen, "frozen", 1, "leading Cartridge tokens kept frozen (the attention sink); 0 trains all")
+	fs.StringVar(&v.init, "init", "", "initialisation: first-tokens (the corpus's first p tokens), random-tokens or random-vectors (budget default: first-tokens)")
+	fs.IntVar(&v.conversations, "conversations", 0, "synthetic conversations (budget default)")
+	fs.IntVar(&v.epochs, "epochs", 0, "passes over the conversations (budget default)")
+	fs.IntVar(&v.batch, "batch", 0, "conversations per optimiser step (budget default)")
+	fs.Float64Var(&v.lr, "lr", 0, "Adam learning rate (budget default)")
+	fs.IntVar(&v.chunkMin, "chunk-min", 0, "shortest corpus chunk shown to the teacher, tokens (budget default)")
+	fs.IntVar(&v.chunkMax, "chunk-max", 0, "longest corpus chunk, tokens (budget default)")
+	fs.IntVar(&v.maxUser, "max-user", 0, "longest synthetic user message, tokens (budget default)")
+	fs.IntVar(&v.maxAnswer, "max-answer", 0, "longest synthetic answer, tokens (budget default)")
+	fs.IntVar(&v.holdout, "holdout", -1, "conversations held out to measure the loss on (budget default)")
+	fs.IntVar(&v.synthBatch, "synth-batch", 0, "conversations synthesized at once (budget default)")
+	fs.StringVar(&v.seedTypes, "seed-types", "all", "seed prompt types: structuring,summarization,question,use_case,creative")
+	fs.Uint64Var(&v.seed, "seed", DefaultSeed, "random seed (chunks, seed prompts, sampling, data order, init)")
+	return func() (Budget, error) {
+		b, err := LookupBudget(v.budget)
+		if err != nil {
+			return b, err
+		}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		override := func(name string, dst *int, val int) {
+			if set[name] {
+				*dst = val
+			}
+		}
+		override("p", &b.Train.P, v.p)
+		override("frozen", &b.Train.Frozen, v.frozen)
+		override("conversations", &b.Synth.Conversations, v.conversations)
+		override("epochs", &b.Train.Epochs, v.epochs)
+		override("batch", &b.Train.Batch, v.batch)
+		override("chunk-min", &b.Synth.ChunkMin, v.chunkMin)
+		override("chunk-max", &b.Synth.ChunkMax, v.chunkMax)
+		override("max-user", &b.Synth.MaxUser, v.maxUser)
+		override("max-answer", &b.Synth.MaxAnswer, v.maxAnswer)
+		override("holdout", &b.Train.Holdout, v.holdout)
+		override("synth-batch", &b.SynthBatch, v.synthBatch)
+		if set["chunk-min"] && !set["chunk-max"] && b.Synth.ChunkMax < b.Synth.ChunkMin {
+			b.Synth.ChunkMax = b.Synth.ChunkMin
+		}
+		if set["lr"] {
+			b.Train.LR = v.lr
+		}
+		if set["init"] {
+			b.Train.Init = v.init
+		}
+		b.Train.Seed = v.seed
+		if b.Synth.SeedTypes, err = ParseSeedTypes(v.seedTypes); err != nil {
+			return b, err
+		}
+		if b.Train.Holdout >= b.Synth.Conversations {
+			b.Train.Holdout = b.Synth.Conversations / 8
+		}
+		return b, nil
+	}
+}

@@ -1,0 +1,46 @@
+package trainer
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// WriteSummary prints a finished job's figures for people: size, data,
+// steps and losses, the corpus, the phases' durations (total is the whole
+// run's) and where the loss curve is.
+func (res *JobResult) WriteSummary(w io.Writer, files int, total time.Duration) {
+	tr := res.Train
+	fmt.Fprintf(w, "p=%d, %d conversations (%d student tokens per epoch), %d steps, loss %.4f → %.4f",
+		tr.Prefix.P, res.Conversations, res.StudentTokens, tr.Steps, res.Cartridge.Meta.Metrics["loss_first"], res.Cartridge.Meta.Metrics["loss_final"])
+	if !math.IsNaN(tr.EvalLoss) {
+		fmt.Fprintf(w, ", held-out %.4f", tr.EvalLoss)
+	}
+	fmt.Fprintf(w, "\n  corpus %d tokens in %d files; synthesis %s, training %s, total %s\n  loss curve: %s, %s\n",
+		res.CorpusTokens, files, seconds(res.SynthSeconds), seconds(tr.Seconds), total.Round(time.Second), res.LossCSV, res.LossPNG)
+}
+
+// seconds formats a duration in seconds, rounded to the second.
+func seconds(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
+}
+
+// DefaultPaths fills in a training's output Cartridge and work directory
+// when they are not given: ./<source's base name>.cart (…<method>.cart for
+// a method other than self-study), and the output's name with .work for
+// .cart.
+func DefaultPaths(source, method, out, work string) (string, string) {
+	if out == "" {
+		out = filepath.Base(source) + ".cart"
+		if method != MethodSelfStudy {
+			out = filepath.Base(source) + "." + method + ".cart"
+		}
+	}
+	if work == "" {
+		work = strings.TrimSuffix(out, ".cart") + ".work"
+	}
+	return out, work
+}
