@@ -31,16 +31,15 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// File names inside an entry.
+// File names inside an entry. The files in work/ are named by their owner
+// (the trainer, trainer.DatasetFile and trainer.CheckpointFile).
 const (
-	MetaName       = "meta.json"
-	CartridgeName  = "cartridge.cart"
-	WorkName       = "work"
-	CheckpointName = "checkpoint.ckpt" // in work/; removed by Commit
-	DatasetName    = "dataset.bin"     // in work/; kept, a later incremental training replays it
-	entriesName    = "entries"
-	trashName      = "trash"
-	tempSuffix     = atomicfile.TempSuffix // ends every temp file in an entry, atomicfile.Write's too
+	MetaName      = "meta.json"
+	CartridgeName = "cartridge.cart"
+	WorkName      = "work"
+	entriesName   = "entries"
+	trashName     = "trash"
+	tempSuffix    = atomicfile.TempSuffix // ends every temp file in an entry, atomicfile.Write's too
 )
 
 // DefaultDir is $CARTLSP_STORE when set, else <user cache>/cartlsp/store.
@@ -368,10 +367,11 @@ func (t *Txn) TempCartridgePath() string { return t.CartridgePath() + tempSuffix
 
 // Commit publishes the Cartridge written at TempCartridgePath: it fsyncs it,
 // renames it to CartridgePath, rewrites meta.json from m (m.Key = the Txn's
-// key; m.Created = now when zero) and removes work/checkpoint.ckpt, keeping
-// the dataset and loss curve for a later incremental training. Commit does
-// not release the locks; Release does.
-func (t *Txn) Commit(m Meta) error {
+// key; m.Created = now when zero) and removes the files named in discard
+// from the work directory (what must not outlive the training, the trainer's
+// checkpoint), keeping the rest (the dataset and loss curve, for a later
+// incremental training). Commit does not release the locks; Release does.
+func (t *Txn) Commit(m Meta, discard ...string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
@@ -396,8 +396,10 @@ func (t *Txn) Commit(m Meta) error {
 	if err := writeJSONAtomic(filepath.Join(t.Dir(), MetaName), m); err != nil {
 		return err
 	}
-	if err := os.Remove(filepath.Join(t.WorkDir(), CheckpointName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("store: Commit: %w", err)
+	for _, name := range discard {
+		if err := os.Remove(filepath.Join(t.WorkDir(), name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("store: Commit: %w", err)
+		}
 	}
 	t.meta = m
 	t.committed = true

@@ -27,6 +27,13 @@ func newStore(t *testing.T) *Store {
 	return s
 }
 
+// The trainer's files in work/ (trainer.DatasetFile, trainer.CheckpointFile);
+// the store knows them only as what Commit is told to discard or keep.
+const (
+	datasetFile    = "dataset.bin"
+	checkpointFile = "checkpoint.ckpt"
+)
+
 func testKey(i int) Key {
 	return Key{Model: "sha256:model", Corpus: fmt.Sprintf("sha256:corpus-%d", i), Recipe: "sha256:recipe"}
 }
@@ -40,7 +47,7 @@ func train(t *testing.T, s *Store, k Key, m Meta) *Entry {
 		t.Fatal(err)
 	}
 	defer txn.Release()
-	for name, data := range map[string]string{DatasetName: "dataset", CheckpointName: "checkpoint", "loss.tsv": "0\t1.5\n"} {
+	for name, data := range map[string]string{datasetFile: "dataset", checkpointFile: "checkpoint", "loss.tsv": "0\t1.5\n"} {
 		if err := os.WriteFile(filepath.Join(txn.WorkDir(), name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +55,7 @@ func train(t *testing.T, s *Store, k Key, m Meta) *Entry {
 	if err := os.WriteFile(txn.TempCartridgePath(), []byte("cartridge bytes"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := txn.Commit(m); err != nil {
+	if err := txn.Commit(m, checkpointFile); err != nil {
 		t.Fatal(err)
 	}
 	if err := txn.Release(); err != nil {
@@ -135,14 +142,14 @@ func TestStoreRoundTrip(t *testing.T) {
 	if err != nil || e == nil || e.Complete || !e.Locked || e.Damaged() || e.State() != "training" || e.Meta.Commit != m.Commit {
 		t.Fatalf("Get during training: %+v, %v", e, err)
 	}
-	os.WriteFile(filepath.Join(txn.WorkDir(), DatasetName), []byte("dataset"), 0o644)
-	os.WriteFile(filepath.Join(txn.WorkDir(), CheckpointName), []byte("ckpt"), 0o644)
+	os.WriteFile(filepath.Join(txn.WorkDir(), datasetFile), []byte("dataset"), 0o644)
+	os.WriteFile(filepath.Join(txn.WorkDir(), checkpointFile), []byte("ckpt"), 0o644)
 	if err := txn.Commit(m); err == nil {
 		t.Fatal("Commit with no Cartridge written succeeded")
 	}
 	os.WriteFile(txn.TempCartridgePath(), []byte("cartridge"), 0o644)
 	m.TrainSeconds = 12.5
-	if err := txn.Commit(m); err != nil {
+	if err := txn.Commit(m, checkpointFile); err != nil {
 		t.Fatal(err)
 	}
 	if err := txn.Commit(m); err == nil {
@@ -161,10 +168,10 @@ func TestStoreRoundTrip(t *testing.T) {
 		e.Meta.Repo != m.Repo || e.Meta.Branch != "main" || e.Meta.TrainSeconds != 12.5 || e.Meta.Created.IsZero() || e.Bytes == 0 {
 		t.Fatalf("entry: %+v", e)
 	}
-	if _, err := os.Stat(filepath.Join(e.Dir, WorkName, CheckpointName)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(e.Dir, WorkName, checkpointFile)); !os.IsNotExist(err) {
 		t.Errorf("checkpoint kept after Commit: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(e.Dir, WorkName, DatasetName)); err != nil {
+	if _, err := os.Stat(filepath.Join(e.Dir, WorkName, datasetFile)); err != nil {
 		t.Errorf("dataset removed by Commit: %v", err)
 	}
 	if got, _ := os.ReadFile(filepath.Join(e.Dir, CartridgeName)); string(got) != "cartridge" {
@@ -197,7 +204,7 @@ func TestStoreIncompleteResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(txn.WorkDir(), CheckpointName), []byte("half"), 0o644)
+	os.WriteFile(filepath.Join(txn.WorkDir(), checkpointFile), []byte("half"), 0o644)
 	os.WriteFile(txn.TempCartridgePath(), []byte("partial"), 0o644) // died while writing
 	txn.Release()
 	if e, err := s.Lookup(k); e != nil || err != nil {
@@ -211,7 +218,7 @@ func TestStoreIncompleteResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer txn.Release()
-	if got, _ := os.ReadFile(filepath.Join(txn.WorkDir(), CheckpointName)); string(got) != "half" {
+	if got, _ := os.ReadFile(filepath.Join(txn.WorkDir(), checkpointFile)); string(got) != "half" {
 		t.Errorf("checkpoint after resume = %q", got)
 	}
 	if _, err := os.Stat(txn.TempCartridgePath()); !os.IsNotExist(err) {
