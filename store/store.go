@@ -117,6 +117,10 @@ func (e Entry) when() time.Time {
 // goroutines and processes at once.
 type Store struct {
 	dir string
+	// onBusy, when set (by tests, before any use), is called with a lock
+	// file's path each time Begin, GC or LockRepo finds it held and is
+	// about to wait.
+	onBusy func(lock string)
 }
 
 // Open opens the store in dir, creating dir and its layout when missing.
@@ -294,12 +298,13 @@ func (s *Store) Begin(ctx context.Context, k Key, m Meta, wait bool) (*Txn, erro
 	// The store lock first, so GC cannot delete the entry meanwhile. Only GC
 	// takes it exclusively, and briefly, so even without wait it is worth a
 	// wait.
-	t.storeLock = flock.New(filepath.Join(s.dir, lockName))
+	storeLock := filepath.Join(s.dir, lockName)
+	t.storeLock = flock.New(storeLock)
 	patience := time.Duration(0)
 	if !wait {
 		patience = storePatience
 	}
-	if err := acquire(ctx, t.storeLock.TryRLock, pollEvery, patience); err != nil {
+	if err := acquire(ctx, t.storeLock.TryRLock, pollEvery, patience, s.busy(storeLock)); err != nil {
 		return nil, fmt.Errorf("store: the store is being cleaned (cartlsp store gc): %w", err)
 	}
 	ok := false
@@ -313,12 +318,13 @@ func (s *Store) Begin(ctx context.Context, k Key, m Meta, wait bool) (*Txn, erro
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	t.entryLock = flock.New(filepath.Join(dir, lockName), flock.SetPermissions(0o644))
+	entryLock := filepath.Join(dir, lockName)
+	t.entryLock = flock.New(entryLock, flock.SetPermissions(0o644))
 	if wait {
-		if err := acquire(ctx, t.entryLock.TryLock, pollEvery, 0); err != nil {
+		if err := acquire(ctx, t.entryLock.TryLock, pollEvery, 0, s.busy(entryLock)); err != nil {
 			return nil, fmt.Errorf("store: waiting for the training of entry %s: %w", t.id, err)
 		}
-	} else if err := acquire(ctx, t.entryLock.TryLock, busyGrace/10, busyGrace); err != nil {
+	} else if err := acquire(ctx, t.entryLock.TryLock, busyGrace/10, busyGrace, s.busy(entryLock)); err != nil {
 		return nil, fmt.Errorf("store: entry %s is being trained by another process: %w", t.id, err)
 	}
 
