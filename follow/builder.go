@@ -50,6 +50,10 @@ type Builder struct {
 	// Yield is passed to the trainings (trainer.Job.Yield).
 	Yield func(ctx context.Context) error
 	Log   *slog.Logger
+
+	// onRepoLock, when set (by tests), is called with the commit Ensure
+	// resolved just before it takes the repository's lock.
+	onRepoLock func(indexer.Commit)
 }
 
 // Result is a commit's Cartridge.
@@ -186,6 +190,9 @@ func (b *Builder) EnsureEvents(ctx context.Context, repo *indexer.Repo, rev stri
 		return found(e), nil
 	}
 	// One training of a repository at a time, across processes.
+	if b.onRepoLock != nil {
+		b.onRepoLock(c)
+	}
 	release, err := b.Store.LockRepo(ctx, repo.Root, wait)
 	if err != nil {
 		return nil, err
