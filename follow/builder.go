@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cartlsp/cartlsp/atomicfile"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/runtime/model"
@@ -49,6 +50,10 @@ type Builder struct {
 	// Yield is passed to the trainings (trainer.Job.Yield).
 	Yield func(ctx context.Context) error
 	Log   *slog.Logger
+
+	// onRepoLock, when set (by tests), is called with the commit Ensure
+	// resolved just before it takes the repository's lock.
+	onRepoLock func(indexer.Commit)
 }
 
 // Result is a commit's Cartridge.
@@ -185,6 +190,9 @@ func (b *Builder) EnsureEvents(ctx context.Context, repo *indexer.Repo, rev stri
 		return found(e), nil
 	}
 	// One training of a repository at a time, across processes.
+	if b.onRepoLock != nil {
+		b.onRepoLock(c)
+	}
 	release, err := b.Store.LockRepo(ctx, repo.Root, wait)
 	if err != nil {
 		return nil, err
@@ -228,7 +236,7 @@ func (b *Builder) EnsureEvents(ctx context.Context, repo *indexer.Repo, rev stri
 			return nil, err
 		}
 		meta.Parent, meta.Generation = parent.ID, parent.Meta.Generation
-		if err := txn.Commit(meta); err != nil {
+		if err := txn.Commit(meta, trainer.CheckpointFile); err != nil {
 			return nil, err
 		}
 		res.Trained, res.Parent = true, parent.ID
@@ -252,7 +260,7 @@ func (b *Builder) EnsureEvents(ctx context.Context, repo *indexer.Repo, rev stri
 	}
 	meta.TrainSeconds = jr.SynthSeconds + jr.Train.Seconds
 	meta.Created = time.Now().UTC()
-	if err := txn.Commit(meta); err != nil {
+	if err := txn.Commit(meta, trainer.CheckpointFile); err != nil {
 		return nil, err
 	}
 	res.Trained, res.Job = true, jr
@@ -321,7 +329,7 @@ func (b *Builder) warmStart(ctx context.Context, repo *indexer.Repo, c indexer.C
 		return nil, nil, false, nil
 	}
 	var pool []*trainer.Conversation
-	if _, convs, err := trainer.ReadDataset(filepath.Join(parent.Dir, store.WorkName, store.DatasetName), b.Infer.Vocab); err == nil {
+	if _, convs, err := trainer.ReadDataset(filepath.Join(parent.Dir, store.WorkName, trainer.DatasetFile), b.Infer.Vocab); err == nil {
 		pool = convs
 	}
 	inc := b.Incremental
@@ -377,7 +385,7 @@ func (b *Builder) reuse(parent *store.Entry, c indexer.Commit, out, work string)
 	if err := cartridge.Write(out, cart, cartridge.F32); err != nil {
 		return err
 	}
-	data, err := os.ReadFile(filepath.Join(parent.Dir, store.WorkName, store.DatasetName))
+	data, err := os.ReadFile(filepath.Join(parent.Dir, store.WorkName, trainer.DatasetFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -387,5 +395,5 @@ func (b *Builder) reuse(parent *store.Entry, c indexer.Commit, out, work string)
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(work, store.DatasetName), data, 0o644)
+	return atomicfile.WriteFile(filepath.Join(work, trainer.DatasetFile), data, 0o644)
 }

@@ -20,6 +20,7 @@ func TestFollowerStopAndTrain(t *testing.T) {
 
 	c2 := r.commit("slow two", map[string]string{"a.go": "package a // 2\n"})
 	st.wait(t, "c2 training", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })
+	await(t, sc.started, "slow two", "c2's first build")
 	if rep, err := f.Train(ctx); err != nil || rep.Done {
 		t.Errorf("Train while training: %+v, %v", rep, err)
 	}
@@ -37,7 +38,10 @@ func TestFollowerStopAndTrain(t *testing.T) {
 		t.Fatalf("Train after a stop: %+v, %v", rep, err)
 	}
 	st.wait(t, "c2 training again", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })
-	eventually(t, "c2's second build", func() bool { n, _ := sc.count("slow two"); return n == 2 })
+	await(t, sc.started, "slow two", "c2's second build")
+	if n, _ := sc.count("slow two"); n != 2 {
+		t.Errorf("c2 was built %d times, want 2", n)
+	}
 }
 
 // TestFollowerManual: with Manual set a new HEAD is only looked up (state

@@ -254,16 +254,42 @@ func (s *states) wait(t *testing.T, what string, ok func(State) bool) State {
 
 // scripted stands in for training in the Follower's policy tests and acts
 // on the commit's subject: "slow…" trains until cancelled, "linger…" too
-// and then takes a second to stop, "fail…" fails, anything else succeeds.
+// and then keeps stopping until the test calls endLinger, "fail…" fails,
+// anything else succeeds.
 type scripted struct {
 	repo      *indexer.Repo
 	mu        sync.Mutex
 	builds    map[string]int  // by subject
 	cancelled map[string]bool // by subject, set as soon as the cancel is seen
+	started   chan string     // each build's subject, as it starts
+	cancels   chan string     // each build's subject, as it sees its cancel
+	linger    chan struct{}   // closed by endLinger
+	endOnce   sync.Once
 }
 
 func newScripted(repo *indexer.Repo) *scripted {
-	return &scripted{repo: repo, builds: map[string]int{}, cancelled: map[string]bool{}}
+	return &scripted{repo: repo, builds: map[string]int{}, cancelled: map[string]bool{},
+		started: make(chan string, 256), cancels: make(chan string, 256), linger: make(chan struct{})}
+}
+
+// endLinger lets cancelled "linger…" builds return. A test with one calls it
+// in a Cleanup registered after runFollower's, so that it runs first.
+func (s *scripted) endLinger() { s.endOnce.Do(func() { close(s.linger) }) }
+
+// await receives from ch until want arrives.
+func await(t *testing.T, ch <-chan string, want, what string) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case got := <-ch:
+			if got == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }
 
 func (s *scripted) build(ctx context.Context, commit string, progress func(trainer.Event)) (*Result, error) {
@@ -274,6 +300,7 @@ func (s *scripted) build(ctx context.Context, commit string, progress func(train
 	s.mu.Lock()
 	s.builds[c.Subject]++
 	s.mu.Unlock()
+	s.started <- c.Subject
 	progress(trainer.Event{Phase: "training", Done: 1, Total: 2})
 	switch {
 	case strings.HasPrefix(c.Subject, "slow"), strings.HasPrefix(c.Subject, "linger"):
@@ -281,8 +308,9 @@ func (s *scripted) build(ctx context.Context, commit string, progress func(train
 		s.mu.Lock()
 		s.cancelled[c.Subject] = true
 		s.mu.Unlock()
+		s.cancels <- c.Subject
 		if strings.HasPrefix(c.Subject, "linger") {
-			time.Sleep(time.Second)
+			<-s.linger
 		}
 		return nil, ctx.Err()
 	case strings.HasPrefix(c.Subject, "fail"):
@@ -326,16 +354,6 @@ func scriptedFollower(t *testing.T, manual bool) (*repo, string, *Follower, *scr
 	f := &Follower{Repo: ir, Build: sc.build, States: st.add, Manual: manual, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
 	runFollower(t, f)
 	return r, c1, f, sc, st
-}
-
-// eventually fails the test unless ok holds within 10 s.
-func eventually(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
 
 // TestFollowerSupersedes checks the policy: a newer commit cancels the
@@ -394,20 +412,28 @@ func TestFollowerSupersededThenBack(t *testing.T) {
 	}
 	sc := newScripted(repo)
 	st := newStates()
-	runFollower(t, &Follower{Repo: repo, Build: sc.build, States: st.add, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}})
+	pending := make(chan string, 64) // HEAD changes waiting for the training in flight
+	runFollower(t, &Follower{Repo: repo, Build: sc.build, States: st.add, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond},
+		onPending: func(ch indexer.HeadChange) { pending <- ch.Commit }})
+	t.Cleanup(sc.endLinger) // before runFollower's Cleanup waits for the build
 	st.wait(t, "one ready", func(s State) bool { return s.Phase == "ready" })
 	c2 := r.commit("linger two", map[string]string{"a.go": "package a // 2\n"})
 	st.wait(t, "c2 training", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })
-	r.commit("three", map[string]string{"a.go": "package a // 3\n"})
-	eventually(t, "c2's training to be cancelled", func() bool { _, c := sc.count("linger two"); return c })
+	await(t, sc.started, "linger two", "c2's first build")
+	c3 := r.commit("three", map[string]string{"a.go": "package a // 3\n"})
+	await(t, pending, c3, "c3 to wait for c2's training to stop")
+	await(t, sc.cancels, "linger two", "c2's training to be cancelled")
 	r.git("reset", "-q", "--hard", c2) // back, while c2's training is still stopping
-	eventually(t, "c2 to train again", func() bool {
-		if n, _ := sc.count("three"); n > 0 {
-			t.Fatal("trained the commit HEAD only passed through")
-		}
-		n, _ := sc.count("linger two")
-		return n == 2
-	})
+	await(t, pending, c2, "HEAD back at c2 to wait for c2's training to stop")
+	sc.endLinger() // c2's cancelled training stops only now
+	st.wait(t, "c2 training again", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })
+	await(t, sc.started, "linger two", "c2's second build")
+	if n, _ := sc.count("three"); n > 0 {
+		t.Fatal("trained the commit HEAD only passed through")
+	}
+	if n, _ := sc.count("linger two"); n != 2 {
+		t.Fatalf("c2 was built %d times, want 2", n)
+	}
 }
 
 // TestFollowerTrains follows a repository with the real Builder: a commit
@@ -454,7 +480,7 @@ func TestFollowerTrains(t *testing.T) {
 func TestBuilderOneTrainingPerRepository(t *testing.T) {
 	r := newRepo(t)
 	b := newBuilder(t)
-	r.commit("one", map[string]string{"a.go": goFile("a", 10, 0)})
+	c1 := r.commit("one", map[string]string{"a.go": goFile("a", 10, 0)})
 	repo, err := indexer.OpenRepo(r.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -470,12 +496,19 @@ func TestBuilderOneTrainingPerRepository(t *testing.T) {
 		res *Result
 		err error
 	}
+	locking := make(chan string, 4) // the commits Ensure resolved before taking the lock
+	b.onRepoLock = func(c indexer.Commit) { locking <- c.Hash }
 	got := make(chan out, 1)
 	go func() {
 		res, err := b.Ensure(context.Background(), repo, "", true)
 		got <- out{res, err}
 	}()
-	time.Sleep(300 * time.Millisecond)
+	await(t, locking, c1, "Ensure to resolve HEAD and wait for the repository")
+	select {
+	case o := <-got:
+		t.Fatalf("Ensure returned while the repository was locked: %+v, %v", o.res, o.err)
+	default:
+	}
 	c2 := r.commit("two", map[string]string{"a.go": goFile("a", 10, 40)})
 	release()
 	o := <-got

@@ -62,6 +62,11 @@ type Follower struct {
 	Manual bool
 	Log    *slog.Logger
 
+	// onPending, when set (by tests, before Run), is called from Run's
+	// loop with each HEAD change that waits for the training in flight to
+	// stop.
+	onPending func(indexer.HeadChange)
+
 	mu       sync.Mutex
 	current  *Result
 	reqsOnce sync.Once
@@ -256,6 +261,9 @@ func (f *Follower) Run(ctx context.Context) error {
 				}
 				c := ch
 				pending = &c // HEAD's newest state, trained once cur has stopped
+				if f.onPending != nil {
+					f.onPending(c)
+				}
 				continue
 			}
 			if c := f.Current(); c != nil && c.Commit.Hash == ch.Commit {

@@ -59,12 +59,13 @@ func (s *Store) GC(ctx context.Context, o GCOptions) ([]Entry, error) {
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
-	l := flock.New(filepath.Join(s.dir, lockName))
+	storeLock := filepath.Join(s.dir, lockName)
+	l := flock.New(storeLock)
 	try := l.TryLock
 	if o.DryRun {
 		try = l.TryRLock
 	}
-	if err := acquire(ctx, try, pollEvery, 0); err != nil {
+	if err := acquire(ctx, try, pollEvery, 0, s.busy(storeLock)); err != nil {
 		return nil, fmt.Errorf("store: gc: a training is using the store: %w", err)
 	}
 	defer l.Unlock()

@@ -56,10 +56,11 @@ const storePatience = 30 * time.Second
 const lockName = "lock"
 
 // acquire calls try until it takes the lock, ctx is done or patience (when
-// positive) has passed, retrying every `every`. It returns nil when the lock
-// is taken, an error wrapping ErrBusy when patience ran out, and an error
-// wrapping ErrBusy and ctx.Err() when ctx ended.
-func acquire(ctx context.Context, try func() (bool, error), every, patience time.Duration) error {
+// positive) has passed, retrying every `every`; busy (when not nil) is
+// called each time try found the lock held and acquire is about to wait. It
+// returns nil when the lock is taken, an error wrapping ErrBusy when patience
+// ran out, and an error wrapping ErrBusy and ctx.Err() when ctx ended.
+func acquire(ctx context.Context, try func() (bool, error), every, patience time.Duration, busy func()) error {
 	var deadline time.Time
 	if patience > 0 {
 		deadline = time.Now().Add(patience)
@@ -75,6 +76,9 @@ func acquire(ctx context.Context, try func() (bool, error), every, patience time
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			return ErrBusy
 		}
+		if busy != nil {
+			busy()
+		}
 		t := time.NewTimer(every)
 		select {
 		case <-ctx.Done():
@@ -83,6 +87,15 @@ func acquire(ctx context.Context, try func() (bool, error), every, patience time
 		case <-t.C:
 		}
 	}
+}
+
+// busy is what acquire calls when the lock file at path is held: s.onBusy
+// with path, which tests set to know a waiter reached its wait.
+func (s *Store) busy(path string) func() {
+	if s.onBusy == nil {
+		return nil
+	}
+	return func() { s.onBusy(path) }
 }
 
 // probeLocked reports whether someone holds the lock file at path, by taking

@@ -27,12 +27,13 @@ func (s *Store) LockRepo(ctx context.Context, repo string, wait bool) (release f
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	h := sha256.Sum256([]byte(repo))
-	l := flock.New(filepath.Join(dir, hex.EncodeToString(h[:12])+".lock"), flock.SetPermissions(0o644))
+	path := filepath.Join(dir, hex.EncodeToString(h[:12])+".lock")
+	l := flock.New(path, flock.SetPermissions(0o644))
 	patience := busyGrace
 	if wait {
 		patience = 0
 	}
-	if err := acquire(ctx, l.TryLock, pollEvery, patience); err != nil {
+	if err := acquire(ctx, l.TryLock, pollEvery, patience, s.busy(path)); err != nil {
 		return nil, fmt.Errorf("store: another cartlsp process is training %s: %w", repo, err)
 	}
 	return l.Unlock, nil

@@ -31,16 +31,15 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// File names inside an entry.
+// File names inside an entry. The files in work/ are named by their owner
+// (the trainer, trainer.DatasetFile and trainer.CheckpointFile).
 const (
-	MetaName       = "meta.json"
-	CartridgeName  = "cartridge.cart"
-	WorkName       = "work"
-	CheckpointName = "checkpoint.ckpt" // in work/; removed by Commit
-	DatasetName    = "dataset.bin"     // in work/; kept, a later incremental training replays it
-	entriesName    = "entries"
-	trashName      = "trash"
-	tempSuffix     = atomicfile.TempSuffix // ends every temp file in an entry, atomicfile.Write's too
+	MetaName      = "meta.json"
+	CartridgeName = "cartridge.cart"
+	WorkName      = "work"
+	entriesName   = "entries"
+	trashName     = "trash"
+	tempSuffix    = atomicfile.TempSuffix // ends every temp file in an entry, atomicfile.Write's too
 )
 
 // DefaultDir is $CARTLSP_STORE when set, else <user cache>/cartlsp/store.
@@ -118,6 +117,10 @@ func (e Entry) when() time.Time {
 // goroutines and processes at once.
 type Store struct {
 	dir string
+	// onBusy, when set (by tests, before any use), is called with a lock
+	// file's path each time Begin, GC or LockRepo finds it held and is
+	// about to wait.
+	onBusy func(lock string)
 }
 
 // Open opens the store in dir, creating dir and its layout when missing.
@@ -295,12 +298,13 @@ func (s *Store) Begin(ctx context.Context, k Key, m Meta, wait bool) (*Txn, erro
 	// The store lock first, so GC cannot delete the entry meanwhile. Only GC
 	// takes it exclusively, and briefly, so even without wait it is worth a
 	// wait.
-	t.storeLock = flock.New(filepath.Join(s.dir, lockName))
+	storeLock := filepath.Join(s.dir, lockName)
+	t.storeLock = flock.New(storeLock)
 	patience := time.Duration(0)
 	if !wait {
 		patience = storePatience
 	}
-	if err := acquire(ctx, t.storeLock.TryRLock, pollEvery, patience); err != nil {
+	if err := acquire(ctx, t.storeLock.TryRLock, pollEvery, patience, s.busy(storeLock)); err != nil {
 		return nil, fmt.Errorf("store: the store is being cleaned (cartlsp store gc): %w", err)
 	}
 	ok := false
@@ -314,12 +318,13 @@ func (s *Store) Begin(ctx context.Context, k Key, m Meta, wait bool) (*Txn, erro
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	t.entryLock = flock.New(filepath.Join(dir, lockName), flock.SetPermissions(0o644))
+	entryLock := filepath.Join(dir, lockName)
+	t.entryLock = flock.New(entryLock, flock.SetPermissions(0o644))
 	if wait {
-		if err := acquire(ctx, t.entryLock.TryLock, pollEvery, 0); err != nil {
+		if err := acquire(ctx, t.entryLock.TryLock, pollEvery, 0, s.busy(entryLock)); err != nil {
 			return nil, fmt.Errorf("store: waiting for the training of entry %s: %w", t.id, err)
 		}
-	} else if err := acquire(ctx, t.entryLock.TryLock, busyGrace/10, busyGrace); err != nil {
+	} else if err := acquire(ctx, t.entryLock.TryLock, busyGrace/10, busyGrace, s.busy(entryLock)); err != nil {
 		return nil, fmt.Errorf("store: entry %s is being trained by another process: %w", t.id, err)
 	}
 
@@ -368,10 +373,11 @@ func (t *Txn) TempCartridgePath() string { return t.CartridgePath() + tempSuffix
 
 // Commit publishes the Cartridge written at TempCartridgePath: it fsyncs it,
 // renames it to CartridgePath, rewrites meta.json from m (m.Key = the Txn's
-// key; m.Created = now when zero) and removes work/checkpoint.ckpt, keeping
-// the dataset and loss curve for a later incremental training. Commit does
-// not release the locks; Release does.
-func (t *Txn) Commit(m Meta) error {
+// key; m.Created = now when zero) and removes the files named in discard
+// from the work directory (what must not outlive the training, the trainer's
+// checkpoint), keeping the rest (the dataset and loss curve, for a later
+// incremental training). Commit does not release the locks; Release does.
+func (t *Txn) Commit(m Meta, discard ...string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
@@ -396,8 +402,10 @@ func (t *Txn) Commit(m Meta) error {
 	if err := writeJSONAtomic(filepath.Join(t.Dir(), MetaName), m); err != nil {
 		return err
 	}
-	if err := os.Remove(filepath.Join(t.WorkDir(), CheckpointName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("store: Commit: %w", err)
+	for _, name := range discard {
+		if err := os.Remove(filepath.Join(t.WorkDir(), name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("store: Commit: %w", err)
+		}
 	}
 	t.meta = m
 	t.committed = true

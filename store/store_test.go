@@ -27,6 +27,43 @@ func newStore(t *testing.T) *Store {
 	return s
 }
 
+// busySignal sets s.onBusy to report, without blocking, each lock file a
+// waiter finds held; awaitBusy then knows a waiter reached its wait.
+func busySignal(s *Store) <-chan string {
+	ch := make(chan string, 256)
+	s.onBusy = func(lock string) {
+		select {
+		case ch <- lock:
+		default:
+		}
+	}
+	return ch
+}
+
+// awaitBusy waits until a waiter reports finding lock (a lock file's path,
+// or the directory of the lock files meant) held.
+func awaitBusy(t *testing.T, busy <-chan string, lock, who string) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case l := <-busy:
+			if l == lock || filepath.Dir(l) == lock {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s never found %s held", who, lock)
+		}
+	}
+}
+
+// The trainer's files in work/ (trainer.DatasetFile, trainer.CheckpointFile);
+// the store knows them only as what Commit is told to discard or keep.
+const (
+	datasetFile    = "dataset.bin"
+	checkpointFile = "checkpoint.ckpt"
+)
+
 func testKey(i int) Key {
 	return Key{Model: "sha256:model", Corpus: fmt.Sprintf("sha256:corpus-%d", i), Recipe: "sha256:recipe"}
 }
@@ -40,7 +77,7 @@ func train(t *testing.T, s *Store, k Key, m Meta) *Entry {
 		t.Fatal(err)
 	}
 	defer txn.Release()
-	for name, data := range map[string]string{DatasetName: "dataset", CheckpointName: "checkpoint", "loss.tsv": "0\t1.5\n"} {
+	for name, data := range map[string]string{datasetFile: "dataset", checkpointFile: "checkpoint", "loss.tsv": "0\t1.5\n"} {
 		if err := os.WriteFile(filepath.Join(txn.WorkDir(), name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +85,7 @@ func train(t *testing.T, s *Store, k Key, m Meta) *Entry {
 	if err := os.WriteFile(txn.TempCartridgePath(), []byte("cartridge bytes"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := txn.Commit(m); err != nil {
+	if err := txn.Commit(m, checkpointFile); err != nil {
 		t.Fatal(err)
 	}
 	if err := txn.Release(); err != nil {
@@ -135,14 +172,14 @@ func TestStoreRoundTrip(t *testing.T) {
 	if err != nil || e == nil || e.Complete || !e.Locked || e.Damaged() || e.State() != "training" || e.Meta.Commit != m.Commit {
 		t.Fatalf("Get during training: %+v, %v", e, err)
 	}
-	os.WriteFile(filepath.Join(txn.WorkDir(), DatasetName), []byte("dataset"), 0o644)
-	os.WriteFile(filepath.Join(txn.WorkDir(), CheckpointName), []byte("ckpt"), 0o644)
+	os.WriteFile(filepath.Join(txn.WorkDir(), datasetFile), []byte("dataset"), 0o644)
+	os.WriteFile(filepath.Join(txn.WorkDir(), checkpointFile), []byte("ckpt"), 0o644)
 	if err := txn.Commit(m); err == nil {
 		t.Fatal("Commit with no Cartridge written succeeded")
 	}
 	os.WriteFile(txn.TempCartridgePath(), []byte("cartridge"), 0o644)
 	m.TrainSeconds = 12.5
-	if err := txn.Commit(m); err != nil {
+	if err := txn.Commit(m, checkpointFile); err != nil {
 		t.Fatal(err)
 	}
 	if err := txn.Commit(m); err == nil {
@@ -161,10 +198,10 @@ func TestStoreRoundTrip(t *testing.T) {
 		e.Meta.Repo != m.Repo || e.Meta.Branch != "main" || e.Meta.TrainSeconds != 12.5 || e.Meta.Created.IsZero() || e.Bytes == 0 {
 		t.Fatalf("entry: %+v", e)
 	}
-	if _, err := os.Stat(filepath.Join(e.Dir, WorkName, CheckpointName)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(e.Dir, WorkName, checkpointFile)); !os.IsNotExist(err) {
 		t.Errorf("checkpoint kept after Commit: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(e.Dir, WorkName, DatasetName)); err != nil {
+	if _, err := os.Stat(filepath.Join(e.Dir, WorkName, datasetFile)); err != nil {
 		t.Errorf("dataset removed by Commit: %v", err)
 	}
 	if got, _ := os.ReadFile(filepath.Join(e.Dir, CartridgeName)); string(got) != "cartridge" {
@@ -197,7 +234,7 @@ func TestStoreIncompleteResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(txn.WorkDir(), CheckpointName), []byte("half"), 0o644)
+	os.WriteFile(filepath.Join(txn.WorkDir(), checkpointFile), []byte("half"), 0o644)
 	os.WriteFile(txn.TempCartridgePath(), []byte("partial"), 0o644) // died while writing
 	txn.Release()
 	if e, err := s.Lookup(k); e != nil || err != nil {
@@ -211,7 +248,7 @@ func TestStoreIncompleteResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer txn.Release()
-	if got, _ := os.ReadFile(filepath.Join(txn.WorkDir(), CheckpointName)); string(got) != "half" {
+	if got, _ := os.ReadFile(filepath.Join(txn.WorkDir(), checkpointFile)); string(got) != "half" {
 		t.Errorf("checkpoint after resume = %q", got)
 	}
 	if _, err := os.Stat(txn.TempCartridgePath()); !os.IsNotExist(err) {
@@ -264,6 +301,7 @@ func TestStoreBeginBusy(t *testing.T) {
 	other.Release()
 
 	var released atomic.Bool
+	busy := busySignal(s)
 	done := make(chan error, 1)
 	go func() {
 		txn, err := s.Begin(context.Background(), k, Meta{}, true)
@@ -275,7 +313,7 @@ func TestStoreBeginBusy(t *testing.T) {
 		}
 		done <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	awaitBusy(t, busy, filepath.Join(first.Dir(), lockName), "the waiting Begin")
 	released.Store(true)
 	first.Release()
 	select {
@@ -289,15 +327,25 @@ func TestStoreBeginBusy(t *testing.T) {
 }
 
 // TestStoreConcurrentBegin: goroutines begin one key with wait; each gets it in
-// turn, never two at once.
+// turn, never two at once. Each holder keeps the lock until another
+// goroutine has tried it and found it held (while one remains), so the
+// others are known to have raced for it.
 func TestStoreConcurrentBegin(t *testing.T) {
 	s := newStore(t)
 	k := testKey(1)
+	lock := filepath.Join(s.entryDir(k.ID()), lockName)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var holders, overlaps, done atomic.Int32
+	fails := make(chan struct{}, 1024) // a try found the entry lock held
+	s.onBusy = func(l string) {
+		if l == lock {
+			fails <- struct{}{}
+		}
+	}
+	const n = 5
+	var holders, overlaps, acquired, done atomic.Int32
 	var wg sync.WaitGroup
-	for i := range 5 {
+	for i := range n {
 		wg.Go(func() {
 			txn, err := s.Begin(ctx, k, Meta{Branch: fmt.Sprint("b", i)}, true)
 			if err != nil {
@@ -307,7 +355,23 @@ func TestStoreConcurrentBegin(t *testing.T) {
 			if holders.Add(1) != 1 {
 				overlaps.Add(1)
 			}
-			time.Sleep(20 * time.Millisecond)
+			// Reports already queued are of tries made before this
+			// holder took the lock, and each other waiter may still owe
+			// one such report; one more than that is a try made while held.
+			if others := n - int(acquired.Add(1)); others > 0 {
+				for len(fails) > 0 {
+					<-fails
+				}
+			wait:
+				for range others + 1 {
+					select {
+					case <-fails:
+					case <-ctx.Done():
+						t.Error("the other waiters stopped trying the lock")
+						break wait
+					}
+				}
+			}
 			holders.Add(-1)
 			if err := txn.Release(); err != nil {
 				t.Error(err)
@@ -316,7 +380,7 @@ func TestStoreConcurrentBegin(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if done.Load() != 5 || overlaps.Load() != 0 {
+	if done.Load() != n || overlaps.Load() != 0 {
 		t.Fatalf("%d of 5 finished; %d times two held it at once", done.Load(), overlaps.Load())
 	}
 }
@@ -623,12 +687,18 @@ func TestStoreGCWaitsForTraining(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].ID != testKey(2).ID() {
 		t.Fatalf("dry run during a training: %+v, %v", got, err)
 	}
+	busy := busySignal(s)
 	done := make(chan error, 1)
 	go func() {
 		_, err := s.GC(context.Background(), GCOptions{Now: time.Now().Add(365 * 24 * time.Hour)})
 		done <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	awaitBusy(t, busy, filepath.Join(s.Dir(), lockName), "GC")
+	select {
+	case err := <-done:
+		t.Fatalf("GC returned while a training held the store: %v", err)
+	default:
+	}
 	txn.Release()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -656,6 +726,7 @@ func TestStoreLockRepo(t *testing.T) {
 		t.Fatalf("another repository: %v", err)
 	}
 	other()
+	busy := busySignal(s)
 	got := make(chan error, 1)
 	go func() {
 		r, err := s.LockRepo(ctx, "/src/a", true)
@@ -664,10 +735,11 @@ func TestStoreLockRepo(t *testing.T) {
 		}
 		got <- err
 	}()
+	awaitBusy(t, busy, filepath.Join(s.Dir(), reposName), "the waiting LockRepo")
 	select {
 	case err := <-got:
 		t.Fatalf("a waiting lock returned while held: %v", err)
-	case <-time.After(300 * time.Millisecond):
+	default:
 	}
 	release()
 	if err := <-got; err != nil {

@@ -181,10 +181,7 @@ func TestCLIEvalErrors(t *testing.T) {
 // TestEvalRealModel runs the question set on the real model with the
 // corpus in context and without: the corpus must help.
 func TestEvalRealModel(t *testing.T) {
-	if testing.Short() {
-		t.Skip("uses the real model")
-	}
-	_, _, _ = modeltest.Real(t, 2) // skips when the model is absent
+	modeltest.RealPath(t) // what the CLI resolves: $CARTLSP_MODEL, else the pulled default
 	dir := t.TempDir()
 	corpus := filepath.Join(dir, "quill")
 	if err := os.MkdirAll(corpus, 0o755); err != nil {

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
-	"github.com/cartlsp/cartlsp/runtime/modelfile"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -80,12 +79,7 @@ func TestCLIBadModelFile(t *testing.T) {
 }
 
 func TestCLIGenerateRealModel(t *testing.T) {
-	if testing.Short() {
-		t.Skip("uses the real model")
-	}
-	if _, err := modelfile.Resolve(""); err != nil {
-		t.Skipf("real model unavailable (%v)", err)
-	}
+	modeltest.RealPath(t) // what the CLI resolves: $CARTLSP_MODEL, else the pulled default
 	code, out, errs := runCLI(t, "generate", "--chat", "-n", "24", "--stats", "What is the capital of France? Answer in one word.")
 	if code != 0 || !strings.Contains(out, "Paris") || !strings.Contains(errs, "tok/s") {
 		t.Fatalf("code %d, stdout %q, stderr %q", code, out, errs)

@@ -51,7 +51,7 @@ func storeFixture(t *testing.T) (*store.Store, []string) {
 	ids = append(ids, txn.ID())
 	txn = begin(3, store.Meta{Repo: repo})
 	txn.Release()
-	if err := os.WriteFile(filepath.Join(txn.Dir(), "meta.json"), []byte("{garbage"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(txn.Dir(), store.MetaName), []byte("{garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ids = append(ids, txn.ID())

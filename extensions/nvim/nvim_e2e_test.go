@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
+	"github.com/cartlsp/cartlsp/runtime/modelfile"
 )
 
 // requiredSteps are the steps test/e2e.lua must report as passed.
@@ -83,13 +86,18 @@ func TestNeovimEndToEnd(t *testing.T) {
 		}
 		t.Skip(why)
 	}
+	// The model, by modeltest.RealPath's rule: $CARTLSP_MODEL (a missing
+	// file fails the test), else the pulled default, which the server finds
+	// too.
+	if os.Getenv(modeltest.ModelEnv) == "" {
+		if _, err := modelfile.Resolve(""); err != nil {
+			skip("this test needs the real model: `cartlsp model pull`, or set CARTLSP_MODEL to a GGUF file")
+		}
+	}
+	modeltest.RealPath(t)
 	nvim, err := exec.LookPath("nvim")
 	if err != nil {
 		skip("nvim is not on $PATH: install Neovim 0.7 or later (apt-get install neovim)")
-	}
-	model := os.Getenv("CARTLSP_MODEL")
-	if model == "" {
-		skip("CARTLSP_MODEL is not set: this test needs the real model (`cartlsp model pull`, then CARTLSP_MODEL=$(cartlsp model path))")
 	}
 	for _, tool := range []string{"go", "git"} {
 		if _, err := exec.LookPath(tool); err != nil {

@@ -1,25 +1,17 @@
-package gguf
+package gguf_test
 
 import (
-	"os"
 	"reflect"
 	"testing"
+
+	"github.com/cartlsp/cartlsp/runtime/gguf"
+	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
 )
 
-// defaultModel is the bundled SmolLM2-135M-Instruct Q4_1 file, when present.
-func defaultModel(t *testing.T) string {
-	p := os.Getenv("CARTLSP_MODEL")
-	if p == "" {
-		p = "/tmp/dl/SmolLM2-135M-Instruct.Q4_1.gguf"
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("model not present (%v); set CARTLSP_MODEL", err)
-	}
-	return p
-}
-
+// TestDefaultModel reads the real model (modeltest.RealPath: $CARTLSP_MODEL,
+// else the pulled default SmolLM2-135M-Instruct Q4_1).
 func TestDefaultModel(t *testing.T) {
-	f, err := Open(defaultModel(t))
+	f, err := gguf.Open(modeltest.RealPath(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +28,7 @@ func TestDefaultModel(t *testing.T) {
 	if toks, ok := f.Strings("tokenizer.ggml.tokens"); !ok || len(toks) != 49152 || toks[1] != "<|im_start|>" {
 		t.Errorf("tokens: %d %v", len(toks), ok)
 	}
-	check := func(name string, typ Type, dims ...uint64) *TensorInfo {
+	check := func(name string, typ gguf.Type, dims ...uint64) *gguf.TensorInfo {
 		t.Helper()
 		ti, ok := f.Tensor(name)
 		if !ok {
@@ -50,9 +42,9 @@ func TestDefaultModel(t *testing.T) {
 		}
 		return ti
 	}
-	check("token_embd.weight", TypeQ8_0, 576, 49152)
-	check("blk.0.attn_q.weight", TypeQ4_1, 576, 576)
-	check("output_norm.weight", TypeF32, 576)
+	check("token_embd.weight", gguf.TypeQ8_0, 576, 49152)
+	check("blk.0.attn_q.weight", gguf.TypeQ4_1, 576, 576)
+	check("output_norm.weight", gguf.TypeF32, 576)
 	x, err := f.TensorFloat32("output_norm.weight")
 	if err != nil || len(x) != 576 {
 		t.Fatalf("output_norm: %d %v", len(x), err)

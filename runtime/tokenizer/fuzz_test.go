@@ -20,7 +20,7 @@ func FuzzEncode(f *testing.F) {
 	}
 	pres := []string{"smollm", "gpt-2", "default", "llama-bpe", "qwen2"}
 	var tks []*Tokenizer
-	if _, err := os.Stat(modelPath()); err == nil {
+	if haveModel(f) {
 		for _, p := range pres {
 			tks = append(tks, modelTokenizer(f, p))
 		}

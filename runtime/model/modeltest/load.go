@@ -2,6 +2,7 @@ package modeltest
 
 import (
 	"bytes"
+	"os"
 	"testing"
 
 	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
@@ -21,33 +22,63 @@ func Parse(tb testing.TB, o Options) *gguf.File {
 	return parse(tb, w)
 }
 
-// Real opens the default model with its tokenizer and an inference model on
-// a CPU backend of the given threads, all closed when the test ends. It skips
-// the test in -short mode or when the model was never pulled (`make test`
-// pulls it first, so CI always runs such tests).
-func Real(tb testing.TB, threads int) (*gguf.File, *model.Model, *tokenizer.Tokenizer) {
+// ModelEnv names the real model a test run asks for.
+const ModelEnv = "CARTLSP_MODEL"
+
+// RealPath returns the real model's file for a test that needs it, by the
+// rule every real-model test follows:
+//
+//   - in -short mode the test skips (it is slow);
+//   - $CARTLSP_MODEL set asks for that file: when it does not exist the test
+//     FAILS, saying what to do (`make test` sets it, so CI never skips);
+//   - $CARTLSP_MODEL unset asks for no model: the test uses the pulled
+//     default (`cartlsp model pull`), and skips when it was never pulled.
+func RealPath(tb testing.TB) string {
 	tb.Helper()
 	if testing.Short() {
-		tb.Skip("uses the real model")
+		tb.Skip("uses the real model; skipped with -short")
 	}
-	path, err := modelfile.Resolve("")
+	if p := os.Getenv(ModelEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			tb.Fatalf("%s=%s: %v; point it at a GGUF model file (`cartlsp model pull`, then %s=$(cartlsp model path)), or unset it to use the pulled default or skip", ModelEnv, p, err, ModelEnv)
+		}
+		return p
+	}
+	p, err := modelfile.Resolve("")
 	if err != nil {
-		tb.Skipf("real model unavailable (%v); `make test` pulls it", err)
+		tb.Skipf("uses the real model, which was never pulled (%v); set %s or run `cartlsp model pull` to run it", err, ModelEnv)
+	}
+	return p
+}
+
+// Real opens the real model (RealPath) with its tokenizer and an inference
+// model on a CPU backend of the given threads, all closed when the test
+// ends. A model that was asked for ($CARTLSP_MODEL) and does not load fails
+// the test.
+func Real(tb testing.TB, threads int) (*gguf.File, *model.Model, *tokenizer.Tokenizer) {
+	tb.Helper()
+	path := RealPath(tb)
+	unloadable := func(err error) {
+		tb.Helper()
+		if os.Getenv(ModelEnv) != "" {
+			tb.Fatalf("%s=%s does not load: %v; point it at a llama or qwen2 GGUF model file, or unset it to use the pulled default", ModelEnv, path, err)
+		}
+		tb.Fatalf("the pulled default model %s does not load: %v; pull it again (`cartlsp model pull`)", path, err)
 	}
 	f, err := gguf.Open(path)
 	if err != nil {
-		tb.Fatal(err)
+		unloadable(err)
 	}
 	tb.Cleanup(func() { f.Close() })
 	tok, err := tokenizer.FromGGUF(f)
 	if err != nil {
-		tb.Fatal(err)
+		unloadable(err)
 	}
 	be := cpu.NewBackend(threads)
 	tb.Cleanup(func() { be.Close() })
 	m, err := model.New(f, be)
 	if err != nil {
-		tb.Fatal(err)
+		unloadable(err)
 	}
 	return f, m, tok
 }
