@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/runtime/model"
@@ -25,7 +26,7 @@ import (
 type Builder struct {
 	Store       *store.Store
 	Infer       *model.Model
-	Chat        *trainer.Chat
+	Chat        *answer.Chat
 	Student     func() (*student.Model, error)
 	Budget      trainer.Budget
 	Method      string // trainer.Method*; "" is self-study

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 	"github.com/cartlsp/cartlsp/runtime/model"
@@ -90,7 +91,7 @@ func newBuilder(t *testing.T) *Builder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chat, err := trainer.NewChat(tok)
+	chat, err := answer.NewChat(tok)
 	if err != nil {
 		t.Fatal(err)
 	}

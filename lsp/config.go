@@ -166,6 +166,18 @@ func (c Config) TrainingBudget(lookup func(string) (trainer.Budget, error)) (tra
 	return b, nil
 }
 
+// questionTokens is the room kept in the context window for a question's
+// turn after the corpus in context; a longer question (a large selection)
+// is refused, or its answer cut to the room left.
+const questionTokens = 512
+
+// requestTokens is the room the context window keeps after the corpus in
+// context for a request: a question and its answer, or a completion's
+// context and its continuation.
+func (c Config) requestTokens() int {
+	return max(questionTokens+max(c.Ask.MaxTokens, hoverTokens), c.Completion.ContextTokens+c.Completion.MaxTokens)
+}
+
 // modelKey is what, when it changes, needs the model loaded again.
 func (c Config) modelKey() string {
 	d, _ := modelfile.CheckDevice(c.Device)

@@ -453,8 +453,8 @@ func TestDependencies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ans.Source != sourceCartridge || pre.n != 2*8-1 { // composing keeps the first part's frozen sink only
-		t.Errorf("with a dependency: source %q, prefix of %d tokens; want the Cartridge after the dependency (15)", ans.Source, pre.n)
+	if ans.Source != sourceCartridge || pre.Len() != 2*8-1 { // composing keeps the first part's frozen sink only
+		t.Errorf("with a dependency: source %q, prefix of %d tokens; want the Cartridge after the dependency (15)", ans.Source, pre.Len())
 	}
 	// A dependency that is not a Cartridge: the question says why.
 	bad := filepath.Join(t.TempDir(), "bad.cart")

@@ -262,7 +262,8 @@ func (w *workspace) train(ctx context.Context) (follow.Reply, error) {
 
 // spec is what answers decode after now.
 func (w *workspace) spec(cfg Config) contextSpec {
-	spec := contextSpec{deps: cfg.Dependencies, inContextTokens: cfg.InContextTokens, why: w.why, filter: cfg.filter().Config()}
+	spec := contextSpec{deps: cfg.Dependencies, inContextTokens: cfg.InContextTokens, reserve: cfg.requestTokens(),
+		why: w.why, filter: cfg.filter().Config()}
 	if w.follower != nil {
 		if cur := w.follower.Current(); cur != nil {
 			spec.cartridge, spec.commit = cur.Path, cur.Commit.Hash

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/follow"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/store"
@@ -177,7 +178,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		return err
 	}
 	defer l.Close()
-	chat, err := trainer.NewChat(l.tok)
+	chat, err := answer.NewChat(l.tok)
 	if err != nil {
 		return err
 	}
