@@ -284,7 +284,7 @@ func TestConfiguration(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, unknown, err := base.merge([]byte(c.raw))
+			got, unknown, err := base.merge([]byte(c.raw), testTraining{budget: testBudget})
 			if strings.Join(unknown, " ") != c.unknown {
 				t.Errorf("unknown fields %q, want %q", unknown, c.unknown)
 			}
@@ -374,7 +374,7 @@ func TestProgressCancel(t *testing.T) {
 		b.Synth.Conversations = 400 // long enough to be cancelled while it runs
 		return b, err
 	}
-	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir()), Budget: long}, nil)
+	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir()), Training: testTraining{budget: long}}, nil)
 	e.initialize(dir, map[string]any{"budget": "tiny"})
 	var tok string
 	deadline := time.Now().Add(time.Minute)

@@ -9,8 +9,6 @@ import (
 	"github.com/cartlsp/cartlsp/follow"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/store"
-	"github.com/cartlsp/cartlsp/runtime/student"
-	"github.com/cartlsp/cartlsp/trainer"
 	"go.lsp.dev/protocol"
 )
 
@@ -63,6 +61,10 @@ func (s *Server) startWorkspace(ctx context.Context, cfg Config, eng *engine, di
 		}
 	}
 	w.status = Status{State: "starting", Message: "starting", Source: src}
+	if w.repo != nil && s.opts.Training == nil {
+		w.why = "This server trains no Cartridges (it was started without training)."
+		w.repo = nil
+	}
 	if w.repo == nil {
 		w.status = Status{State: "idle", Message: w.why, Source: src}
 		close(w.done)
@@ -100,18 +102,13 @@ func (w *workspace) newFollower(cfg Config) (*follow.Follower, error) {
 	if err != nil {
 		return nil, err
 	}
-	budget, err := cfg.TrainingBudget(w.s.opts.Budget)
+	ts := TrainingSettings{Model: w.eng.l, Store: st, Budget: cfg.Budget, P: cfg.P, Filter: cfg.filter(), Log: w.s.log}
+	if !w.s.opts.TrainAlongside {
+		ts.Yield = w.s.prio.yield // the training pauses while a request decodes
+	}
+	b, err := w.s.opts.Training.Builder(ts)
 	if err != nil {
 		return nil, err
-	}
-	l := w.eng.l
-	b := &follow.Builder{
-		Store: st, Infer: l.Model, Chat: w.eng.chat, Budget: budget, Method: trainer.MethodSelfStudy, Filter: cfg.filter(),
-		Student: func() (*student.Model, error) { return student.New(l.File, l.Backend.Pool()) },
-		Log:     w.s.log,
-	}
-	if !w.s.opts.TrainAlongside {
-		b.Yield = w.s.prio.yield // the training pauses while a request decodes
 	}
 	return &follow.Follower{Builder: b, Repo: w.repo, States: w.onState, Manual: !cfg.AutoTrain, Log: w.s.log}, nil
 }

@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/cartlsp/cartlsp/answer"
-	"github.com/cartlsp/cartlsp/follow"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/store"
 	"github.com/cartlsp/cartlsp/runtime/student"
 	"github.com/cartlsp/cartlsp/trainer"
+	"github.com/cartlsp/cartlsp/trainer/storetrain"
 )
 
 // listFlag is a repeatable, comma-separated string flag.
@@ -189,7 +189,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	newStudent := func() (*student.Model, error) { return student.New(l.file, l.be.Pool()) }
 
 	if repo != nil && tf.out == "" {
-		return trainIntoStore(ctx, repo, rev, storeDir, wait, &follow.Builder{
+		return trainIntoStore(ctx, repo, rev, storeDir, wait, &storetrain.Builder{
 			Infer: l.m, Chat: chat, Student: newStudent, Budget: budget, Method: tf.method, Filter: filter,
 			Description: tf.description, Scratch: scratch, Events: ev.event,
 		}, ev, stdout, stderr)
@@ -245,7 +245,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 // trainIntoStore makes sure the commit's Cartridge is in the store: a
 // no-op when it is there (what a commit hook wants), an incremental
 // training when an ancestor's is.
-func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir string, wait bool, b *follow.Builder, ev *trainEvents, stdout, stderr io.Writer) error {
+func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir string, wait bool, b *storetrain.Builder, ev *trainEvents, stdout, stderr io.Writer) error {
 	st, err := store.Open(storeDir)
 	if err != nil {
 		return err
