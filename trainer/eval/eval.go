@@ -1,5 +1,5 @@
 // Package eval measures how well a model answers questions about a corpus
-// with and without a Cartridge (DESIGN §6): on one question set it compares
+// with and without a Cartridge: on one question set it compares
 // conditions — no context, the corpus in the prompt (ICL), a Cartridge
 // trained by self-study and one trained by next-token prediction — by the
 // negative log-likelihood of the reference answers, multiple-choice accuracy
