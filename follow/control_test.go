@@ -3,8 +3,6 @@ package follow
 import (
 	"context"
 	"testing"
-
-	"github.com/cartlsp/cartlsp/indexer"
 )
 
 // TestFollowerStopAndTrain: StopTraining cancels the training in flight
@@ -60,33 +58,5 @@ func TestFollowerManual(t *testing.T) {
 	st.wait(t, "c2 idle", func(s State) bool { return s.Phase == "idle" })
 	if c := f.Current(); c == nil || c.Commit.Hash != c1 {
 		t.Errorf("current after an untrained commit: %+v, want c1's", c)
-	}
-}
-
-// TestBuilderNearest: a commit without a Cartridge finds its nearest
-// ancestor's, which the Follower serves until its own is ready.
-func TestBuilderNearest(t *testing.T) {
-	r := newRepo(t)
-	r.commit("one", map[string]string{"a.go": goFile("a", 10, 0), "b.go": goFile("b", 10, 50)})
-	repo, err := indexer.OpenRepo(r.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := newBuilder(t)
-	if n, err := b.Nearest(repo, ""); err != nil || n != nil {
-		t.Fatalf("Nearest in an empty store: %+v, %v", n, err)
-	}
-	first, err := b.Ensure(context.Background(), repo, "", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.commit("two", map[string]string{"b.go": goFile("b", 10, 90)})
-	r.commit("three", map[string]string{"b.go": goFile("b", 10, 95)})
-	n, err := b.Nearest(repo, "")
-	if err != nil || n == nil || n.Entry != first.Entry {
-		t.Fatalf("Nearest two commits later: %+v, %v; want entry %s", n, err, first.Entry)
-	}
-	if l, err := b.Lookup(repo, ""); err != nil || l != nil {
-		t.Errorf("Lookup of HEAD: %+v, %v; want none", l, err)
 	}
 }

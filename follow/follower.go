@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/cartlsp/cartlsp/indexer"
-	"github.com/cartlsp/cartlsp/trainer"
 )
 
 // The policy when commits land while a Cartridge trains — latest wins:
@@ -47,13 +46,14 @@ type State struct {
 
 // Follower keeps HEAD's Cartridge current as commits land.
 type Follower struct {
-	Builder *Builder
+	// Builder looks Cartridges up in the store and trains them (nil: none
+	// is looked up, Build trains).
+	Builder Builder
 	Repo    *indexer.Repo
 	Watch   indexer.WatchOptions
 	// Build makes a commit's Cartridge, reporting progress; default:
-	// Builder.EnsureEvents, waiting for another process training the same
-	// one (a commit hook's).
-	Build func(ctx context.Context, commit string, progress func(trainer.Event)) (*Result, error)
+	// Builder.Build.
+	Build func(ctx context.Context, commit string, progress func(Progress)) (*Result, error)
 	// States, when set, receives every change of state (from one
 	// goroutine at a time).
 	States func(State)
@@ -165,8 +165,8 @@ func (f *Follower) Run(ctx context.Context) error {
 		if f.Builder == nil {
 			return errors.New("follow: no Builder")
 		}
-		build = func(ctx context.Context, commit string, progress func(trainer.Event)) (*Result, error) {
-			return f.Builder.EnsureEvents(ctx, f.Repo, commit, true, progress)
+		build = func(ctx context.Context, commit string, progress func(Progress)) (*Result, error) {
+			return f.Builder.Build(ctx, f.Repo, commit, progress)
 		}
 	}
 	lookup := func(commit string) (*Result, error) {
@@ -211,10 +211,10 @@ func (f *Follower) Run(ctx context.Context) error {
 		fl := &flight{change: ch, cancel: cancel, done: make(chan struct{})}
 		cur = fl
 		emit(State{Phase: "training", Commit: ch.Commit, Branch: ch.Branch})
-		progress := func(e trainer.Event) {
-			if e.Phase == "synthesis" || e.Phase == "training" {
+		progress := func(p Progress) {
+			if p.Stage == "synthesis" || p.Stage == "training" {
 				select {
-				case states <- State{Phase: "training", Commit: ch.Commit, Branch: ch.Branch, Stage: e.Phase, Done: e.Done, Total: e.Total}:
+				case states <- State{Phase: "training", Commit: ch.Commit, Branch: ch.Branch, Stage: p.Stage, Done: p.Done, Total: p.Total}:
 				default: // a slow listener misses progress, never the outcome
 				}
 			}

@@ -3,11 +3,12 @@ package lsp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/cartlsp/cartlsp/runtime/generate"
+	"github.com/cartlsp/cartlsp/answer"
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 )
@@ -53,9 +54,6 @@ type Timings struct {
 
 // maxAskTokens bounds a request's own maxTokens.
 const maxAskTokens = 4096
-
-// answerRepeatBytes is the shortest line whose repetition ends an answer.
-const answerRepeatBytes = 24
 
 // ask answers a question, streaming it when the request carries tokens.
 func (s *Server) ask(ctx context.Context, p *AskParams) (*AskResult, error) {
@@ -109,38 +107,38 @@ func (s *Server) ask(ctx context.Context, p *AskParams) (*AskResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.Reason == generate.StopCancelled {
+	if res.Stop == answer.StopCancelled {
 		return nil, protocol.ErrRequestCancelled
 	}
+	// The timings count from the request: waiting for the model and the
+	// prefix included.
 	return &AskResult{
 		Answer: strings.TrimSpace(res.Text), Source: pre.source, Commit: pre.commit, Cartridge: pre.cartridge, Note: pre.note,
-		StopReason: string(res.Reason),
+		StopReason: string(res.Stop),
 		Timings: Timings{FirstTokenMs: ms(first), TotalMs: ms(time.Since(t0)),
 			PromptTokens: res.PromptTokens, GeneratedTokens: len(res.Tokens)},
 	}, nil
 }
 
-// answer decodes a chat answer to question after the session's prefix.
-func (s *Server) answer(ctx context.Context, ss *session, question string, maxTokens int, onText func(string) error) (generate.Result, *prefix, error) {
+// answer answers question after the session's prefix (answer.Ask: the
+// prompt, the stop policy and the window's budget are cartlsp eval's too).
+func (s *Server) answer(ctx context.Context, ss *session, question string, maxTokens int, onText func(string) error) (answer.Answer, *prefix, error) {
 	defer s.prio.hold()() // the training waits at its next step
 	spec, err := ss.spec(ctx)
 	if err != nil {
-		return generate.Result{}, nil, err
+		return answer.Answer{}, nil, err
 	}
 	pre, err := ss.eng.prefixFor(ctx, spec)
 	if err != nil {
-		return generate.Result{}, nil, err
-	}
-	prompt, err := ss.eng.chat.User(question)
-	if err != nil {
-		return generate.Result{}, nil, err
+		return answer.Answer{}, nil, err
 	}
 	if s.testBeforeDecode != nil {
 		s.testBeforeDecode(ctx)
 	}
-	// A looping answer (the small model repeats itself) ends at its first
-	// repeated line.
-	res, err := ss.eng.decode(ctx, pre, prompt, generate.Options{MaxTokens: maxTokens, StopRepeats: answerRepeatBytes}, onText)
+	res, err := answer.Ask(ctx, ss.eng.model(), ss.eng.chat, pre.Prefix, question, answer.Options{MaxTokens: maxTokens}, onText)
+	if errors.Is(err, answer.ErrNoRoom) {
+		return res, pre, jsonrpc2.NewError(jsonrpc2.InvalidParams, "cartlsp: "+err.Error())
+	}
 	return res, pre, err
 }
 

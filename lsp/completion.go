@@ -154,14 +154,15 @@ func (c *completer) generate(ctx context.Context, eng *engine, pre *prefix, ids 
 	c.cacheMu.Lock()
 	defer c.cacheMu.Unlock()
 	keep := 0
-	if c.cache != nil && c.pre == pre && c.cache.MaxLen() >= pre.n+len(ids)+maxTokens+1 {
+	n := pre.Len()
+	if c.cache != nil && c.pre == pre && c.cache.MaxLen() >= n+len(ids)+maxTokens+1 {
 		for keep < len(ids) && keep < len(c.toks) && ids[keep] == c.toks[keep] {
 			keep++
 		}
 		keep = min(keep, len(ids)-1) // the last token is fed again for its logits
-		c.cache.Truncate(0, pre.n+keep)
+		c.cache.Truncate(0, n+keep)
 	} else {
-		cache, err := eng.newCache(pre, 2*len(ids)+maxTokens+64)
+		cache, err := pre.NewCache(eng.model(), 2*len(ids)+maxTokens+64)
 		if err != nil {
 			return generate.Result{}, err
 		}
@@ -169,12 +170,12 @@ func (c *completer) generate(ctx context.Context, eng *engine, pre *prefix, ids 
 	}
 	c.toks = ids[:keep]
 	res, err := generate.Run(ctx, eng.model(), eng.l.Tokenizer, c.cache, 0, ids[keep:], generate.Options{MaxTokens: maxTokens}, onText)
-	if c.cache.Len(0) >= pre.n+len(ids) {
-		c.cache.Truncate(0, pre.n+len(ids))
+	if c.cache.Len(0) >= n+len(ids) {
+		c.cache.Truncate(0, n+len(ids))
 		c.toks = append([]int(nil), ids...)
 	} else {
 		// The prompt did not go in whole (cancelled during prefill): keep what is known.
-		c.cache.Truncate(0, pre.n+keep)
+		c.cache.Truncate(0, n+keep)
 	}
 	return res, err
 }

@@ -118,8 +118,8 @@ func TestCompleterReusesCache(t *testing.T) {
 	if res.PromptTokens >= len(more) || res.PromptTokens == 0 {
 		t.Errorf("the second completion prefilled %d of %d tokens; want only the new ones", res.PromptTokens, len(more))
 	}
-	if c.cache.Len(0) != pre.n+len(more) {
-		t.Errorf("the cache holds %d tokens, want %d", c.cache.Len(0), pre.n+len(more))
+	if c.cache.Len(0) != pre.Len()+len(more) {
+		t.Errorf("the cache holds %d tokens, want %d", c.cache.Len(0), pre.Len()+len(more))
 	}
 
 	first, done1 := c.start(context.Background())

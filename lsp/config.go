@@ -10,7 +10,6 @@ import (
 
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/modelfile"
-	"github.com/cartlsp/cartlsp/trainer"
 )
 
 // Config is what a client can set through initializationOptions and
@@ -58,8 +57,8 @@ func DefaultConfig() Config {
 // settings themselves, or {"cartlsp": settings}) replaced and validated,
 // and the names of the fields it does not know (a client sends its own
 // settings in the same section: they are ignored); c is unchanged when raw
-// is invalid.
-func (c Config) merge(raw []byte) (Config, []string, error) {
+// is invalid. t (nil: none) checks the budget's name.
+func (c Config) merge(raw []byte, t Training) (Config, []string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return c, nil, nil
@@ -69,7 +68,7 @@ func (c Config) merge(raw []byte) (Config, []string, error) {
 		return c, nil, fmt.Errorf("settings must be a JSON object: %w", err)
 	}
 	if sec, ok := obj["cartlsp"]; ok {
-		return c.merge(sec)
+		return c.merge(sec, t)
 	}
 	next := c
 	next.Dependencies = slices.Clone(c.Dependencies)
@@ -78,7 +77,7 @@ func (c Config) merge(raw []byte) (Config, []string, error) {
 	if err := json.Unmarshal(raw, &next); err != nil {
 		return c, nil, fmt.Errorf("settings: %w", err)
 	}
-	if err := next.validate(); err != nil {
+	if err := next.validate(t); err != nil {
 		return c, nil, err
 	}
 	return next, unknownFields(obj, reflect.TypeOf(c), ""), nil
@@ -110,9 +109,11 @@ func unknownFields(obj map[string]json.RawMessage, t reflect.Type, prefix string
 	return out
 }
 
-func (c Config) validate() error {
-	if _, err := trainer.LookupBudget(c.Budget); err != nil {
-		return fmt.Errorf("settings: budget: %w", err)
+func (c Config) validate(t Training) error {
+	if t != nil {
+		if err := t.CheckBudget(c.Budget); err != nil {
+			return fmt.Errorf("settings: budget: %w", err)
+		}
 	}
 	if _, err := modelfile.CheckDevice(c.Device); err != nil {
 		return fmt.Errorf("settings: %w", err)
@@ -153,17 +154,16 @@ func (c Config) filter() indexer.Filter {
 	return indexer.Filter{Exclude: c.Exclude}
 }
 
-// TrainingBudget is the training budget the configuration names, with its
-// p; lookup is trainer.LookupBudget outside tests.
-func (c Config) TrainingBudget(lookup func(string) (trainer.Budget, error)) (trainer.Budget, error) {
-	b, err := lookup(c.Budget)
-	if err != nil {
-		return b, err
-	}
-	if c.P > 0 {
-		b.Train.P = c.P
-	}
-	return b, nil
+// questionTokens is the room kept in the context window for a question's
+// turn after the corpus in context; a longer question (a large selection)
+// is refused, or its answer cut to the room left.
+const questionTokens = 512
+
+// requestTokens is the room the context window keeps after the corpus in
+// context for a request: a question and its answer, or a completion's
+// context and its continuation.
+func (c Config) requestTokens() int {
+	return max(questionTokens+max(c.Ask.MaxTokens, hoverTokens), c.Completion.ContextTokens+c.Completion.MaxTokens)
 }
 
 // modelKey is what, when it changes, needs the model loaded again.
@@ -177,5 +177,6 @@ func (c Config) trainKey() string {
 	return fmt.Sprintf("%s|%d|%s|%t|%q|%s", c.Budget, c.P, c.Store, c.AutoTrain, c.Exclude, c.modelKey())
 }
 
-// ValidateConfig checks a configuration made outside the protocol (flags).
-func ValidateConfig(c Config) error { return c.validate() }
+// ValidateConfig checks a configuration made outside the protocol (flags);
+// t (nil: none) checks the budget's name.
+func ValidateConfig(c Config, t Training) error { return c.validate(t) }

@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartlsp/cartlsp/follow"
 	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
 	"github.com/cartlsp/cartlsp/trainer"
+	"github.com/cartlsp/cartlsp/trainer/storetrain"
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
@@ -54,8 +56,8 @@ func (p pipeRWC) Close() error {
 // newEditor starts a server with o and connects an editor to it.
 func newEditor(t *testing.T, o Options, setup func(*Server)) *editor {
 	t.Helper()
-	if o.Budget == nil {
-		o.Budget = testBudget
+	if o.Training == nil {
+		o.Training = testTraining{budget: testBudget}
 	}
 	s := New(o)
 	if setup != nil {
@@ -198,6 +200,33 @@ func (e *editor) exit() int {
 		e.t.Fatal("the server did not exit")
 	}
 	return -1
+}
+
+// testTraining trains as `cartlsp serve` does (trainer/storetrain), with
+// the budgets budget returns.
+type testTraining struct {
+	budget func(name string) (trainer.Budget, error)
+}
+
+func (t testTraining) CheckBudget(name string) error {
+	_, err := trainer.LookupBudget(name)
+	return err
+}
+
+func (t testTraining) Builder(s TrainingSettings) (follow.Builder, error) {
+	b, err := t.budget(s.Budget)
+	if err != nil {
+		return nil, err
+	}
+	if s.P > 0 {
+		b.Train.P = s.P
+	}
+	sb, err := storetrain.New(s.Model, s.Store, b, s.Filter)
+	if err != nil {
+		return nil, err
+	}
+	sb.Yield, sb.Log = s.Yield, s.Log
+	return sb, nil
 }
 
 // testBudget shrinks the budgets so that a tiny model trains in seconds.

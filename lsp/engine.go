@@ -7,20 +7,17 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
-	"github.com/cartlsp/cartlsp/runtime/cartridge"
-	"github.com/cartlsp/cartlsp/runtime/generate"
 	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/modelfile"
-	"github.com/cartlsp/cartlsp/trainer"
-	"github.com/cartlsp/cartlsp/trainer/eval"
 )
 
-// Where an answer's context comes from.
+// Where an answer's context comes from, as status and answers say it.
 const (
-	sourceCartridge = "cartridge"  // the repository's Cartridge (and the dependency Cartridges)
-	sourceInContext = "in-context" // the corpus in the prompt, before the first Cartridge exists
-	sourceNone      = "none"       // the model alone (dependency Cartridges only, if any)
+	sourceCartridge = string(answer.SourceCartridge) // the repository's Cartridge (and the dependency Cartridges)
+	sourceInContext = string(answer.SourceInContext) // the corpus in the prompt, before the first Cartridge exists
+	sourceNone      = string(answer.SourceNone)      // the model alone (dependency Cartridges only, if any)
 )
 
 // engine is a loaded model and the prefix answers decode after. Requests
@@ -28,7 +25,7 @@ const (
 // model and close this one once its last request is done.
 type engine struct {
 	l    *modelfile.Loaded
-	chat *trainer.Chat
+	chat *answer.Chat
 	key  string // Config.modelKey it was loaded for
 	cfg  Config // the configuration it was loaded with
 
@@ -58,7 +55,7 @@ func loadEngine(cfg Config) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	chat, err := trainer.NewChat(l.Tokenizer)
+	chat, err := answer.NewChat(l.Tokenizer)
 	if err != nil {
 		l.Close()
 		return nil, fmt.Errorf("model %s: %w", l.Path, err)
@@ -108,9 +105,11 @@ type contextSpec struct {
 	cartridge string // the repository's Cartridge file ("" when there is none yet)
 	commit    string // the commit it (or the corpus) was made from
 	// corpus, when there is no Cartridge, loads the corpus to put in
-	// context (nil: none); inContextTokens bounds it.
+	// context (nil: none); inContextTokens bounds it, and reserve is the
+	// room the window keeps after it for a request (answer.CorpusOptions).
 	corpus          func(ctx context.Context) (*indexer.Corpus, error)
 	inContextTokens int
+	reserve         int
 	filter          string // the corpus filter, as it keys the prefix
 	why             string // why there is no Cartridge, for the answer's note
 }
@@ -121,18 +120,18 @@ func (s contextSpec) id() string {
 	case s.cartridge != "":
 		src = "cart:" + s.cartridge
 	case s.corpus != nil && s.inContextTokens > 0:
-		src = fmt.Sprintf("icl:%s:%d:%s", s.commit, s.inContextTokens, s.filter)
+		src = fmt.Sprintf("icl:%s:%d:%d:%s", s.commit, s.inContextTokens, s.reserve, s.filter)
 	}
 	return strings.Join(s.deps, "\x00") + "\x01" + src
 }
 
-// prefix is the keys and values an answer decodes after.
+// prefix is what answers decode after (nil Prefix: nothing) and where it
+// comes from.
 type prefix struct {
+	*answer.Prefix
 	id                      string
-	source                  string
+	source                  string // source*: a dependency Cartridge alone is "none"
 	commit, cartridge, note string
-	k, v                    [][]float32 // per layer, the cache's layout [n][kvDim]
-	n                       int         // tokens (virtual tokens for a Cartridge)
 }
 
 // prefixFor returns the prefix spec describes: the one held, or one being
@@ -189,19 +188,17 @@ func (e *engine) build(id string, spec contextSpec, b *prefixBuild) {
 }
 
 func (e *engine) buildPrefix(ctx context.Context, spec contextSpec) (*prefix, error) {
-	fp := e.model().Fingerprint()
 	p := &prefix{source: sourceNone, commit: spec.commit}
 	files := spec.deps
 	if spec.cartridge != "" {
 		files = append(files[:len(files):len(files)], spec.cartridge)
 	}
 	if len(files) > 0 {
-		c, err := cartridge.Load(fp, files...)
+		c, err := answer.LoadCartridges(e.model(), files...)
 		if err != nil {
 			return nil, err
 		}
-		p.k, p.v = c.CacheKV()
-		p.n = c.Meta.P
+		p.Prefix = c
 	}
 	if spec.cartridge != "" {
 		p.source, p.cartridge = sourceCartridge, spec.cartridge
@@ -215,47 +212,22 @@ func (e *engine) buildPrefix(ctx context.Context, spec contextSpec) (*prefix, er
 	if err != nil {
 		return nil, fmt.Errorf("reading the corpus to answer with it in context: %w", err)
 	}
-	ic, err := eval.CorpusInContext(e.chat, corpus, spec.inContextTokens)
-	if err != nil {
-		return nil, err
-	}
 	if e.onPrefill != nil {
 		e.onPrefill(ctx)
 	}
-	cache := e.model().NewCache(1, p.n+len(ic.Tokens))
-	if p.n > 0 {
-		if err := cache.AppendKV(0, p.k, p.v); err != nil {
-			return nil, err
-		}
+	ic, err := answer.CorpusPrefix(ctx, e.model(), e.chat, p.Prefix, corpus,
+		answer.CorpusOptions{Tokens: spec.inContextTokens, Reserve: spec.reserve})
+	if errors.Is(err, answer.ErrNoRoom) {
+		p.note = strings.TrimSpace(spec.why + " The corpus cannot be put in context: " + err.Error() + ".")
+		return p, nil
 	}
-	if _, err := e.model().Forward(ctx, cache, model.Batch{{Seq: 0, Tokens: ic.Tokens, Logits: model.LogitsNone}}); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	p.k, p.v = cache.SeqKV(0)
-	p.n = cache.Len(0)
+	p.Prefix = ic
 	p.source = sourceInContext
-	p.note = strings.TrimSpace(spec.why + " " + "Answering with the corpus in context: " + ic.Note() + ".")
+	p.note = strings.TrimSpace(spec.why + " " + "Answering with the corpus in context: " + ic.InContext.Note() + ".")
 	return p, nil
-}
-
-// newCache is a cache holding the prefix with room for extra tokens.
-func (e *engine) newCache(p *prefix, extra int) (*model.KVCache, error) {
-	cache := e.model().NewCache(1, p.n+extra)
-	if p.n > 0 {
-		if err := cache.AppendKV(0, p.k, p.v); err != nil {
-			return nil, err
-		}
-	}
-	return cache, nil
-}
-
-// decode generates after the prefix and prompt.
-func (e *engine) decode(ctx context.Context, p *prefix, prompt []int, o generate.Options, onText func(string) error) (generate.Result, error) {
-	cache, err := e.newCache(p, len(prompt)+o.MaxTokens+1)
-	if err != nil {
-		return generate.Result{}, err
-	}
-	return generate.Run(ctx, e.model(), e.l.Tokenizer, cache, 0, prompt, o, onText)
 }
 
 // readyPrefix is the prefix spec describes when it is built (or cheap to

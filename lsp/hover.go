@@ -7,8 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
-	"github.com/cartlsp/cartlsp/runtime/generate"
 	"go.lsp.dev/protocol"
 )
 
@@ -40,7 +40,7 @@ func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.
 	if err != nil {
 		return nil, err
 	}
-	if res.Reason == generate.StopCancelled {
+	if res.Stop == answer.StopCancelled {
 		return nil, protocol.ErrRequestCancelled
 	}
 	src := "the model alone"

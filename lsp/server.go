@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cartlsp/cartlsp/trainer"
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
@@ -34,9 +33,9 @@ type Options struct {
 	// info and above also go to the client as window/logMessage.
 	Log     slog.Handler
 	Version string
-	// Budget looks a training budget up by name (default
-	// trainer.LookupBudget; tests shrink the budgets).
-	Budget func(name string) (trainer.Budget, error)
+	// Training finds and trains the workspace's Cartridges (nil: none is
+	// trained or looked up; answers use the corpus in context).
+	Training Training
 	// TrainAlongside lets the background training run while a request
 	// decodes, sharing the cores, instead of pausing between layers.
 	TrainAlongside bool
@@ -87,9 +86,6 @@ type Server struct {
 
 // New makes a server; Serve runs it on a connection.
 func New(o Options) *Server {
-	if o.Budget == nil {
-		o.Budget = trainer.LookupBudget
-	}
 	if o.Log == nil {
 		o.Log = slog.DiscardHandler
 	}
@@ -183,7 +179,7 @@ func (s *Server) Initialize(ctx context.Context, p *protocol.InitializeParams) (
 	if s.state != stateNew {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "cartlsp: initialize was already received")
 	}
-	cfg, unknown, err := s.cfg.merge(p.InitializationOptions)
+	cfg, unknown, err := s.cfg.merge(p.InitializationOptions, s.opts.Training)
 	if err != nil {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "cartlsp: initializationOptions: "+err.Error())
 	}
@@ -396,7 +392,7 @@ func (s *Server) DidClose(ctx context.Context, p *protocol.DidCloseTextDocumentP
 // background; invalid settings are refused whole, with a message.
 func (s *Server) DidChangeConfiguration(ctx context.Context, p *protocol.DidChangeConfigurationParams) error {
 	s.mu.Lock()
-	cfg, unknown, err := s.cfg.merge(p.Settings)
+	cfg, unknown, err := s.cfg.merge(p.Settings, s.opts.Training)
 	if err == nil {
 		s.cfg = cfg
 	}

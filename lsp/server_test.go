@@ -283,7 +283,7 @@ func TestConfiguration(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, unknown, err := base.merge([]byte(c.raw))
+			got, unknown, err := base.merge([]byte(c.raw), testTraining{budget: testBudget})
 			if strings.Join(unknown, " ") != c.unknown {
 				t.Errorf("unknown fields %q, want %q", unknown, c.unknown)
 			}
@@ -373,7 +373,7 @@ func TestProgressCancel(t *testing.T) {
 		b.Synth.Conversations = 400 // long enough to be cancelled while it runs
 		return b, err
 	}
-	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir()), Budget: long}, nil)
+	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir()), Training: testTraining{budget: long}}, nil)
 	e.initialize(dir, map[string]any{"budget": "tiny"})
 	var tok string
 	deadline := time.Now().Add(time.Minute)
@@ -452,8 +452,8 @@ func TestDependencies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ans.Source != sourceCartridge || pre.n != 2*8-1 { // composing keeps the first part's frozen sink only
-		t.Errorf("with a dependency: source %q, prefix of %d tokens; want the Cartridge after the dependency (15)", ans.Source, pre.n)
+	if ans.Source != sourceCartridge || pre.Len() != 2*8-1 { // composing keeps the first part's frozen sink only
+		t.Errorf("with a dependency: source %q, prefix of %d tokens; want the Cartridge after the dependency (15)", ans.Source, pre.Len())
 	}
 	// A dependency that is not a Cartridge: the question says why.
 	bad := filepath.Join(t.TempDir(), "bad.cart")

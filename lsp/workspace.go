@@ -8,9 +8,7 @@ import (
 
 	"github.com/cartlsp/cartlsp/follow"
 	"github.com/cartlsp/cartlsp/indexer"
-	"github.com/cartlsp/cartlsp/runtime/student"
 	"github.com/cartlsp/cartlsp/store"
-	"github.com/cartlsp/cartlsp/trainer"
 	"go.lsp.dev/protocol"
 )
 
@@ -63,6 +61,10 @@ func (s *Server) startWorkspace(ctx context.Context, cfg Config, eng *engine, di
 		}
 	}
 	w.status = Status{State: "starting", Message: "starting", Source: src}
+	if w.repo != nil && s.opts.Training == nil {
+		w.why = "This server trains no Cartridges (it was started without training)."
+		w.repo = nil
+	}
 	if w.repo == nil {
 		w.status = Status{State: "idle", Message: w.why, Source: src}
 		close(w.done)
@@ -100,18 +102,13 @@ func (w *workspace) newFollower(cfg Config) (*follow.Follower, error) {
 	if err != nil {
 		return nil, err
 	}
-	budget, err := cfg.TrainingBudget(w.s.opts.Budget)
+	ts := TrainingSettings{Model: w.eng.l, Store: st, Budget: cfg.Budget, P: cfg.P, Filter: cfg.filter(), Log: w.s.log}
+	if !w.s.opts.TrainAlongside {
+		ts.Yield = w.s.prio.yield // the training pauses while a request decodes
+	}
+	b, err := w.s.opts.Training.Builder(ts)
 	if err != nil {
 		return nil, err
-	}
-	l := w.eng.l
-	b := &follow.Builder{
-		Store: st, Infer: l.Model, Chat: w.eng.chat, Budget: budget, Method: trainer.MethodSelfStudy, Filter: cfg.filter(),
-		Student: func() (*student.Model, error) { return student.New(l.File, l.Backend) },
-		Log:     w.s.log,
-	}
-	if !w.s.opts.TrainAlongside {
-		b.Yield = w.s.prio.yield // the training pauses while a request decodes
 	}
 	return &follow.Follower{Builder: b, Repo: w.repo, States: w.onState, Manual: !cfg.AutoTrain, Log: w.s.log}, nil
 }
@@ -262,7 +259,8 @@ func (w *workspace) train(ctx context.Context) (follow.Reply, error) {
 
 // spec is what answers decode after now.
 func (w *workspace) spec(cfg Config) contextSpec {
-	spec := contextSpec{deps: cfg.Dependencies, inContextTokens: cfg.InContextTokens, why: w.why, filter: cfg.filter().Config()}
+	spec := contextSpec{deps: cfg.Dependencies, inContextTokens: cfg.InContextTokens, reserve: cfg.requestTokens(),
+		why: w.why, filter: cfg.filter().Config()}
 	if w.follower != nil {
 		if cur := w.follower.Current(); cur != nil {
 			spec.cartridge, spec.commit = cur.Path, cur.Commit.Hash

@@ -13,6 +13,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/runtime/half"
 	"github.com/cartlsp/cartlsp/runtime/student"
 )
@@ -58,14 +59,14 @@ type DatasetHeader struct {
 
 // Conversation is one synthesized exchange and its distillation targets.
 type Conversation struct {
-	Index       int      // its number in the dataset (conversation i is drawn from the seed and i alone)
-	Seed        SeedType // the seed prompt's type
-	Variant     int      // and variant
-	ChunkStart  int      // the chunk's first token in the corpus
-	ChunkTokens int      // and its length
-	User        string   // A's message
-	Answer      string   // B's answer
-	Turns                // the student's tokens: user turn + assistant turn, no system turn
+	Index        int      // its number in the dataset (conversation i is drawn from the seed and i alone)
+	Seed         SeedType // the seed prompt's type
+	Variant      int      // and variant
+	ChunkStart   int      // the chunk's first token in the corpus
+	ChunkTokens  int      // and its length
+	User         string   // A's message
+	Answer       string   // B's answer
+	answer.Turns          // the student's tokens: user turn + assistant turn, no system turn
 	// Targets are the teacher's top-k log-probabilities at the user message
 	// and answer positions: Targets[i] is the distribution of the token after
 	// Tokens[Targets[i].Pos].

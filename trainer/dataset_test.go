@@ -8,13 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/runtime/student"
 )
 
 func testConv(i int) *Conversation {
 	c := &Conversation{Index: i, Seed: SeedTypes[i%5], Variant: i % 3, ChunkStart: 10 * i, ChunkTokens: 300,
 		User: "What does F" + string(rune('a'+i)) + " return?", Answer: "It returns ✓.",
-		Turns: Turns{Tokens: []int{1, 5, 6, 7, 2, 1, 8, 9, 10, 2}, UserStart: 2, AnsStart: 8, AnsEnd: 9}}
+		Turns: answer.Turns{Tokens: []int{1, 5, 6, 7, 2, 1, 8, 9, 10, 2}, UserStart: 2, AnsStart: 8, AnsEnd: 9}}
 	for p := 1; p < 9; p++ {
 		c.Targets = append(c.Targets, student.Target{Pos: p, IDs: []int{p + 1, 40000 + p}, LogProbs: []float32{-0.125, -2.5}})
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/backend"
 	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
@@ -21,7 +22,7 @@ type tiny struct {
 	f    *gguf.File
 	m    *model.Model
 	tok  *tokenizer.Tokenizer
-	chat *Chat
+	chat *answer.Chat
 	be   backend.Backend
 }
 
@@ -38,7 +39,7 @@ func newTiny(tb testing.TB) *tiny {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	chat, err := NewChat(tok)
+	chat, err := answer.NewChat(tok)
 	if err != nil {
 		tb.Fatal(err)
 	}

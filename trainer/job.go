@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/backend"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
@@ -50,7 +51,7 @@ type Event struct {
 type Job struct {
 	Corpus  *indexer.Corpus
 	Infer   *model.Model
-	Chat    *Chat
+	Chat    *answer.Chat
 	Student func() (*student.Model, error) // made when training starts (it holds float32 weights)
 	Method  string
 	Budget  Budget
@@ -124,7 +125,7 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 	res := &JobResult{CorpusTokens: lines.Tokens()}
 	// The corpus as the teacher would see it whole: the system turn. Its
 	// first p tokens initialise the Cartridge.
-	initTokens, err := j.Chat.System(SystemPrompt(j.Corpus.Render()))
+	initTokens, err := j.Chat.System(answer.SystemPrompt(j.Corpus.Render()))
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/sample"
 	"github.com/cartlsp/cartlsp/runtime/student"
@@ -64,7 +65,7 @@ func (c SynthConfig) check() error {
 // Synthesizer makes conversations about a corpus with the inference model.
 type Synthesizer struct {
 	Model *model.Model
-	Chat  *Chat
+	Chat  *answer.Chat
 	Lines *Lines
 	Cfg   SynthConfig
 	Batch int // conversations in flight at once
@@ -119,7 +120,7 @@ func (s *Synthesizer) Run(ctx context.Context, ds *Dataset) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	userStart, err := s.Chat.userStart()
+	userStart, err := s.Chat.UserStart()
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ func (s *Synthesizer) Run(ctx context.Context, ds *Dataset) error {
 			if cfg.Description != "" {
 				text = cfg.Description + "\n\n" + text
 			}
-			sys, err := s.Chat.System(SystemPrompt(text))
+			sys, err := s.Chat.System(answer.SystemPrompt(text))
 			if err != nil {
 				return err
 			}

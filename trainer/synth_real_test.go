@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
 )
@@ -31,7 +32,7 @@ func TestSynthReal(t *testing.T) {
 			n = v
 		}
 	}
-	chat, err := NewChat(tok)
+	chat, err := answer.NewChat(tok)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/runtime/student"
 )
 
@@ -33,7 +34,7 @@ func TestTrainResumeExact(t *testing.T) {
 	s := tt.student(t)
 	examples := tinyExamples(t, tt)
 	train, held := Split(examples, 1, 4)
-	initToks, _ := tt.chat.System(SystemPrompt(testCorpus().Render()))
+	initToks, _ := tt.chat.System(answer.SystemPrompt(testCorpus().Render()))
 	run := func(ckpt string, stopAt int) (*TrainResult, error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()

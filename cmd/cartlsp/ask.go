@@ -7,10 +7,9 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
-	"github.com/cartlsp/cartlsp/runtime/cartridge"
-	"github.com/cartlsp/cartlsp/runtime/generate"
-	"github.com/cartlsp/cartlsp/trainer"
+	"github.com/cartlsp/cartlsp/answer"
 )
 
 func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -42,34 +41,22 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer l.Close()
-	chat, err := trainer.NewChat(l.tok)
+	chat, err := answer.NewChat(l.tok)
 	if err != nil {
 		return err
 	}
-	p := 0
-	var c *cartridge.Cartridge
+	var p *answer.Prefix // none: the model alone
 	if len(carts) > 0 {
-		if c, err = cartridge.Load(l.m.Fingerprint(), carts...); err != nil {
+		if p, err = answer.LoadCartridges(l.m, carts...); err != nil {
 			return err
 		}
-		p = c.Meta.P
 	} else {
 		fmt.Fprintln(stderr, "(no --cart: the model answers without knowing the repository)")
 	}
-	prompt, err := chat.User(q)
-	if err != nil {
-		return err
-	}
-	cache := l.m.NewCache(1, p+len(prompt)+max(g.maxTokens, 1)+1)
-	if c != nil {
-		k, v := c.CacheKV()
-		if err := cache.AppendKV(0, k, v); err != nil {
-			return err
-		}
-	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	res, err := generate.Run(ctx, l.m, l.tok, cache, 0, prompt, g.options(), func(s string) error {
+	o := g.options()
+	a, err := answer.Ask(ctx, l.m, chat, p, q, answer.Options{MaxTokens: max(o.MaxTokens, 1), Sample: o.Sample}, func(s string) error {
 		_, err := io.WriteString(stdout, s)
 		return err
 	})
@@ -78,9 +65,11 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintln(stdout)
 	if g.stats {
-		printStats(stderr, res)
+		fmt.Fprintf(stderr, "\n[%d prompt tokens in %s; %d generated at %.1f tok/s; first text after %s; stop: %s]\n",
+			a.PromptTokens, a.Timings.Prefill.Round(time.Millisecond), len(a.Tokens), a.DecodeRate(),
+			a.Timings.FirstToken.Round(time.Millisecond), a.Stop)
 	}
-	if res.Reason == generate.StopCancelled {
+	if a.Stop == answer.StopCancelled {
 		fmt.Fprintln(stderr, "[stopped]")
 	}
 	return nil

@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
-	"github.com/cartlsp/cartlsp/trainer"
 	"github.com/cartlsp/cartlsp/trainer/eval"
 )
 
@@ -107,7 +107,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer l.Close()
-	chat, err := trainer.NewChat(l.tok)
+	chat, err := answer.NewChat(l.tok)
 	if err != nil {
 		return fmt.Errorf("model %s: %w", l.path, err)
 	}

@@ -10,8 +10,11 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/cartlsp/cartlsp/follow"
 	"github.com/cartlsp/cartlsp/lsp"
 	"github.com/cartlsp/cartlsp/runtime/modelfile"
+	"github.com/cartlsp/cartlsp/trainer"
+	"github.com/cartlsp/cartlsp/trainer/storetrain"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,7 +46,7 @@ the editor's initializationOptions and settings override.`, stderr)
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	if err := lsp.ValidateConfig(cfg); err != nil {
+	if err := lsp.ValidateConfig(cfg, serveTraining{}); err != nil {
 		return err
 	}
 	if f, ok := stdout.(*os.File); !ok || f != os.Stdout {
@@ -56,12 +59,49 @@ the editor's initializationOptions and settings override.`, stderr)
 		Log:     slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}),
 		Version: version(),
 
+		Training:       serveTraining{},
 		TrainAlongside: alongside,
 	})
 	if code := s.Serve(ctx, lsp.Stdio(pollableStdin(), os.Stdout)); code != 0 {
 		return exitCode(code)
 	}
 	return nil
+}
+
+// serveTraining is how the language server trains: self-study into the
+// store with the named budget, keyed as `cartlsp train` and its hooks key
+// what they train.
+type serveTraining struct{}
+
+func (serveTraining) CheckBudget(name string) error {
+	_, err := trainer.LookupBudget(name)
+	return err
+}
+
+func (serveTraining) Builder(s lsp.TrainingSettings) (follow.Builder, error) {
+	b, err := serveBudget(s.Budget, s.P)
+	if err != nil {
+		return nil, err
+	}
+	sb, err := storetrain.New(s.Model, s.Store, b, s.Filter)
+	if err != nil {
+		return nil, err
+	}
+	sb.Yield, sb.Log = s.Yield, s.Log
+	return sb, nil
+}
+
+// serveBudget is the budget the server trains with: the named one (with
+// the default seed, trainer.LookupBudget) and its p when p > 0.
+func serveBudget(name string, p int) (trainer.Budget, error) {
+	b, err := trainer.LookupBudget(name)
+	if err != nil {
+		return b, err
+	}
+	if p > 0 {
+		b.Train.P = p
+	}
+	return b, nil
 }
 
 // version is the module version the binary was built from.

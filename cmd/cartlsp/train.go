@@ -11,12 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cartlsp/cartlsp/follow"
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/student"
 	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer"
 	"github.com/cartlsp/cartlsp/trainer/progress"
+	"github.com/cartlsp/cartlsp/trainer/storetrain"
 )
 
 // listFlag is a repeatable, comma-separated string flag.
@@ -114,7 +115,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		return err
 	}
 	defer l.Close()
-	chat, err := trainer.NewChat(l.tok)
+	chat, err := answer.NewChat(l.tok)
 	if err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	newStudent := func() (*student.Model, error) { return student.New(l.file, l.be) }
 
 	if repo != nil && tf.out == "" {
-		return trainIntoStore(ctx, repo, rev, storeDir, wait, &follow.Builder{
+		return trainIntoStore(ctx, repo, rev, storeDir, wait, &storetrain.Builder{
 			Infer: l.m, Chat: chat, Student: newStudent, Budget: budget, Method: tf.method, Filter: filter,
 			Description: tf.description, Scratch: scratch, Events: ev.Event,
 		}, ev, stdout, stderr)
@@ -171,7 +172,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 // trainIntoStore makes sure the commit's Cartridge is in the store: a
 // no-op when it is there (what a commit hook wants), an incremental
 // training when an ancestor's is.
-func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir string, wait bool, b *follow.Builder, ev *progress.Training, stdout, stderr io.Writer) error {
+func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir string, wait bool, b *storetrain.Builder, ev *progress.Training, stdout, stderr io.Writer) error {
 	st, err := store.Open(storeDir)
 	if err != nil {
 		return err
@@ -181,7 +182,7 @@ func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir strin
 	if r, err := b.Lookup(repo, rev); err != nil {
 		return err
 	} else if r != nil {
-		r.WriteSummary(stdout, repo.Root)
+		(&storetrain.Result{Result: *r}).WriteSummary(stdout, repo.Root)
 		return nil
 	}
 	if !ev.Quiet() {

@@ -148,8 +148,7 @@ func TestServeAndTrainShareRecipes(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := lsp.DefaultConfig()
-		cfg.Budget = name
-		fromServe, err := cfg.TrainingBudget(trainer.LookupBudget)
+		fromServe, err := serveBudget(name, cfg.P)
 		if err != nil {
 			t.Fatal(err)
 		}

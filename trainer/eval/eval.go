@@ -1,10 +1,13 @@
 // Package eval measures how well a model answers questions about a corpus
-// with and without a Cartridge (DESIGN §6): on one question set it compares
+// with and without a Cartridge: on one question set it compares
 // conditions — no context, the corpus in the prompt (ICL), a Cartridge
 // trained by self-study and one trained by next-token prediction — by the
 // negative log-likelihood of the reference answers, multiple-choice accuracy
 // by log-likelihood over the answer and its distractors, greedy generated
 // answers, the KV memory of each condition's prefix and its decode speed.
+//
+// Prefixes, prompts and generated answers come from package answer, as the
+// language server's do: the generated answers are what an editor gets.
 package eval
 
 import (
@@ -14,11 +17,10 @@ import (
 	"math"
 	"time"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
-	"github.com/cartlsp/cartlsp/runtime/generate"
 	"github.com/cartlsp/cartlsp/runtime/model"
-	"github.com/cartlsp/cartlsp/trainer"
 )
 
 // Kind is what a condition puts in the KV cache before each question.
@@ -58,7 +60,8 @@ type Options struct {
 	// Gen is the most tokens generated greedily per answer; 0 skips generation.
 	Gen int
 	// Window is the context the prefix, a question and its answer must fit
-	// together; 0 means the model's trained context length.
+	// together; 0 (or more than the model's) means the model's trained
+	// context length (answer.Window).
 	Window int
 	// Progress, when set, is called as work is done: done of total steps
 	// (one prefill and one step per question for each condition).
@@ -68,8 +71,8 @@ type Options struct {
 // prepared is a question tokenized once for every condition.
 type prepared struct {
 	q      Question
-	prompt []int           // chat.User(question): the user turn and the assistant header
-	turns  []trainer.Turns // one exchange per option, the answer first
+	prompt []int          // chat.User(question): the user turn and the assistant header
+	turns  []answer.Turns // one exchange per option, the answer first
 }
 
 // Run evaluates every condition on every question and returns the report.
@@ -78,7 +81,7 @@ type prepared struct {
 // model's path, the question file and settings beyond these options are the
 // caller's to fill in. ctx is checked between forward passes; a cancelled
 // run returns ctx's error.
-func Run(ctx context.Context, m *model.Model, chat *trainer.Chat, qs []Question, conds []Condition, o Options) (*Report, error) {
+func Run(ctx context.Context, m *model.Model, chat *answer.Chat, qs []Question, conds []Condition, o Options) (*Report, error) {
 	if len(qs) == 0 {
 		return nil, errors.New("eval: no questions")
 	}
@@ -88,10 +91,7 @@ func Run(ctx context.Context, m *model.Model, chat *trainer.Chat, qs []Question,
 	if o.Gen < 0 {
 		return nil, fmt.Errorf("eval: the generation budget %d is negative", o.Gen)
 	}
-	window := o.Window
-	if window <= 0 {
-		window = m.ContextLen
-	}
+	window := answer.Window(m, o.Window)
 	names := map[string]bool{}
 	for _, c := range conds {
 		if names[c.Name] {
@@ -152,15 +152,13 @@ func Run(ctx context.Context, m *model.Model, chat *trainer.Chat, qs []Question,
 	for _, c := range conds {
 		r.Settings.Conditions = append(r.Settings.Conditions, c.Name)
 	}
-	var full *iclPrefix // the untruncated corpus in a system turn
 	if o.Corpus != nil {
-		f, err := corpusPrefix(chat, o.Corpus)
+		full, err := answer.CorpusInContext(chat, o.Corpus, math.MaxInt) // the untruncated corpus in a system turn
 		if err != nil {
 			return nil, err
 		}
-		full = f
 		r.Corpus = &CorpusRef{Kind: o.Corpus.Kind, Source: o.Corpus.Source, Commit: o.Corpus.Commit,
-			Fingerprint: o.Corpus.Fingerprint(), Files: len(o.Corpus.Files), Tokens: full.corpusTokens}
+			Fingerprint: o.Corpus.Fingerprint(), Files: len(o.Corpus.Files), Tokens: full.CorpusTokens}
 	}
 	for _, q := range qs {
 		r.Questions = append(r.Questions, QuestionReport{ID: q.ID, Kind: q.Kind, Source: q.Source,
@@ -174,7 +172,7 @@ func Run(ctx context.Context, m *model.Model, chat *trainer.Chat, qs []Question,
 		}
 	}
 	for _, c := range conds {
-		s, results, err := runCondition(ctx, m, chat, ps, c, o, window, reserve, full, &done, progress)
+		s, results, err := runCondition(ctx, m, chat, ps, c, o, window, reserve, &done, progress)
 		if err != nil {
 			return nil, err
 		}
@@ -192,24 +190,10 @@ func checkCartridge(m *model.Model, c Condition) error {
 	if c.Cartridge == nil {
 		return fmt.Errorf("eval: condition %q has no Cartridge", c.Name)
 	}
-	mi := c.Cartridge.Meta.Model
-	if err := c.Cartridge.Meta.CheckModelInfo(modelInfo(m)); err != nil {
+	if _, err := answer.CartridgePrefix(m, c.Cartridge); err != nil {
 		return fmt.Errorf("eval: condition %q (%s): %w", c.Name, c.Source, err)
 	}
-	if mi.Layers != m.NLayers || mi.KVHeads != m.KVHeads || mi.HeadDim != m.HeadDim || len(c.Cartridge.Keys) != m.NLayers {
-		return fmt.Errorf("eval: condition %q (%s): the Cartridge has %d layers × %d KV heads × head dim %d, the model %d × %d × %d",
-			c.Name, c.Source, mi.Layers, mi.KVHeads, mi.HeadDim, m.NLayers, m.KVHeads, m.HeadDim)
-	}
-	if c.Cartridge.Meta.P < 1 {
-		return fmt.Errorf("eval: condition %q (%s): the Cartridge has no tokens", c.Name, c.Source)
-	}
 	return nil
-}
-
-// modelInfo describes m as a Cartridge records its model.
-func modelInfo(m *model.Model) cartridge.ModelInfo {
-	return cartridge.ModelInfo{Fingerprint: m.Fingerprint(), Arch: m.Arch, Layers: m.NLayers, KVHeads: m.KVHeads,
-		HeadDim: m.HeadDim, Dim: m.Dim, RopeLayout: string(m.Rope), RopeBase: float64(m.RopeBase), RopeDims: m.RopeDims}
 }
 
 func modelRef(m *model.Model) ModelRef {
@@ -217,41 +201,48 @@ func modelRef(m *model.Model) ModelRef {
 		HeadDim: m.HeadDim, ContextLen: m.ContextLen}
 }
 
-// prefillChunk is how many prefix tokens one forward pass takes, so that
-// long prefixes report progress and notice cancellation.
-const prefillChunk = 512
-
-// runCondition prefills c's prefix once and scores every question after it.
-func runCondition(ctx context.Context, m *model.Model, chat *trainer.Chat, ps []prepared, c Condition, o Options,
-	window, reserve int, full *iclPrefix, done *int, progress func(string)) (Summary, []Result, error) {
+// runCondition builds c's prefix once and scores every question after it.
+func runCondition(ctx context.Context, m *model.Model, chat *answer.Chat, ps []prepared, c Condition, o Options,
+	window, reserve int, done *int, progress func(string)) (Summary, []Result, error) {
 	start := time.Now()
 	s := Summary{Condition: c.Name, Kind: c.Kind, Source: c.Source}
-	cache := m.NewCache(1, window)
 
 	// The prefix.
-	var prefix []int // tokens to prefill (ICL)
+	var prefix *answer.Prefix // nil: none
 	switch c.Kind {
 	case KindICL:
-		ip, err := fitICL(chat, o.Corpus, full, window-reserve)
+		progress(fmt.Sprintf("%s: prefill", c.Name))
+		p, err := answer.CorpusPrefix(ctx, m, chat, nil, o.Corpus, answer.CorpusOptions{Reserve: reserve, Window: window,
+			Progress: func(n, total int) {
+				if total > answer.PrefillChunk {
+					progress(fmt.Sprintf("%s: prefill %d/%d tokens", c.Name, n, total))
+				}
+			}})
 		if err != nil {
+			if ctx.Err() != nil {
+				return s, nil, ctx.Err()
+			}
 			return s, nil, fmt.Errorf("eval: condition %q: %w", c.Name, err)
 		}
-		prefix = ip.tokens
-		s.Truncated = ip.truncated
-		s.CorpusTokensKept, s.CorpusFilesKept, s.CutFile = ip.corpusTokens, ip.wholeFiles, ip.cutFile
-		if ip.truncated {
-			s.Notes = append(s.Notes, truncationNote(c.Name, ip, full, window, reserve))
+		prefix = p
+		ic := p.InContext
+		s.Truncated = ic.Truncated
+		s.CorpusTokensKept, s.CorpusFilesKept, s.CutFile = ic.CorpusTokens, ic.WholeFiles, ic.CutFile
+		if ic.Truncated {
+			s.Notes = append(s.Notes, truncationNote(c.Name, ic, window, reserve))
 		}
+		s.PrefillSeconds = p.Prefill.Seconds()
 	case KindCartridge:
 		meta := c.Cartridge.Meta
 		if meta.P+reserve > window {
 			return s, nil, fmt.Errorf("eval: condition %q: the Cartridge's %d tokens and a question's %d do not fit the %d-token window",
 				c.Name, meta.P, reserve, window)
 		}
-		k, v := c.Cartridge.CacheKV()
-		if err := cache.AppendKV(0, k, v); err != nil {
+		p, err := answer.CartridgePrefix(m, c.Cartridge)
+		if err != nil {
 			return s, nil, fmt.Errorf("eval: condition %q: %w", c.Name, err)
 		}
+		prefix = p
 		note := fmt.Sprintf("%s: p = %d (%d frozen)", c.Name, meta.P, meta.Frozen)
 		if meta.Recipe.Method != "" {
 			note += ", " + meta.Recipe.Method
@@ -261,24 +252,13 @@ func runCondition(ctx context.Context, m *model.Model, chat *trainer.Chat, ps []
 		}
 		s.Notes = append(s.Notes, note)
 	}
-	progress(fmt.Sprintf("%s: prefill %d tokens", c.Name, len(prefix)))
-	t0 := time.Now()
-	for i := 0; i < len(prefix); i += prefillChunk {
-		if err := ctx.Err(); err != nil {
-			return s, nil, err
-		}
-		chunk := prefix[i:min(i+prefillChunk, len(prefix))]
-		if _, err := m.Forward(ctx, cache, model.Batch{{Seq: 0, Tokens: chunk, Logits: model.LogitsNone}}); err != nil {
-			return s, nil, fmt.Errorf("eval: condition %q: prefill: %w", c.Name, err)
-		}
-		if len(prefix) > prefillChunk {
-			progress(fmt.Sprintf("%s: prefill %d/%d tokens", c.Name, min(i+prefillChunk, len(prefix)), len(prefix)))
-		}
+	cache, err := prefix.NewCache(m, reserve)
+	if err != nil {
+		return s, nil, fmt.Errorf("eval: condition %q: %w", c.Name, err)
 	}
-	s.PrefillSeconds = time.Since(t0).Seconds()
-	prefixLen := cache.Len(0)
+	prefixLen := prefix.Len()
 	s.PrefixTokens = prefixLen
-	s.KVBytes = cartridge.ICLBytes(modelInfo(m), prefixLen, 2)
+	s.KVBytes = cartridge.ICLBytes(answer.ModelInfo(m), prefixLen, 2)
 	*done++
 
 	// The questions.
@@ -288,7 +268,7 @@ func runCondition(ctx context.Context, m *model.Model, chat *trainer.Chat, ps []
 	var decode time.Duration
 	for i, p := range ps {
 		progress(fmt.Sprintf("%s: %s", c.Name, p.q.ID))
-		res, dec, err := score(ctx, m, chat, cache, prefixLen, p, o.Gen)
+		res, dec, err := score(ctx, m, chat, cache, prefix, p, o.Gen, window)
 		if err != nil {
 			return s, nil, fmt.Errorf("eval: condition %q, question %s: %w", c.Name, p.q.ID, err)
 		}
@@ -320,13 +300,33 @@ func runCondition(ctx context.Context, m *model.Model, chat *trainer.Chat, ps []
 	return s, results, nil
 }
 
-// score measures one question after the prefix held in cache's first
-// prefixLen tokens: the log-likelihood of every option, and the greedy
-// answer. The prompt is prefilled once; each option continues it. It
-// returns the decode time of the generated answer (after its first token).
-func score(ctx context.Context, m *model.Model, chat *trainer.Chat, cache *model.KVCache, prefixLen int,
-	p prepared, gen int) (Result, time.Duration, error) {
+// truncationNote explains what the ICL condition kept of the corpus.
+func truncationNote(name string, ic *answer.InContext, window, reserve int) string {
+	kept := fmt.Sprintf("%d whole file", ic.WholeFiles)
+	if ic.WholeFiles != 1 {
+		kept += "s"
+	}
+	if ic.CutFile != "" {
+		kept += " and the start of " + ic.CutFile
+	}
+	pct := 0.0
+	if ic.FullTokens > 0 {
+		pct = 100 * float64(ic.CorpusTokens) / float64(ic.FullTokens)
+	}
+	return fmt.Sprintf("%s: truncated — the corpus (%d tokens in %d files) does not fit the %d-token window with %d tokens "+
+		"kept for a question, its answer and generation; kept %d corpus tokens (%.1f%%): %s",
+		name, ic.FullTokens, ic.Files, window, reserve, ic.CorpusTokens, pct, kept)
+}
+
+// score measures one question after prefix, which cache holds first: the
+// log-likelihood of every option, and the answer an editor would get
+// (answer.Ask after the same prefix). The prompt is prefilled once; each
+// option continues it. It returns the decode time of the generated answer
+// (after its first token).
+func score(ctx context.Context, m *model.Model, chat *answer.Chat, cache *model.KVCache, prefix *answer.Prefix,
+	p prepared, gen, window int) (Result, time.Duration, error) {
 	var res Result
+	prefixLen := prefix.Len()
 	if err := ctx.Err(); err != nil {
 		return res, 0, err
 	}
@@ -371,19 +371,15 @@ func score(ctx context.Context, m *model.Model, chat *trainer.Chat, cache *model
 		return res, 0, nil
 	}
 
-	// Greedy answer: the prompt is in the cache but for its last token,
-	// which generation feeds again to get the first answer token's logits.
-	cache.Truncate(0, promptEnd-1)
-	g, err := generate.Run(ctx, m, chat.Tokenizer(), cache, 0, p.prompt[len(p.prompt)-1:],
-		generate.Options{MaxTokens: gen, StopTokens: []int{chat.EndOfTurn()}}, nil)
+	a, err := answer.Ask(ctx, m, chat, prefix, p.q.Question, answer.Options{MaxTokens: gen, Window: window}, nil)
 	if err != nil {
 		return res, 0, err
 	}
-	if g.Reason == generate.StopCancelled {
+	if a.Stop == answer.StopCancelled {
 		return res, 0, ctx.Err()
 	}
-	res.Generated, res.GenTokens, res.Stop = g.Text, len(g.Tokens), string(g.Reason)
-	return res, g.Decode, nil
+	res.Generated, res.GenTokens, res.Stop, res.GenIDs = a.Text, len(a.Tokens), string(a.Stop), a.Tokens
+	return res, a.Timings.Decode, nil
 }
 
 // logProb is log softmax(logits)[id] in float64.

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/runtime/model"
-	"github.com/cartlsp/cartlsp/trainer"
 )
 
 var testQuestions = []Question{
@@ -35,7 +35,7 @@ func near(a, b float64) bool { return math.Abs(a-b) <= 1e-4*max(1, math.Abs(a), 
 
 // directNLL forwards an exchange on a fresh cache (after prefix) and sums
 // the NLL of the answer's tokens.
-func directNLL(t *testing.T, m *model.Model, prefix []int, tr trainer.Turns) float64 {
+func directNLL(t *testing.T, m *model.Model, prefix []int, tr answer.Turns) float64 {
 	t.Helper()
 	cache := m.NewCache(1, m.ContextLen)
 	ctx := context.Background()
@@ -148,7 +148,7 @@ func TestRunICLTruncates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, _ := chat.System(trainer.SystemPrompt(corpus.Render()))
+	full, _ := chat.System(answer.SystemPrompt(corpus.Render()))
 	s := r.Summary[0]
 	if s.Truncated || s.PrefixTokens != len(full) || s.CorpusTokensKept != r.Corpus.Tokens || s.CorpusFilesKept != 4 ||
 		s.KVBytes != int64(len(full))*int64(m.NLayers)*2*int64(m.KVDim())*2 || r.Corpus.Files != 4 ||
@@ -158,7 +158,7 @@ func TestRunICLTruncates(t *testing.T) {
 
 	// Windows that cut the corpus at several places: room for the system
 	// turn without the corpus, plus some of the corpus.
-	empty, _ := chat.System(trainer.SystemPrompt(""))
+	empty, _ := chat.System(answer.SystemPrompt(""))
 	for _, n := range []int{10, 40, r.Corpus.Tokens / 2, r.Corpus.Tokens - 20} {
 		cutAt := len(empty) + n
 		window := 0
@@ -188,7 +188,7 @@ func TestRunICLTruncates(t *testing.T) {
 			kept.WriteString(indexer.Document(f))
 		}
 		got := tok.Decode(prefixTokens(t, chat, corpus, window-reserve))
-		intro := trainer.SystemPrompt("")
+		intro := answer.SystemPrompt("")
 		at := strings.Index(got, intro)
 		if at < 0 || !strings.HasPrefix(got[at+len(intro):], kept.String()) || !strings.HasSuffix(got, "<|im_end|>\n") {
 			t.Errorf("window %d: the prefix does not hold the first %d files whole: %q", window, s.CorpusFilesKept, got)
@@ -219,18 +219,14 @@ func TestRunICLTruncates(t *testing.T) {
 	}
 }
 
-// prefixTokens is fitICL's system turn for a budget.
-func prefixTokens(t *testing.T, chat *trainer.Chat, c *indexer.Corpus, budget int) []int {
+// prefixTokens is the corpus's system turn for a budget.
+func prefixTokens(t *testing.T, chat *answer.Chat, c *indexer.Corpus, budget int) []int {
 	t.Helper()
-	full, err := corpusPrefix(chat, c)
+	ic, err := answer.CorpusInContext(chat, c, budget)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ip, err := fitICL(chat, c, full, budget)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ip.tokens
+	return ic.Tokens
 }
 
 // fileLayout converts one layer of cache-layout KV [p][kvHeads·hd] to a
@@ -250,7 +246,7 @@ func fileLayout(x []float32, p, kvHeads, hd int) []float32 {
 func TestRunCartridgeMatchesICL(t *testing.T) {
 	m, _, chat := tinyChatModel(t, 1024)
 	corpus := testCorpus()
-	sys, err := chat.System(trainer.SystemPrompt(corpus.Render()))
+	sys, err := chat.System(answer.SystemPrompt(corpus.Render()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +256,7 @@ func TestRunCartridgeMatchesICL(t *testing.T) {
 	}
 	k, v := cache.SeqKV(0)
 	p := len(sys)
-	c := &cartridge.Cartridge{Meta: cartridge.Meta{FormatVersion: cartridge.FormatVersion, Model: modelInfo(m), P: p, Frozen: 1,
+	c := &cartridge.Cartridge{Meta: cartridge.Meta{FormatVersion: cartridge.FormatVersion, Model: answer.ModelInfo(m), P: p, Frozen: 1,
 		Recipe: cartridge.Recipe{Method: "test"}}}
 	for l := range k {
 		c.Keys = append(c.Keys, fileLayout(k[l], p, m.KVHeads, m.HeadDim))

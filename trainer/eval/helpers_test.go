@@ -3,17 +3,17 @@ package eval
 import (
 	"testing"
 
+	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
 	"github.com/cartlsp/cartlsp/runtime/tokenizer"
-	"github.com/cartlsp/cartlsp/trainer"
 )
 
 // tinyChatModel is a tiny random Llama with a byte-level tokenizer and a
 // ChatML template (modeltest.BuildChat): the shape of a real chat model in
 // a few thousand parameters.
-func tinyChatModel(tb testing.TB, context int) (*model.Model, *tokenizer.Tokenizer, *trainer.Chat) {
+func tinyChatModel(tb testing.TB, context int) (*model.Model, *tokenizer.Tokenizer, *answer.Chat) {
 	tb.Helper()
 	f := modeltest.ParseChat(tb, modeltest.Options{Context: context, Seed: 3})
 	tok, err := tokenizer.FromGGUF(f)
@@ -26,7 +26,7 @@ func tinyChatModel(tb testing.TB, context int) (*model.Model, *tokenizer.Tokeniz
 	if err != nil {
 		tb.Fatal(err)
 	}
-	chat, err := trainer.NewChat(tok)
+	chat, err := answer.NewChat(tok)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// Question is one line of a question set (JSONL, DESIGN §6): a question
+// Question is one line of a question set (JSONL): a question
 // about the corpus, its reference answer, three wrong answers for
 // multiple choice, and free-form labels.
 type Question struct {

@@ -100,7 +100,10 @@ type Result struct {
 	OptionTokens  [NumDistractors + 1]int     `json:"option_tokens"`
 	Generated     string                      `json:"generated"`
 	GenTokens     int                         `json:"gen_tokens"`
-	Stop          string                      `json:"stop,omitempty"` // why generation ended
+	Stop          string                      `json:"stop,omitempty"` // why generation ended (answer.StopReason)
+	// GenIDs are the generated answer's tokens (answer.Answer.Tokens), for
+	// comparing with what the language server answers; not in the report.
+	GenIDs []int `json:"-"`
 }
 
 // NLLPerToken is the mean NLL per token of the reference answer.

@@ -1,4 +1,4 @@
-package trainer
+package answer
 
 import (
 	"fmt"
@@ -8,8 +8,9 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/tokenizer"
 )
 
-// systemIntro opens the system message that holds corpus text, for the
-// teacher during synthesis and for the in-context (ICL) baseline.
+// systemIntro opens the system message that holds corpus text: the
+// teacher's during synthesis (package trainer), the in-context answers'
+// before a Cartridge exists and the ICL condition of cartlsp eval.
 const systemIntro = "You are an expert on the codebase below and answer questions about it precisely, " +
 	"using the exact names, types and values in the code. The text may be only part of the codebase. " +
 	"Do not begin answers with \"According to the code\" or \"According to the passage\".\n\n"
@@ -117,16 +118,16 @@ func (c *Chat) Exchange(user, answer string) (Turns, error) {
 		return Turns{}, fmt.Errorf("chat template: no end of turn after the answer")
 	}
 	t.AnsEnd = t.AnsStart + end
-	t.UserStart, err = c.userStart()
+	t.UserStart, err = c.UserStart()
 	if err != nil {
 		return Turns{}, err
 	}
 	return t, nil
 }
 
-// userStart is the length of the user turn's header ("<|im_start|>user\n"):
+// UserStart is the length of the user turn's header ("<|im_start|>user\n"):
 // the tokens of an empty user message up to its end token.
-func (c *Chat) userStart() (int, error) {
+func (c *Chat) UserStart() (int, error) {
 	empty, err := c.cut([]tokenizer.Message{{Role: "user", Content: ""}}, false)
 	if err != nil {
 		return 0, err

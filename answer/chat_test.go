@@ -1,30 +1,30 @@
-package trainer
+package answer
 
 import (
 	"testing"
 )
 
 func TestChatExchange(t *testing.T) {
-	tt := newTiny(t)
+	_, tok, chat := tinyChat(t, 512)
 	for _, c := range []struct{ user, answer string }{
 		{"What does F01 return?", "It returns 1."},
 		{"multi\nline", "x"},
 		{"q", ""},
 	} {
-		tr, err := tt.chat.Exchange(c.user, c.answer)
+		tr, err := chat.Exchange(c.user, c.answer)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := tt.tok.Decode(tr.Tokens[tr.AnsStart:tr.AnsEnd]); got != c.answer {
+		if got := tok.Decode(tr.Tokens[tr.AnsStart:tr.AnsEnd]); got != c.answer {
 			t.Errorf("answer span %q, want %q", got, c.answer)
 		}
-		if got := tt.tok.Decode(tr.Tokens[:tr.UserStart]); got != "<|im_start|>user\n" {
+		if got := tok.Decode(tr.Tokens[:tr.UserStart]); got != "<|im_start|>user\n" {
 			t.Errorf("user header %q", got)
 		}
-		if tr.Tokens[tr.AnsEnd] != tt.chat.EndOfTurn() {
+		if tr.Tokens[tr.AnsEnd] != chat.EndOfTurn() {
 			t.Errorf("no end of turn after the answer")
 		}
-		prompt, err := tt.chat.User(c.user)
+		prompt, err := chat.User(c.user)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,11 +32,11 @@ func TestChatExchange(t *testing.T) {
 			t.Errorf("prompt of %d tokens, answer starts at %d", len(prompt), tr.AnsStart)
 		}
 	}
-	sys, err := tt.chat.System("corpus")
+	sys, err := chat.System("corpus")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tt.tok.Decode(sys); got != "<|im_start|>system\ncorpus<|im_end|>\n" {
+	if got := tok.Decode(sys); got != "<|im_start|>system\ncorpus<|im_end|>\n" {
 		t.Errorf("system turn %q", got)
 	}
 }

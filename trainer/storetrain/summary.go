@@ -1,4 +1,4 @@
-package follow
+package storetrain
 
 import (
 	"fmt"

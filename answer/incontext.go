@@ -1,4 +1,4 @@
-package eval
+package answer
 
 import (
 	"fmt"
@@ -6,11 +6,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/cartlsp/cartlsp/indexer"
-	"github.com/cartlsp/cartlsp/trainer"
 )
 
-// iclPrefix is the system turn of the ICL condition: the corpus, whole or
-// truncated to fit the window.
+// iclPrefix is the corpus in a system turn, whole or truncated to fit a
+// budget.
 type iclPrefix struct {
 	tokens       []int // the system turn
 	corpusTokens int   // tokens the corpus text adds to the system turn
@@ -20,16 +19,16 @@ type iclPrefix struct {
 }
 
 // systemTurn is the tokens of the system turn holding text.
-func systemTurn(chat *trainer.Chat, text string) ([]int, error) {
-	t, err := chat.System(trainer.SystemPrompt(text))
+func systemTurn(chat *Chat, text string) ([]int, error) {
+	t, err := chat.System(SystemPrompt(text))
 	if err != nil {
-		return nil, fmt.Errorf("eval: system turn: %w", err)
+		return nil, fmt.Errorf("answer: system turn: %w", err)
 	}
 	return t, nil
 }
 
 // corpusPrefix is the whole corpus in a system turn.
-func corpusPrefix(chat *trainer.Chat, c *indexer.Corpus) (*iclPrefix, error) {
+func corpusPrefix(chat *Chat, c *indexer.Corpus) (*iclPrefix, error) {
 	toks, err := systemTurn(chat, c.Render())
 	if err != nil {
 		return nil, err
@@ -44,7 +43,7 @@ func corpusPrefix(chat *trainer.Chat, c *indexer.Corpus) (*iclPrefix, error) {
 // fitICL returns full when it holds at most budget tokens; otherwise the
 // corpus truncated to fit: whole files in their (lexical) order while they
 // fit, then the next file cut at a token boundary.
-func fitICL(chat *trainer.Chat, c *indexer.Corpus, full *iclPrefix, budget int) (*iclPrefix, error) {
+func fitICL(chat *Chat, c *indexer.Corpus, full *iclPrefix, budget int) (*iclPrefix, error) {
 	if len(full.tokens) <= budget {
 		return full, nil
 	}
@@ -75,8 +74,8 @@ func fitICL(chat *trainer.Chat, c *indexer.Corpus, full *iclPrefix, budget int) 
 		return nil, err
 	}
 	if len(base) >= budget {
-		return nil, fmt.Errorf("the window leaves %d tokens for the corpus's system turn, which alone takes %d; "+
-			"use a larger window or shorter questions", budget, len(base))
+		return nil, fmt.Errorf("the context window leaves %d tokens for the corpus's system turn, which alone takes %d; "+
+			"use a larger window or shorter questions: %w", budget, len(base), ErrNoRoom)
 	}
 	// Whole files while their tokens, counted one by one, fit; then the
 	// exact count of the joined text, dropping files if joining added some.
@@ -135,26 +134,9 @@ func validPrefix(s string) string {
 	return s
 }
 
-// truncationNote explains what the ICL condition kept of the corpus.
-func truncationNote(name string, ip, full *iclPrefix, window, reserve int) string {
-	kept := fmt.Sprintf("%d whole file", ip.wholeFiles)
-	if ip.wholeFiles != 1 {
-		kept += "s"
-	}
-	if ip.cutFile != "" {
-		kept += " and the start of " + ip.cutFile
-	}
-	pct := 0.0
-	if full.corpusTokens > 0 {
-		pct = 100 * float64(ip.corpusTokens) / float64(full.corpusTokens)
-	}
-	return fmt.Sprintf("%s: truncated — the corpus (%d tokens in %d files) does not fit the %d-token window with %d tokens "+
-		"kept for a question, its answer and generation; kept %d corpus tokens (%.1f%%): %s",
-		name, full.corpusTokens, full.wholeFiles, window, reserve, ip.corpusTokens, pct, kept)
-}
-
 // InContext is a corpus in a system turn, for answering with the corpus in
-// context (the ICL condition; the language server before a Cartridge exists).
+// context (the language server before a Cartridge exists; the ICL
+// condition of cartlsp eval).
 type InContext struct {
 	Tokens       []int // the system turn
 	CorpusTokens int   // corpus tokens kept
@@ -167,7 +149,7 @@ type InContext struct {
 
 // CorpusInContext is the corpus in a system turn of at most budget tokens:
 // whole when it fits, else whole files in path order and the next one cut.
-func CorpusInContext(chat *trainer.Chat, c *indexer.Corpus, budget int) (*InContext, error) {
+func CorpusInContext(chat *Chat, c *indexer.Corpus, budget int) (*InContext, error) {
 	full, err := corpusPrefix(chat, c)
 	if err != nil {
 		return nil, err

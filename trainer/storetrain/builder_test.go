@@ -1,0 +1,385 @@
+package storetrain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cartlsp/cartlsp/answer"
+	"github.com/cartlsp/cartlsp/follow"
+	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
+	"github.com/cartlsp/cartlsp/runtime/model"
+	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
+	"github.com/cartlsp/cartlsp/runtime/student"
+	"github.com/cartlsp/cartlsp/runtime/tokenizer"
+	"github.com/cartlsp/cartlsp/store"
+	"github.com/cartlsp/cartlsp/trainer"
+)
+
+// repo is a real git repository driven with the git CLI.
+type repo struct {
+	t   *testing.T
+	dir string
+}
+
+func newRepo(t *testing.T) *repo {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not on PATH")
+	}
+	r := &repo{t: t, dir: filepath.Join(t.TempDir(), "repo")}
+	os.MkdirAll(r.dir, 0o755)
+	r.git("-c", "init.defaultBranch=main", "init", "-q")
+	return r
+}
+
+func (r *repo) git(args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
+		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME="+r.dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit writes files (name → text) and commits them; it returns HEAD.
+func (r *repo) commit(msg string, files map[string]string) string {
+	r.t.Helper()
+	for name, text := range files {
+		p := filepath.Join(r.dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	r.git("add", "-A")
+	r.git("commit", "-q", "--allow-empty", "-m", msg)
+	return r.git("rev-parse", "HEAD")
+}
+
+func goFile(pkg string, n, v int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "package %s\n\n", pkg)
+	for j := 0; j < n; j++ {
+		fmt.Fprintf(&b, "// Get%d returns %d.\nfunc Get%d() int { return %d }\n\n", j, v+j, j, v+j)
+	}
+	return b.String()
+}
+
+// newBuilder is a Builder with a tiny random chat model and a tiny budget.
+func newBuilder(t *testing.T) *Builder {
+	t.Helper()
+	f := modeltest.ParseChat(t, modeltest.Options{Context: 4096, Seed: 5})
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := cpu.NewBackend(2)
+	t.Cleanup(func() { be.Close() })
+	m, err := model.New(f, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat, err := answer.NewChat(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := trainer.LookupBudget("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Synth = trainer.SynthConfig{Conversations: 8, ChunkMin: 48, ChunkMax: 96, MaxUser: 12, MaxAnswer: 16, UserTemp: 0.6, TopK: 4, SeedTypes: trainer.SeedTypes}
+	b.Train = trainer.TrainConfig{P: 8, Frozen: 1, Init: trainer.InitFirstTokens, LR: 2e-2, Epochs: 1, Batch: 4, MicroTokens: 512}
+	return &Builder{Store: st, Infer: m, Chat: chat, Budget: b,
+		Student:     func() (*student.Model, error) { return student.New(f, be) },
+		Incremental: trainer.IncrementalConfig{Scale: 1, MinNew: 2, MaxNew: 4, Replay: 1, Epochs: 1},
+		MaxChanged:  0.9} // the test corpora are a few files: one of them is a large share
+}
+
+func TestBuilderHistory(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo(t)
+	b := newBuilder(t)
+	c1 := r.commit("one", map[string]string{"a.go": goFile("a", 8, 0), "b.go": goFile("b", 8, 100), "c.go": goFile("c", 8, 200)})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Lookup(repo, ""); err != nil || got != nil {
+		t.Fatalf("lookup before training: %v, %v", got, err)
+	}
+	r1, err := b.Ensure(ctx, repo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r1.Trained || r1.Parent != "" || r1.Commit.Hash != c1 || r1.Job == nil {
+		t.Fatalf("first commit: %+v", r1)
+	}
+	// Again: the store has it.
+	again, err := b.Ensure(ctx, repo, "", false)
+	if err != nil || again.Trained || again.Path != r1.Path {
+		t.Fatalf("second Ensure: %+v, %v", again, err)
+	}
+
+	// A change to one file: incremental, from the first commit's entry.
+	c2 := r.commit("two", map[string]string{"b.go": goFile("b", 8, 500)})
+	r2, err := b.Ensure(ctx, repo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r2.Trained || r2.Parent != r1.Entry || r2.Commit.Hash != c2 || r2.Job.NewExamples == 0 {
+		t.Fatalf("second commit: %+v", r2)
+	}
+	e2, err := b.Store.Get(r2.Entry)
+	if err != nil || e2 == nil || e2.Meta.Generation != 1 || e2.Meta.Parent != r1.Entry || !e2.Complete {
+		t.Fatalf("second entry: %+v, %v", e2, err)
+	}
+
+	// A commit that changes only a file the corpus leaves out: the
+	// parent's Cartridge serves as it is.
+	r.commit("logo", map[string]string{"logo.png": "\x89PNG\r\n"})
+	r3, err := b.Ensure(ctx, repo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r3.Trained || r3.Job != nil || r3.Parent != r2.Entry {
+		t.Fatalf("unchanged corpus: %+v", r3)
+	}
+
+	// Two commits at once (the middle one never trained): the warm start
+	// comes from the nearest ancestor with a Cartridge.
+	r.commit("four", map[string]string{"c.go": goFile("c", 8, 900)})
+	r.commit("five", map[string]string{"a.go": goFile("a", 8, 700)})
+	r5, err := b.Ensure(ctx, repo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r5.Parent != r3.Entry || r5.Job.ChangedTokens == 0 {
+		t.Fatalf("skipping a commit: parent %s, want %s", r5.Parent, r3.Entry)
+	}
+
+	// An older commit by revision, and from scratch when asked.
+	b.Scratch = true
+	old, err := b.Ensure(ctx, repo, "HEAD~1", false)
+	if err != nil || !old.Trained || old.Parent != "" {
+		t.Fatalf("HEAD~1 from scratch: %+v, %v", old, err)
+	}
+}
+
+func TestBuilderInterruptedTrainingLeavesStoreUsable(t *testing.T) {
+	r := newRepo(t)
+	b := newBuilder(t)
+	r.commit("one", map[string]string{"a.go": goFile("a", 12, 0)})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Events = func(e trainer.Event) {
+		if e.Phase == "synthesis" && e.Done >= 2 {
+			cancel()
+		}
+	}
+	if _, err := b.Ensure(ctx, repo, "", false); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted Ensure: %v", err)
+	}
+	if got, err := b.Lookup(repo, ""); err != nil || got != nil {
+		t.Fatalf("an interrupted training left a Cartridge: %+v, %v", got, err)
+	}
+	es, err := b.Store.List()
+	if err != nil || len(es) != 1 || es[0].State() != "incomplete" {
+		t.Fatalf("store after the interruption: %+v, %v", es, err)
+	}
+	// The next call resumes the saved conversations and finishes.
+	var resumed string
+	b.Events = func(e trainer.Event) {
+		if e.Phase == "resume" {
+			resumed = e.Message
+		}
+	}
+	res, err := b.Ensure(context.Background(), repo, "", false)
+	if err != nil || !res.Trained {
+		t.Fatalf("resumed Ensure: %+v, %v", res, err)
+	}
+	if !strings.Contains(resumed, "already synthesized") {
+		t.Errorf("the second training did not resume: %q", resumed)
+	}
+}
+
+// states collects a Follower's states.
+type states struct {
+	mu  sync.Mutex
+	all []follow.State
+	ch  chan follow.State
+}
+
+func newStates() *states { return &states{ch: make(chan follow.State, 256)} }
+
+func (s *states) add(st follow.State) {
+	s.mu.Lock()
+	s.all = append(s.all, st)
+	s.mu.Unlock()
+	s.ch <- st
+}
+
+// wait returns the first state (from now on) that satisfies ok.
+func (s *states) wait(t *testing.T, what string, ok func(follow.State) bool) follow.State {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case st := <-s.ch:
+			if ok(st) {
+				return st
+			}
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// runFollower runs f until the test ends.
+func runFollower(t *testing.T, f *follow.Follower) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// TestFollowerTrains follows a repository with the real Builder: a commit
+// gets its Cartridge in the store, incrementally from the previous one.
+func TestFollowerTrains(t *testing.T) {
+	r := newRepo(t)
+	r.commit("one", map[string]string{"a.go": goFile("a", 10, 0), "b.go": goFile("b", 10, 50)})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newStates()
+	b := newBuilder(t)
+	f := &follow.Follower{Builder: b, Repo: repo, States: st.add, Watch: indexer.WatchOptions{Debounce: 30 * time.Millisecond}}
+	runFollower(t, f)
+	first := st.wait(t, "first ready", func(s follow.State) bool { return s.Phase == "ready" || s.Phase == "error" })
+	if first.Phase != "ready" || first.Current == nil || first.Current.Path == "" {
+		t.Fatalf("first state: %+v", first)
+	}
+	if e, err := b.Store.Get(first.Current.Entry); err != nil || e.Meta.Branch != "main" {
+		t.Errorf("the entry's branch: %+v, %v", e, err)
+	}
+	if _, err := os.Stat(first.Current.Path); err != nil {
+		t.Fatal(err)
+	}
+	c2 := r.commit("two", map[string]string{"b.go": goFile("b", 10, 90)})
+	second := st.wait(t, "second ready", func(s follow.State) bool { return s.Commit == c2 && (s.Phase == "ready" || s.Phase == "error") })
+	if second.Phase != "ready" || second.Current.Parent != first.Current.Entry {
+		t.Fatalf("second state: %+v (parent %q, want %q)", second, second.Current.Parent, first.Current.Entry)
+	}
+	sawProgress := false
+	st.mu.Lock()
+	for _, s := range st.all {
+		sawProgress = sawProgress || s.Phase == "training" && s.Total > 0
+	}
+	st.mu.Unlock()
+	if !sawProgress {
+		t.Error("no training progress was reported")
+	}
+}
+
+// TestBuilderOneTrainingPerRepository: while another process trains the
+// repository, Ensure fails with ErrBusy, or waits and then trains HEAD as
+// it is after the wait.
+func TestBuilderOneTrainingPerRepository(t *testing.T) {
+	r := newRepo(t)
+	b := newBuilder(t)
+	c1 := r.commit("one", map[string]string{"a.go": goFile("a", 10, 0)})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := b.Store.LockRepo(context.Background(), repo.Root, false) // "another process"
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Ensure(context.Background(), repo, "", false); !errors.Is(err, store.ErrBusy) {
+		t.Fatalf("Ensure while the repository is locked: %v, want ErrBusy", err)
+	}
+	type out struct {
+		res *Result
+		err error
+	}
+	locking := make(chan string, 4) // the commits Ensure resolved before taking the lock
+	b.onRepoLock = func(c indexer.Commit) { locking <- c.Hash }
+	got := make(chan out, 1)
+	go func() {
+		res, err := b.Ensure(context.Background(), repo, "", true)
+		got <- out{res, err}
+	}()
+	select {
+	case h := <-locking:
+		if h != c1 {
+			t.Fatalf("Ensure resolved %s, want HEAD %s", h, c1)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("timed out waiting for Ensure to resolve HEAD and wait for the repository")
+	}
+	select {
+	case o := <-got:
+		t.Fatalf("Ensure returned while the repository was locked: %+v, %v", o.res, o.err)
+	default:
+	}
+	c2 := r.commit("two", map[string]string{"a.go": goFile("a", 10, 40)})
+	release()
+	o := <-got
+	if o.err != nil || o.res.Commit.Hash != c2 {
+		t.Fatalf("Ensure after waiting: %+v, %v; want HEAD %s", o.res, o.err, c2)
+	}
+}
+
+// TestBuilderNearest: a commit without a Cartridge finds its nearest
+// ancestor's, which the Follower serves until its own is ready.
+func TestBuilderNearest(t *testing.T) {
+	r := newRepo(t)
+	r.commit("one", map[string]string{"a.go": goFile("a", 10, 0), "b.go": goFile("b", 10, 50)})
+	repo, err := indexer.OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBuilder(t)
+	if n, err := b.Nearest(repo, ""); err != nil || n != nil {
+		t.Fatalf("Nearest in an empty store: %+v, %v", n, err)
+	}
+	first, err := b.Ensure(context.Background(), repo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.commit("two", map[string]string{"b.go": goFile("b", 10, 90)})
+	r.commit("three", map[string]string{"b.go": goFile("b", 10, 95)})
+	n, err := b.Nearest(repo, "")
+	if err != nil || n == nil || n.Entry != first.Entry {
+		t.Fatalf("Nearest two commits later: %+v, %v; want entry %s", n, err, first.Entry)
+	}
+	if l, err := b.Lookup(repo, ""); err != nil || l != nil {
+		t.Errorf("Lookup of HEAD: %+v, %v; want none", l, err)
+	}
+}
