@@ -13,7 +13,7 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/tokenizer"
 )
 
-// Chunking (DESIGN §1): a chunk is a contiguous window of the corpus of
+// Chunking (docs/ARCHITECTURE.md, "Self-study"): a chunk is a contiguous window of the corpus of
 // about L tokens, L uniform in [min, max], cut at line boundaries, at file
 // boundaries where one falls near an end, and with every piece of a file
 // introduced by its path header.

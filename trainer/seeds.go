@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Seed prompts (DESIGN §1): the instruction given to the model playing the
+// Seed prompts (docs/ARCHITECTURE.md, "Self-study"): the instruction given to the model playing the
 // user (A), which sees a chunk of the corpus in its system message and
 // writes the message a developer would send. Five types, each written for
 // code in several variants; a conversation draws a type uniformly, then a

@@ -16,7 +16,7 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/student"
 )
 
-// Self-study synthesis (DESIGN §1). One model plays both sides of a
+// Self-study synthesis (docs/ARCHITECTURE.md, "Self-study"). One model plays both sides of a
 // conversation about a chunk of the corpus: A sees system(chunk) +
 // user(seed prompt) and writes the user's message (sampled, temperature
 // ~0.6); B sees system(chunk) + user(A's message) and answers (greedy).

@@ -16,7 +16,7 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/student"
 )
 
-// The distillation loop (DESIGN §1): the model is frozen, only the
+// The distillation loop (docs/ARCHITECTURE.md, "Self-study"): the model is frozen, only the
 // Cartridge learns. Each step takes a batch of conversations (split into
 // micro-batches that bound memory), computes the mean top-k distillation
 // loss of the student — Cartridge + user message + answer, without the

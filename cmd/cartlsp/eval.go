@@ -14,6 +14,7 @@ import (
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/trainer/eval"
+	"github.com/cartlsp/cartlsp/trainer/progress"
 )
 
 const evalUsage = "eval --questions Q.jsonl --corpus DIR [--exclude GLOB,...] [--cart X.cart] [--ntp Y.cart]\n" +
@@ -133,18 +134,14 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	tty := false
-	if f, ok := stderr.(*os.File); ok {
-		tty = isTerminal(f)
-	}
-	var bar *progressBar
-	progress := func(done, total int, what string) {
+	var bar *progress.Bar
+	onProgress := func(done, total int, what string) {
 		if bar == nil {
-			bar = newProgressBar(stderr, "eval", total, tty)
+			bar = progress.NewBar(stderr, "eval", total)
 		}
 		bar.Update(done, what)
 	}
-	r, err := eval.Run(ctx, l.m, chat, qs, conds, eval.Options{Corpus: corpus, Gen: *gen, Window: *window, Progress: progress})
+	r, err := eval.Run(ctx, l.m, chat, qs, conds, eval.Options{Corpus: corpus, Gen: *gen, Window: *window, Progress: onProgress})
 	if bar != nil {
 		msg := ""
 		if err != nil {

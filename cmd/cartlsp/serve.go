@@ -79,27 +79,9 @@ func (serveTraining) CheckBudget(name string) error {
 }
 
 func (serveTraining) Builder(s lsp.TrainingSettings) (follow.Builder, error) {
-	b, err := serveBudget(s.Budget, s.P)
+	b, err := storetrain.ForServer(s.Model, s.Store, s.Budget, s.P, s.Filter, s.Yield, s.Log)
 	if err != nil {
-		return nil, err
-	}
-	sb, err := storetrain.New(s.Model, s.Store, b, s.Filter)
-	if err != nil {
-		return nil, err
-	}
-	sb.Yield, sb.Log = s.Yield, s.Log
-	return sb, nil
-}
-
-// serveBudget is the budget the server trains with: the named one (with
-// the default seed, trainer.LookupBudget) and its p when p > 0.
-func serveBudget(name string, p int) (trainer.Budget, error) {
-	b, err := trainer.LookupBudget(name)
-	if err != nil {
-		return b, err
-	}
-	if p > 0 {
-		b.Train.P = p
+		return nil, err // not a nil *Builder in the interface
 	}
 	return b, nil
 }

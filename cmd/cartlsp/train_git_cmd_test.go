@@ -12,6 +12,7 @@ import (
 	"github.com/cartlsp/cartlsp/lsp"
 	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer"
+	"github.com/cartlsp/cartlsp/trainer/storetrain"
 )
 
 // tinyTrainFlags keep trainings of the tiny chat model to a second or two.
@@ -148,7 +149,7 @@ func TestServeAndTrainShareRecipes(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := lsp.DefaultConfig()
-		fromServe, err := serveBudget(name, cfg.P)
+		fromServe, err := storetrain.ServerBudget(name, cfg.P)
 		if err != nil {
 			t.Fatal(err)
 		}

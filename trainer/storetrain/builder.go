@@ -430,3 +430,35 @@ func New(l *modelfile.Loaded, st *store.Store, b trainer.Budget, filter indexer.
 		Student: func() (*student.Model, error) { return student.New(l.File, l.Backend) },
 	}, nil
 }
+
+// ServerBudget is the budget the language server trains with: the named one
+// (with the default seed, as trainer.LookupBudget gives it to `cartlsp
+// train` and its hooks, so both find each other's Cartridges) and its p
+// when p > 0.
+func ServerBudget(name string, p int) (trainer.Budget, error) {
+	b, err := trainer.LookupBudget(name)
+	if err != nil {
+		return b, err
+	}
+	if p > 0 {
+		b.Train.P = p
+	}
+	return b, nil
+}
+
+// ForServer is the Builder the language server trains with: self-study
+// into st with ServerBudget(budget, p), pausing at yield (when not nil)
+// while an editor request decodes.
+func ForServer(l *modelfile.Loaded, st *store.Store, budget string, p int, filter indexer.Filter,
+	yield func(context.Context) error, log *slog.Logger) (*Builder, error) {
+	b, err := ServerBudget(budget, p)
+	if err != nil {
+		return nil, err
+	}
+	sb, err := New(l, st, b, filter)
+	if err != nil {
+		return nil, err
+	}
+	sb.Yield, sb.Log = yield, log
+	return sb, nil
+}
