@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -286,14 +285,18 @@ func (s *Synthesizer) step(cache *model.KVCache, seq int, f *flight, rows []floa
 	case phaseAnswer:
 		c := f.conv
 		if f.mode == model.LogitsAll { // B has read the user turn: targets at the message's positions
-			for j := userStart - 1; j < len(f.prompt)-1; j++ {
-				ids, lp := topLogProbs(rows[j*V:(j+1)*V], cfg.TopK)
-				c.Targets = append(c.Targets, student.Target{Pos: j, IDs: ids, LogProbs: lp})
+			if j0, j1 := userStart-1, len(f.prompt)-1; j1 > j0 {
+				ids, lp := s.topK(rows[j0*V:j1*V], cfg.TopK)
+				k := len(ids) / (j1 - j0)
+				for j := j0; j < j1; j++ {
+					r := (j - j0) * k
+					c.Targets = append(c.Targets, student.Target{Pos: j, IDs: ids[r : r+k], LogProbs: lp[r : r+k]})
+				}
 			}
 		}
 		last := rows[len(rows)-V:]
 		pos := len(f.prompt) + len(f.gen) - 1 // the position whose next token last predicts
-		ids, lp := topLogProbs(last, cfg.TopK)
+		ids, lp := s.topK(last, cfg.TopK)
 		c.Targets = append(c.Targets, student.Target{Pos: pos, IDs: ids, LogProbs: lp})
 		id := sample.Greedy(last)
 		if tok.IsEOG(id) || len(f.gen)+1 >= cfg.MaxAnswer {
@@ -365,38 +368,10 @@ func cleanUserMessage(s string) string {
 	return s
 }
 
-// topLogProbs returns the k most likely tokens of logits z and their
-// log-probabilities (log-softmax over the whole vocabulary), most likely
-// first.
-func topLogProbs(z []float32, k int) ([]int, []float32) {
-	k = min(k, len(z))
-	ids := make([]int, 0, k+1)
-	for i, v := range z {
-		if len(ids) == k && v <= z[ids[k-1]] {
-			continue
-		}
-		j := len(ids)
-		for j > 0 && z[ids[j-1]] < v {
-			j--
-		}
-		ids = append(ids, 0)
-		copy(ids[j+1:], ids[j:])
-		ids[j] = i
-		if len(ids) > k {
-			ids = ids[:k]
-		}
-	}
-	mx := float64(z[ids[0]])
-	var sum float64
-	for _, v := range z {
-		if d := float64(v) - mx; d > -40 { // smaller terms do not change a float64 sum of ≥ 1
-			sum += math.Exp(d)
-		}
-	}
-	lse := mx + math.Log(sum)
-	lp := make([]float32, k)
-	for i, id := range ids {
-		lp[i] = float32(float64(z[id]) - lse)
-	}
-	return ids, lp
+// topK returns, for each row of logits z [rows, V], the k most likely
+// tokens and their log-probabilities under the full softmax (the teacher's
+// targets), computed by the model's backend: ids and lp are [rows·k].
+func (s *Synthesizer) topK(z []float32, k int) ([]int, []float32) {
+	be, V := s.Model.Backend, s.Model.Vocab
+	return be.TopK(be.FromHost(len(z)/V, V, z), k)
 }

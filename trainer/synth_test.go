@@ -3,7 +3,6 @@ package trainer
 import (
 	"context"
 	"errors"
-	"math"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -115,23 +114,3 @@ func TestCleanUserMessage(t *testing.T) {
 		}
 	}
 }
-
-func TestTopLogProbs(t *testing.T) {
-	z := []float32{1, 3, 2, -1, 3}
-	ids, lp := topLogProbs(z, 3)
-	if !reflect.DeepEqual(ids, []int{1, 4, 2}) {
-		t.Fatalf("ids %v", ids)
-	}
-	var s float64
-	for _, v := range z {
-		s += mathExp(float64(v))
-	}
-	for i, id := range ids {
-		want := float64(z[id]) - mathLog(s)
-		if d := float64(lp[i]) - want; d > 1e-6 || d < -1e-6 {
-			t.Errorf("log-prob of %d: %g, want %g", id, lp[i], want)
-		}
-	}
-}
-
-var mathExp, mathLog = math.Exp, math.Log
