@@ -92,7 +92,7 @@ type Backend interface {
 	NewTensor(rows, cols int) Tensor
 	// FromHost is a [rows, cols] tensor holding data (len rows·cols); the
 	// backend may keep data as its memory, so the caller must not change it
-	// afterwards.
+	// while the tensor is in use.
 	FromHost(rows, cols int, data []float32) Tensor
 	// Upload copies src (len Rows·Cols) into dst; Download copies src out.
 	Upload(dst Tensor, src []float32)
@@ -158,8 +158,8 @@ type Backend interface {
 	SwiGLUBack(dg, du, da, g, u Tensor)
 	// DistillLoss takes logits z [m, V] and one target per row, returns
 	// each row's loss (log-softmax over the full vocabulary, then the
-	// target's cross-entropy) and, when grad is set, overwrites z with the
-	// gradient of scale·loss.
+	// target's cross-entropy); z is scratch, and holds the gradient of
+	// scale·loss afterwards when grad is set.
 	DistillLoss(z Tensor, targets []Target, scale float64, grad bool) []float64
 	// TopK returns, for each row of logits [m, V], the k most likely ids in
 	// descending order with their log-probabilities (log-softmax over the

@@ -1,9 +1,12 @@
-// Package cpu is the CPU compute backend: quantized weight matrices kept in
-// their GGUF block encodings (repacked into row tiles), integer dot-product
-// kernels in Go assembly for amd64 (AVX-512 VNNI, AVX2) with a plain Go twin
-// for every kernel, a persistent worker pool, f32 helpers (Dot, Axpy) and an
-// f32 GEMM and row kernels (ExpRow, MaxRow, SoftmaxBack, SwiGLUBack) for
-// training.
+// Package cpu is the CPU compute backend, the fast implementation of
+// backend.Backend (backend.go, ops.go, prefix.go, train.go): activations are
+// float32 Go slices, quantized weight matrices are kept in their GGUF block
+// encodings (repacked into row tiles), integer dot-product kernels in Go
+// assembly for amd64 (AVX-512 VNNI, AVX2) with a plain Go twin for every
+// kernel, a persistent worker pool, f32 helpers (Dot, Axpy) and an f32 GEMM
+// and row kernels (ExpRow, MaxRow, SoftmaxBack, SwiGLUBack) for training.
+// Every operation is checked against the reference backend by
+// backendtest.Conformance.
 //
 // Numerics follow llama.cpp's x86 CPU path: before a quantized product the
 // activation row is itself quantized (Q8_1 for Q4_1 weights, Q8_0 for Q8_0 and
