@@ -185,3 +185,11 @@ func TestCheckModel(t *testing.T) {
 		t.Errorf("an empty fingerprint was accepted")
 	}
 }
+
+func TestFormatSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1536: "1.5 KiB", 3 << 20: "3.0 MiB", 5 << 29: "2.50 GiB"} {
+		if got := FormatSize(n); got != want {
+			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

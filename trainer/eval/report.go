@@ -211,7 +211,7 @@ func writeSummary(b *strings.Builder, r *Report) {
 			dec = fmt.Sprintf("%.1f", s.DecodeTokS)
 		}
 		fmt.Fprintf(b, "| %s | %d | %s | %.3f | %.1f%% (%d/%d) | %.1f%% (%d/%d) | %s |\n",
-			name, s.PrefixTokens, HumanBytes(s.KVBytes), s.NLLPerToken,
+			name, s.PrefixTokens, cartridge.FormatSize(s.KVBytes), s.NLLPerToken,
 			100*s.MCAccuracy, s.MCCorrect, n, 100*s.MCAccuracyNorm, s.MCCorrectNorm, n, dec)
 	}
 	var ratios []string
@@ -222,7 +222,7 @@ func writeSummary(b *strings.Builder, r *Report) {
 		}
 		if s.KVBytes > 0 {
 			ratios = append(ratios, fmt.Sprintf("ICL / %s KV memory: %.1f× (%s vs %s)", mdText(s.Condition, 40),
-				float64(icl.KVBytes)/float64(s.KVBytes), HumanBytes(icl.KVBytes), HumanBytes(s.KVBytes)))
+				float64(icl.KVBytes)/float64(s.KVBytes), cartridge.FormatSize(icl.KVBytes), cartridge.FormatSize(s.KVBytes)))
 		}
 		if icl.NLLPerToken > 0 {
 			ratios = append(ratios, fmt.Sprintf("%s NLL / ICL NLL: %.3f (%.3f vs %.3f per token)", mdText(s.Condition, 40),
@@ -258,19 +258,6 @@ func (r *Report) find(k Kind) *Summary {
 		}
 	}
 	return nil
-}
-
-// HumanBytes writes n in binary units: "512 B", "1.5 KiB", "12.0 MiB", "1.25 GiB".
-func HumanBytes(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	case n < 1<<30:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
 }
 
 // mdText makes s safe inline Markdown (also inside a table cell): one line,
