@@ -16,7 +16,7 @@ func TestFollowerStopAndTrain(t *testing.T) {
 		t.Errorf("Train when up to date: %+v, %v", rep, err)
 	}
 
-	c2 := r.commit("slow two", map[string]string{"a.go": "package a // 2\n"})
+	c2 := r.Commit("slow two", map[string]string{"a.go": "package a // 2\n"})
 	st.wait(t, "c2 training", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })
 	await(t, sc.started, "slow two", "c2's first build")
 	if rep, err := f.Train(ctx); err != nil || rep.Done {
@@ -54,7 +54,7 @@ func TestFollowerManual(t *testing.T) {
 		t.Fatalf("Train: %+v, %v", rep, err)
 	}
 	st.wait(t, "c1 ready", func(s State) bool { return s.Phase == "ready" && s.Commit == c1 })
-	r.commit("two", map[string]string{"a.go": "package a // 2\n"})
+	r.Commit("two", map[string]string{"a.go": "package a // 2\n"})
 	st.wait(t, "c2 idle", func(s State) bool { return s.Phase == "idle" })
 	if c := f.Current(); c == nil || c.Commit.Hash != c1 {
 		t.Errorf("current after an untrained commit: %+v, want c1's", c)

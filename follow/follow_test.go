@@ -3,61 +3,17 @@ package follow
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/indexer/gittest"
 )
 
-// repo is a real git repository driven with the git CLI.
-type repo struct {
-	t   *testing.T
-	dir string
-}
-
-func newRepo(t *testing.T) *repo {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not on PATH")
-	}
-	r := &repo{t: t, dir: filepath.Join(t.TempDir(), "repo")}
-	os.MkdirAll(r.dir, 0o755)
-	r.git("-c", "init.defaultBranch=main", "init", "-q")
-	return r
-}
-
-func (r *repo) git(args ...string) string {
-	r.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = r.dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
-		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME="+r.dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// commit writes files (name → text) and commits them; it returns HEAD.
-func (r *repo) commit(msg string, files map[string]string) string {
-	r.t.Helper()
-	for name, text := range files {
-		p := filepath.Join(r.dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			r.t.Fatal(err)
-		}
-	}
-	r.git("add", "-A")
-	r.git("commit", "-q", "--allow-empty", "-m", msg)
-	return r.git("rev-parse", "HEAD")
-}
+// newRepo is a real git repository driven with the git CLI.
+func newRepo(t *testing.T) *gittest.Repo { return gittest.New(t) }
 
 // states collects a Follower's states.
 type states struct {
@@ -180,11 +136,11 @@ func runFollower(t *testing.T, f *Follower) {
 
 // scriptedFollower runs a Follower with scripted builds (manual or not) on a
 // new repository whose first commit is "one"; it returns that commit.
-func scriptedFollower(t *testing.T, manual bool) (*repo, string, *Follower, *scripted, *states) {
+func scriptedFollower(t *testing.T, manual bool) (*gittest.Repo, string, *Follower, *scripted, *states) {
 	t.Helper()
 	r := newRepo(t)
-	c1 := r.commit("one", map[string]string{"a.go": "package a\n"})
-	ir, err := indexer.OpenRepo(r.dir)
+	c1 := r.Commit("one", map[string]string{"a.go": "package a\n"})
+	ir, err := indexer.OpenRepo(r.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,12 +163,12 @@ func TestFollowerSupersedes(t *testing.T) {
 	}
 
 	// "slow two" trains until superseded; "three" lands meanwhile.
-	c2 := r.commit("slow two", map[string]string{"a.go": "package a // 2\n"})
+	c2 := r.Commit("slow two", map[string]string{"a.go": "package a // 2\n"})
 	st.wait(t, "c2 training", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })
 	if c := f.Current(); c == nil || c.Commit.Hash != c1 {
 		t.Fatalf("while c2 trains the current Cartridge is %+v, want c1's", c)
 	}
-	c3 := r.commit("three", map[string]string{"a.go": "package a // 3\n"})
+	c3 := r.Commit("three", map[string]string{"a.go": "package a // 3\n"})
 	st.wait(t, "c3 ready", func(s State) bool { return s.Phase == "ready" && s.Commit == c3 })
 	if _, cancelled := sc.count("slow two"); !cancelled {
 		t.Error("c2's training was not cancelled")
@@ -222,7 +178,7 @@ func TestFollowerSupersedes(t *testing.T) {
 	}
 
 	// A failing training: an error state, c3's Cartridge stays in use.
-	c4 := r.commit("fail four", map[string]string{"a.go": "package a // 4\n"})
+	c4 := r.Commit("fail four", map[string]string{"a.go": "package a // 4\n"})
 	s4 := st.wait(t, "c4 error", func(s State) bool { return s.Commit == c4 && s.Phase != "training" })
 	if s4.Phase != "error" || s4.Err == nil || !strings.Contains(s4.Err.Error(), "out of memory") {
 		t.Errorf("failed training: %+v", s4)
@@ -232,7 +188,7 @@ func TestFollowerSupersedes(t *testing.T) {
 	}
 
 	// Back to c3 (a reset): served at once, not trained again.
-	r.git("reset", "-q", "--hard", c3)
+	r.Git("reset", "-q", "--hard", c3)
 	st.wait(t, "c3 ready again", func(s State) bool { return s.Phase == "ready" && s.Commit == c3 })
 	if n, _ := sc.count("three"); n != 1 {
 		t.Errorf("c3 was built %d times", n)
@@ -244,8 +200,8 @@ func TestFollowerSupersedes(t *testing.T) {
 // trained again (resuming), never the commit HEAD only passed through.
 func TestFollowerSupersededThenBack(t *testing.T) {
 	r := newRepo(t)
-	r.commit("one", map[string]string{"a.go": "package a\n"})
-	repo, err := indexer.OpenRepo(r.dir)
+	r.Commit("one", map[string]string{"a.go": "package a\n"})
+	repo, err := indexer.OpenRepo(r.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,13 +212,13 @@ func TestFollowerSupersededThenBack(t *testing.T) {
 		onPending: func(ch indexer.HeadChange) { pending <- ch.Commit }})
 	t.Cleanup(sc.endLinger) // before runFollower's Cleanup waits for the build
 	st.wait(t, "one ready", func(s State) bool { return s.Phase == "ready" })
-	c2 := r.commit("linger two", map[string]string{"a.go": "package a // 2\n"})
+	c2 := r.Commit("linger two", map[string]string{"a.go": "package a // 2\n"})
 	st.wait(t, "c2 training", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })
 	await(t, sc.started, "linger two", "c2's first build")
-	c3 := r.commit("three", map[string]string{"a.go": "package a // 3\n"})
+	c3 := r.Commit("three", map[string]string{"a.go": "package a // 3\n"})
 	await(t, pending, c3, "c3 to wait for c2's training to stop")
 	await(t, sc.cancels, "linger two", "c2's training to be cancelled")
-	r.git("reset", "-q", "--hard", c2) // back, while c2's training is still stopping
+	r.Git("reset", "-q", "--hard", c2) // back, while c2's training is still stopping
 	await(t, pending, c2, "HEAD back at c2 to wait for c2's training to stop")
 	sc.endLinger() // c2's cancelled training stops only now
 	st.wait(t, "c2 training again", func(s State) bool { return s.Phase == "training" && s.Commit == c2 })

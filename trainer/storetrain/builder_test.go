@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/follow"
 	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/indexer/gittest"
 	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
@@ -24,50 +24,8 @@ import (
 	"github.com/cartlsp/cartlsp/trainer"
 )
 
-// repo is a real git repository driven with the git CLI.
-type repo struct {
-	t   *testing.T
-	dir string
-}
-
-func newRepo(t *testing.T) *repo {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not on PATH")
-	}
-	r := &repo{t: t, dir: filepath.Join(t.TempDir(), "repo")}
-	os.MkdirAll(r.dir, 0o755)
-	r.git("-c", "init.defaultBranch=main", "init", "-q")
-	return r
-}
-
-func (r *repo) git(args ...string) string {
-	r.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = r.dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
-		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME="+r.dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// commit writes files (name → text) and commits them; it returns HEAD.
-func (r *repo) commit(msg string, files map[string]string) string {
-	r.t.Helper()
-	for name, text := range files {
-		p := filepath.Join(r.dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			r.t.Fatal(err)
-		}
-	}
-	r.git("add", "-A")
-	r.git("commit", "-q", "--allow-empty", "-m", msg)
-	return r.git("rev-parse", "HEAD")
-}
+// newRepo is a real git repository driven with the git CLI.
+func newRepo(t *testing.T) *gittest.Repo { return gittest.New(t) }
 
 func goFile(pkg string, n, v int) string {
 	var b strings.Builder
@@ -116,8 +74,8 @@ func TestBuilderHistory(t *testing.T) {
 	ctx := context.Background()
 	r := newRepo(t)
 	b := newBuilder(t)
-	c1 := r.commit("one", map[string]string{"a.go": goFile("a", 8, 0), "b.go": goFile("b", 8, 100), "c.go": goFile("c", 8, 200)})
-	repo, err := indexer.OpenRepo(r.dir)
+	c1 := r.Commit("one", map[string]string{"a.go": goFile("a", 8, 0), "b.go": goFile("b", 8, 100), "c.go": goFile("c", 8, 200)})
+	repo, err := indexer.OpenRepo(r.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +96,7 @@ func TestBuilderHistory(t *testing.T) {
 	}
 
 	// A change to one file: incremental, from the first commit's entry.
-	c2 := r.commit("two", map[string]string{"b.go": goFile("b", 8, 500)})
+	c2 := r.Commit("two", map[string]string{"b.go": goFile("b", 8, 500)})
 	r2, err := b.Ensure(ctx, repo, "", false)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +111,7 @@ func TestBuilderHistory(t *testing.T) {
 
 	// A commit that changes only a file the corpus leaves out: the
 	// parent's Cartridge serves as it is.
-	r.commit("logo", map[string]string{"logo.png": "\x89PNG\r\n"})
+	r.Commit("logo", map[string]string{"logo.png": "\x89PNG\r\n"})
 	r3, err := b.Ensure(ctx, repo, "", false)
 	if err != nil {
 		t.Fatal(err)
@@ -164,8 +122,8 @@ func TestBuilderHistory(t *testing.T) {
 
 	// Two commits at once (the middle one never trained): the warm start
 	// comes from the nearest ancestor with a Cartridge.
-	r.commit("four", map[string]string{"c.go": goFile("c", 8, 900)})
-	r.commit("five", map[string]string{"a.go": goFile("a", 8, 700)})
+	r.Commit("four", map[string]string{"c.go": goFile("c", 8, 900)})
+	r.Commit("five", map[string]string{"a.go": goFile("a", 8, 700)})
 	r5, err := b.Ensure(ctx, repo, "", false)
 	if err != nil {
 		t.Fatal(err)
@@ -185,8 +143,8 @@ func TestBuilderHistory(t *testing.T) {
 func TestBuilderInterruptedTrainingLeavesStoreUsable(t *testing.T) {
 	r := newRepo(t)
 	b := newBuilder(t)
-	r.commit("one", map[string]string{"a.go": goFile("a", 12, 0)})
-	repo, err := indexer.OpenRepo(r.dir)
+	r.Commit("one", map[string]string{"a.go": goFile("a", 12, 0)})
+	repo, err := indexer.OpenRepo(r.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,8 +229,8 @@ func runFollower(t *testing.T, f *follow.Follower) {
 // gets its Cartridge in the store, incrementally from the previous one.
 func TestFollowerTrains(t *testing.T) {
 	r := newRepo(t)
-	r.commit("one", map[string]string{"a.go": goFile("a", 10, 0), "b.go": goFile("b", 10, 50)})
-	repo, err := indexer.OpenRepo(r.dir)
+	r.Commit("one", map[string]string{"a.go": goFile("a", 10, 0), "b.go": goFile("b", 10, 50)})
+	repo, err := indexer.OpenRepo(r.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +248,7 @@ func TestFollowerTrains(t *testing.T) {
 	if _, err := os.Stat(first.Current.Path); err != nil {
 		t.Fatal(err)
 	}
-	c2 := r.commit("two", map[string]string{"b.go": goFile("b", 10, 90)})
+	c2 := r.Commit("two", map[string]string{"b.go": goFile("b", 10, 90)})
 	second := st.wait(t, "second ready", func(s follow.State) bool { return s.Commit == c2 && (s.Phase == "ready" || s.Phase == "error") })
 	if second.Phase != "ready" || second.Current.Parent != first.Current.Entry {
 		t.Fatalf("second state: %+v (parent %q, want %q)", second, second.Current.Parent, first.Current.Entry)
@@ -312,8 +270,8 @@ func TestFollowerTrains(t *testing.T) {
 func TestBuilderOneTrainingPerRepository(t *testing.T) {
 	r := newRepo(t)
 	b := newBuilder(t)
-	c1 := r.commit("one", map[string]string{"a.go": goFile("a", 10, 0)})
-	repo, err := indexer.OpenRepo(r.dir)
+	c1 := r.Commit("one", map[string]string{"a.go": goFile("a", 10, 0)})
+	repo, err := indexer.OpenRepo(r.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +306,7 @@ func TestBuilderOneTrainingPerRepository(t *testing.T) {
 		t.Fatalf("Ensure returned while the repository was locked: %+v, %v", o.res, o.err)
 	default:
 	}
-	c2 := r.commit("two", map[string]string{"a.go": goFile("a", 10, 40)})
+	c2 := r.Commit("two", map[string]string{"a.go": goFile("a", 10, 40)})
 	release()
 	o := <-got
 	if o.err != nil || o.res.Commit.Hash != c2 {
@@ -360,8 +318,8 @@ func TestBuilderOneTrainingPerRepository(t *testing.T) {
 // ancestor's, which the Follower serves until its own is ready.
 func TestBuilderNearest(t *testing.T) {
 	r := newRepo(t)
-	r.commit("one", map[string]string{"a.go": goFile("a", 10, 0), "b.go": goFile("b", 10, 50)})
-	repo, err := indexer.OpenRepo(r.dir)
+	r.Commit("one", map[string]string{"a.go": goFile("a", 10, 0), "b.go": goFile("b", 10, 50)})
+	repo, err := indexer.OpenRepo(r.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,8 +331,8 @@ func TestBuilderNearest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.commit("two", map[string]string{"b.go": goFile("b", 10, 90)})
-	r.commit("three", map[string]string{"b.go": goFile("b", 10, 95)})
+	r.Commit("two", map[string]string{"b.go": goFile("b", 10, 90)})
+	r.Commit("three", map[string]string{"b.go": goFile("b", 10, 95)})
 	n, err := b.Nearest(repo, "")
 	if err != nil || n == nil || n.Entry != first.Entry {
 		t.Fatalf("Nearest two commits later: %+v, %v; want entry %s", n, err, first.Entry)
