@@ -49,7 +49,7 @@ func randomWeight(rng *rand.Rand, typ gguf.Type, rows, cols int) []byte {
 			putF16(blk, float32(rng.NormFloat64()*0.1))
 		case gguf.TypeBF16:
 			binary.LittleEndian.PutUint16(blk, half.F32ToBF16(float32(rng.NormFloat64()*0.1)))
-		case gguf.TypeQ4_0, gguf.TypeQ8_0:
+		case gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ5_0:
 			putF16(blk, float32(0.001+0.02*rng.Float64()))
 		case gguf.TypeQ4_1:
 			putF16(blk, float32(0.001+0.02*rng.Float64()))
@@ -87,6 +87,14 @@ func refDequant(typ gguf.Type, row []byte, cols int) []float64 {
 			for j := 0; j < 16; j++ {
 				out[b*32+j] = f16(blk) * float64(int(blk[2+j]&15)-8)
 				out[b*32+j+16] = f16(blk) * float64(int(blk[2+j]>>4)-8)
+			}
+		case gguf.TypeQ5_0:
+			qh := binary.LittleEndian.Uint32(blk[2:])
+			for j := 0; j < 16; j++ {
+				lo := int(blk[6+j]&15) | int(qh>>j&1)<<4
+				hi := int(blk[6+j]>>4) | int(qh>>(j+16)&1)<<4
+				out[b*32+j] = f16(blk) * float64(lo-16)
+				out[b*32+j+16] = f16(blk) * float64(hi-16)
 			}
 		case gguf.TypeQ4_1:
 			for j := 0; j < 16; j++ {

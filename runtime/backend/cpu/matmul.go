@@ -14,10 +14,10 @@ type tileKernel func(tile []byte, nb int, xq []int8, meta []uint32, nx int, out 
 
 // kernel picks the tile kernel for this weight and the active level.
 func (w *Weight) kernel() tileKernel {
-	if k := asmKernel(w.typ, w.q8off, active); k != nil {
+	if k := asmKernel(w.enc, w.q8off, active); k != nil {
 		return k
 	}
-	switch w.typ {
+	switch w.enc {
 	case gguf.TypeQ4_1:
 		return tileQ41Go
 	case gguf.TypeQ4_0:
@@ -33,9 +33,9 @@ func (w *Weight) kernel() tileKernel {
 // weight's kernel (0: store Q8_1's s instead).
 func (w *Weight) corr() int32 {
 	switch {
-	case w.typ == gguf.TypeQ4_0:
+	case w.enc == gguf.TypeQ4_0:
 		return -8
-	case w.typ == gguf.TypeQ8_0 && w.q8off:
+	case w.enc == gguf.TypeQ8_0 && w.q8off:
 		return -128
 	}
 	return 0
@@ -74,7 +74,7 @@ func (w *Weight) MatMul(p *Pool, y, x []float32, n int) {
 		panic(fmt.Sprintf("cpu: MatMul [%d, %d]·[%d, %d]ᵀ with len(x)=%d len(y)=%d", n, w.cols, w.rows, w.cols, len(x), len(y)))
 	}
 	switch w.typ {
-	case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ8_0:
+	case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ8_0:
 		w.matMulTiled(p, y, x, n)
 	case gguf.TypeQ4_K, gguf.TypeQ6_K:
 		w.matMulK(p, y, x, n)

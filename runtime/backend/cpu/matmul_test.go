@@ -28,7 +28,7 @@ func refMatMul(typ gguf.Type, rows, cols int, raw []byte, x []float32, n int) (y
 		xd := make([]float64, cols) // the activation as the kernel sees it
 		var sfix []float64          // Q4_1: s − d·Σq per block
 		switch typ {
-		case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ8_0:
+		case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ8_0:
 			qs, d, s := make([]int8, cols), make([]float32, cols/32), make([]float32, cols/32)
 			quantRefQ8(xr, qs, d, s)
 			sfix = make([]float64, cols/32)
@@ -80,7 +80,7 @@ func refMatMul(typ gguf.Type, rows, cols int, raw []byte, x []float32, n int) (y
 }
 
 var matmulTypes = []gguf.Type{
-	gguf.TypeQ4_1, gguf.TypeQ8_0, gguf.TypeQ4_0,
+	gguf.TypeQ4_1, gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ5_0,
 	gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ4_K, gguf.TypeQ6_K,
 }
 
@@ -128,7 +128,7 @@ func TestMatMul(t *testing.T) {
 							t.Fatalf("%s: relative error vs unquantized activations %.4f", name, e)
 						}
 						switch typ {
-						case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K:
+						case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K:
 							if twin == nil {
 								twin = y
 							}
@@ -157,7 +157,7 @@ func TestMatMulLarge(t *testing.T) {
 		typ        gguf.Type
 		rows, cols int
 		n          int
-	}{{gguf.TypeQ4_1, 48, 576, 512}, {gguf.TypeQ8_0, 2000, 576, 5}, {gguf.TypeQ4_0, 40, 1536, 130}} {
+	}{{gguf.TypeQ4_1, 48, 576, 512}, {gguf.TypeQ8_0, 2000, 576, 5}, {gguf.TypeQ4_0, 40, 1536, 130}, {gguf.TypeQ5_0, 64, 896, 130}} {
 		rng := rand.New(rand.NewSource(7))
 		raw := randomWeight(rng, c.typ, c.rows, c.cols)
 		x := randomActs(rng, c.n*c.cols)

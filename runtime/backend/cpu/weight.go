@@ -15,7 +15,7 @@ const tileRows = 16
 
 // Weight is a frozen matrix W: [rows, cols].
 //
-// Q4_0, Q4_1 and Q8_0 weights are repacked at load into tiles of 16 rows
+// Q4_0, Q4_1, Q8_0 and Q5_0 weights are repacked at load into tiles of 16 rows
 // (the last tile padded with zero rows). Tile t holds rows 16t..16t+15 as
 //
 //	quants: nb blocks × qbytes   (qbytes = 256 for 4-bit, 512 for Q8_0)
@@ -29,12 +29,20 @@ const tileRows = 16
 // low nibbles are columns 4g..4g+3 and high nibbles columns 16+4g..16+4g+3.
 // For Q8_0 group g (g < 8) holds columns 4g..4g+3; with q8off the bytes are
 // stored as q+128 (unsigned) for the VNNI kernel, which subtracts 128·Σx.
-// The size stays that of the GGUF blocks (plus alignment padding).
+// The size stays that of the GGUF blocks (plus alignment padding), except
+// for Q5_0.
+//
+// Q5_0 blocks are stored as Q8_0 tiles (enc = Q8_0): q = ((nibble | hi<<4) −
+// 16) fits int8 exactly and d is the same f16, so the Q8_0 kernels compute
+// the same exact lane sums and the same fused float order as llama.cpp's
+// ggml_vec_dot_q5_0_q8_0 and tinyBLAS_Q0_AVX<block_q5_0> (see kern_go.go):
+// bit-identical products, at 34 instead of 22 bytes per 32 weights.
 //
 // F32 weights are held as float32, F16 and BF16 as their 16-bit patterns,
 // K-quants (Q4_K, Q6_K) as the original GGUF blocks.
 type Weight struct {
 	typ        gguf.Type
+	enc        gguf.Type // tile encoding: typ, or Q8_0 for Q5_0
 	rows, cols int
 
 	// tiled layout (Q4_0, Q4_1, Q8_0)
@@ -68,7 +76,7 @@ func (w *Weight) Bytes() int {
 func Supported(t gguf.Type) bool {
 	switch t {
 	case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ4_0, gguf.TypeQ4_1,
-		gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K:
+		gguf.TypeQ5_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K:
 		return true
 	}
 	return false
@@ -90,7 +98,10 @@ func NewWeight(typ gguf.Type, rows, cols int, raw []byte) (*Weight, error) {
 	if len(raw) != rows*rowBytes {
 		return nil, fmt.Errorf("cpu: %v weight [%d, %d] needs %d bytes, got %d", typ, rows, cols, rows*rowBytes, len(raw))
 	}
-	w := &Weight{typ: typ, rows: rows, cols: cols}
+	w := &Weight{typ: typ, enc: typ, rows: rows, cols: cols}
+	if typ == gguf.TypeQ5_0 {
+		w.enc = gguf.TypeQ8_0
+	}
 	switch typ {
 	case gguf.TypeF32:
 		w.f32 = make([]float32, rows*cols)
@@ -126,11 +137,11 @@ func alignedBytes(n int) []byte {
 func (w *Weight) dOff() int { return w.nb * w.qbytes }
 func (w *Weight) mOff() int { return w.nb * (w.qbytes + 2*tileRows) }
 
-// repack converts GGUF Q4_0/Q4_1/Q8_0 rows into the tile layout.
+// repack converts GGUF Q4_0/Q4_1/Q8_0/Q5_0 rows into the tile layout.
 func (w *Weight) repack(raw []byte, rowBytes int) {
 	w.nb = w.cols / blockQK
 	per := 2 * tileRows // d bytes per block
-	switch w.typ {
+	switch w.enc {
 	case gguf.TypeQ4_0:
 		w.qbytes = 256
 	case gguf.TypeQ4_1:
@@ -162,6 +173,18 @@ func (w *Weight) repack(raw []byte, rowBytes int) {
 				mq[0], mq[1] = blk[2], blk[3]
 				for g := 0; g < 4; g++ {
 					copy(q[g*64+i*4:g*64+i*4+4], blk[4+4*g:])
+				}
+			case gguf.TypeQ5_0:
+				var q5 [blockQK]int8
+				q5Quants(blk, &q5)
+				for g := 0; g < 8; g++ {
+					for e := 0; e < 4; e++ {
+						v := byte(q5[4*g+e])
+						if w.q8off {
+							v ^= 0x80
+						}
+						q[g*64+i*4+e] = v
+					}
 				}
 			case gguf.TypeQ8_0:
 				for g := 0; g < 8; g++ {
@@ -205,7 +228,7 @@ func (w *Weight) Row(r int, out []float32) {
 			q := tile[b*w.qbytes:]
 			d := half.F16ToF32(le16(tile[w.dOff()+b*2*tileRows+2*i:]))
 			o := out[b*blockQK : (b+1)*blockQK]
-			switch w.typ {
+			switch w.enc {
 			case gguf.TypeQ4_0:
 				for g := 0; g < 4; g++ {
 					for e := 0; e < 4; e++ {
@@ -235,5 +258,20 @@ func (w *Weight) Row(r int, out []float32) {
 				}
 			}
 		}
+	}
+}
+
+// q5Quants writes the 32 signed quants of a Q5_0 block (f16 d, u32 qh, 16
+// nibble bytes): element j (j < 16) is the low nibble of qs[j] with bit j of
+// qh as its fifth bit, element j+16 the high nibble with bit j+16, minus 16
+// (llama.cpp's dequantize_row_q5_0).
+func q5Quants(blk []byte, q *[blockQK]int8) {
+	qh := le32(blk[2:])
+	qs := blk[6:22]
+	for j := 0; j < 16; j++ {
+		lo := qs[j]&15 | byte(qh>>j&1)<<4
+		hi := qs[j]>>4 | byte(qh>>(j+16)&1)<<4
+		q[j] = int8(lo) - 16
+		q[j+16] = int8(hi) - 16
 	}
 }
