@@ -54,7 +54,7 @@ func randomWeight(rng *rand.Rand, typ gguf.Type, rows, cols int) []byte {
 		case gguf.TypeQ4_1:
 			putF16(blk, float32(0.001+0.02*rng.Float64()))
 			putF16(blk[2:], float32(-0.15*rng.Float64()))
-		case gguf.TypeQ4_K:
+		case gguf.TypeQ4_K, gguf.TypeQ5_K:
 			putF16(blk, float32(0.0005+0.002*rng.Float64()))
 			putF16(blk[2:], float32(0.0005+0.002*rng.Float64()))
 		case gguf.TypeQ6_K:
@@ -117,6 +117,26 @@ func refDequant(typ gguf.Type, row []byte, cols int) []float64 {
 					q := blk[16+32*c+l]
 					out[b*256+64*c+l] = d*s1*float64(q&15) - dmin*m1
 					out[b*256+64*c+32+l] = d*s2*float64(q>>4) - dmin*m2
+				}
+			}
+		case gguf.TypeQ5_K:
+			d, dmin := f16(blk), f16(blk[2:])
+			sc := blk[4:16]
+			scaleMin := func(j int) (float64, float64) {
+				if j < 4 {
+					return float64(sc[j] & 63), float64(sc[j+4] & 63)
+				}
+				return float64(sc[j+4]&15 | (sc[j-4]>>6)<<4), float64(sc[j+4]>>4 | (sc[j]>>6)<<4)
+			}
+			qh, qs := blk[16:48], blk[48:176]
+			for c := 0; c < 4; c++ {
+				s1, m1 := scaleMin(2 * c)
+				s2, m2 := scaleMin(2*c + 1)
+				for l := 0; l < 32; l++ {
+					lo := float64(qs[32*c+l]&15) + 16*float64(qh[l]>>(2*c)&1)
+					hi := float64(qs[32*c+l]>>4) + 16*float64(qh[l]>>(2*c+1)&1)
+					out[b*256+64*c+l] = d*s1*lo - dmin*m1
+					out[b*256+64*c+32+l] = d*s2*hi - dmin*m2
 				}
 			}
 		case gguf.TypeQ6_K:

@@ -5,8 +5,20 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/half"
 )
 
-// K-quants (Q4_K, Q6_K) in plain Go: 256-element super-blocks, dotted with
-// Q8_K activations using exact integer sums per super-block, as llama.cpp.
+// K-quants (Q4_K, Q5_K, Q6_K): 256-element super-blocks, dotted with Q8_K
+// activations using exact integer sums per super-block, as llama.cpp.
+//
+// The weights stay in their GGUF blocks; Q4_K and Q5_K also keep their
+// 6-bit sub-block scales and mins decoded (16 bytes per super-block, see
+// kScaleMins). A dot kernel (kdotKernel: an assembly one per level with
+// this plain Go twin) returns per super-block the exact integer
+//
+//	sumi_b = Σ_e sc(e) · u(e) · x(e)
+//
+// over the unsigned quants u (Q4_K 0..15, Q5_K 0..31, Q6_K 0..63 = q+32)
+// and sub-block scales sc; kCombine turns them into the float result with
+// the mins (Q4_K, Q5_K) or the −32 offset (Q6_K) applied through the
+// activations' 16-element sums.
 
 // q4kScaleMin decodes the 6-bit scale and min of sub-block j (0..7) from the
 // 12 packed scale bytes of a Q4_K block.
@@ -28,6 +40,20 @@ func q4kQuants(blk []byte, q *[256]int8) {
 			v := qs[32*c+l]
 			q[64*c+l] = int8(v & 15)
 			q[64*c+32+l] = int8(v >> 4)
+		}
+	}
+}
+
+// q5kQuants writes the 256 5-bit quants of a Q5_K block (f16 d, f16 dmin,
+// 12 scale bytes, 32 qh bytes, 128 qs bytes): as Q4_K, with bit 2c of qh[l]
+// the fifth bit of element 64c+l and bit 2c+1 that of element 64c+32+l.
+func q5kQuants(blk []byte, q *[256]int8) {
+	qh, qs := blk[16:48], blk[48:176]
+	for c := 0; c < 4; c++ {
+		for l := 0; l < 32; l++ {
+			v := qs[32*c+l]
+			q[64*c+l] = int8(v&15 | (qh[l]>>(2*c)&1)<<4)
+			q[64*c+32+l] = int8(v>>4 | (qh[l]>>(2*c+1)&1)<<4)
 		}
 	}
 }
@@ -68,6 +94,19 @@ func dequantK(t gguf.Type, row []byte, out []float32) {
 				}
 			}
 		}
+	case gguf.TypeQ5_K:
+		for b := 0; b < len(out)/blockQK_K; b++ {
+			blk := row[b*176 : (b+1)*176]
+			d, dmin := half.F16ToF32(le16(blk)), half.F16ToF32(le16(blk[2:]))
+			q5kQuants(blk, &q)
+			for j := 0; j < 8; j++ {
+				sc, m := q4kScaleMin(j, blk[4:16])
+				d1, m1 := d*float32(sc), dmin*float32(m)
+				for l := 0; l < 32; l++ {
+					out[b*256+32*j+l] = float32(d1*float32(q[32*j+l])) - m1
+				}
+			}
+		}
 	case gguf.TypeQ6_K:
 		for b := 0; b < len(out)/blockQK_K; b++ {
 			blk := row[b*210 : (b+1)*210]
@@ -83,83 +122,127 @@ func dequantK(t gguf.Type, row []byte, out []float32) {
 	}
 }
 
-// kRow is one K-quant weight row unpacked for repeated dot products:
-// q: [cols] quants (Q6_K: already minus 32); sc: sub-block scales (Q4_K: 8
-// per block of 32-element sub-blocks, Q6_K: 16 per block of 16); mn: Q4_K
-// sub-block mins; d, dmin: per-block f16 scales as float32.
-type kRow struct {
-	q      []int8
-	sc, mn []int32
-	d, dm  []float32
+// kBlockBytes is the size of one super-block of a K-quant type.
+func kBlockBytes(t gguf.Type) int { return t.BlockBytes() }
+
+// kScaleMins decodes the sub-block scales and mins of every Q4_K or Q5_K
+// super-block of raw: per super-block 8 scales then 8 mins (6-bit values).
+func kScaleMins(raw []byte, bb int) []uint8 {
+	nb := len(raw) / bb
+	out := make([]uint8, 16*nb)
+	for b := 0; b < nb; b++ {
+		s := raw[b*bb+4 : b*bb+16]
+		for j := 0; j < 8; j++ {
+			sc, m := q4kScaleMin(j, s)
+			out[16*b+j], out[16*b+8+j] = uint8(sc), uint8(m)
+		}
+	}
+	return out
 }
 
-// unpackK fills kr from one row of GGUF K-quant blocks of cols elements.
-func unpackK(t gguf.Type, row []byte, cols int, kr *kRow) {
-	nb := cols / blockQK_K
-	kr.q = grow(kr.q, cols)
-	kr.sc = grow(kr.sc, 16*nb)
-	kr.mn = grow(kr.mn, 8*nb)
-	kr.d = grow(kr.d, nb)
-	kr.dm = grow(kr.dm, nb)
+// kdotKernel computes out[b] = sumi_b (see the file comment) for the nb
+// super-blocks of one weight row against one Q8_K activation row x: [nb·256];
+// scm: the row's kScaleMins (Q4_K, Q5_K; unused for Q6_K).
+type kdotKernel func(row []byte, scm []uint8, x []int8, nb int, out []int32)
+
+// kdotGo returns the plain Go twin of the dot kernels for t.
+func kdotGo(t gguf.Type) kdotKernel {
+	switch t {
+	case gguf.TypeQ4_K:
+		return q4kDotGo
+	case gguf.TypeQ5_K:
+		return q5kDotGo
+	}
+	return q6kDotGo
+}
+
+func q4kDotGo(row []byte, scm []uint8, x []int8, nb int, out []int32) {
 	for b := 0; b < nb; b++ {
-		q := (*[256]int8)(kr.q[b*256 : (b+1)*256])
-		switch t {
-		case gguf.TypeQ4_K:
-			blk := row[b*144 : (b+1)*144]
-			kr.d[b], kr.dm[b] = half.F16ToF32(le16(blk)), half.F16ToF32(le16(blk[2:]))
-			q4kQuants(blk, q)
-			for j := 0; j < 8; j++ {
-				kr.sc[8*b+j], kr.mn[8*b+j] = q4kScaleMin(j, blk[4:16])
+		qs := row[b*144+16 : b*144+144]
+		xb := x[b*256 : (b+1)*256]
+		sc := scm[16*b : 16*b+8]
+		var s int32
+		for c := 0; c < 4; c++ {
+			var lo, hi int32
+			for l := 0; l < 32; l++ {
+				v := qs[32*c+l]
+				lo += int32(v&15) * int32(xb[64*c+l])
+				hi += int32(v>>4) * int32(xb[64*c+32+l])
 			}
-		case gguf.TypeQ6_K:
-			blk := row[b*210 : (b+1)*210]
-			kr.d[b] = half.F16ToF32(le16(blk[208:]))
-			q6kQuants(blk, q)
-			for s := 0; s < 16; s++ {
-				kr.sc[16*b+s] = int32(int8(blk[192+s]))
-			}
+			s += int32(sc[2*c])*lo + int32(sc[2*c+1])*hi
 		}
+		out[b] = s
 	}
 }
 
-// dotK is one unpacked weight row against one Q8_K row, with exact integer
-// sums per super-block as llama.cpp:
+func q5kDotGo(row []byte, scm []uint8, x []int8, nb int, out []int32) {
+	var q [256]int8
+	for b := 0; b < nb; b++ {
+		q5kQuants(row[b*176:(b+1)*176], &q)
+		xb := x[b*256 : (b+1)*256]
+		sc := scm[16*b : 16*b+8]
+		var s int32
+		for j := 0; j < 8; j++ {
+			var d int32
+			for l := 0; l < 32; l++ {
+				d += int32(q[32*j+l]) * int32(xb[32*j+l])
+			}
+			s += int32(sc[j]) * d
+		}
+		out[b] = s
+	}
+}
+
+func q6kDotGo(row []byte, _ []uint8, x []int8, nb int, out []int32) {
+	var q [256]int8
+	for b := 0; b < nb; b++ {
+		blk := row[b*210 : (b+1)*210]
+		q6kQuants(blk, &q)
+		xb := x[b*256 : (b+1)*256]
+		var s int32
+		for sb := 0; sb < 16; sb++ {
+			var d int32
+			for l := 0; l < 16; l++ {
+				d += (int32(q[16*sb+l]) + 32) * int32(xb[16*sb+l])
+			}
+			s += int32(int8(blk[192+sb])) * d
+		}
+		out[b] = s
+	}
+}
+
+// kCombine is the dot product of one weight row with one Q8_K activation
+// row (xd: [nb] scales, bs: [nb·16] sums of 16 quants) from the kernel's
+// sumi: [nb], accumulated super-block by super-block:
 //
-//	Q4_K: d_x·d·Σ_j sc_j·Σ q·x  −  d_x·dmin·Σ_j m_j·(bsum_2j + bsum_2j+1)
-//	Q6_K: d_x·d·Σ_s sc_s·Σ q·x
-//
-// xq: [cols]; xd: [cols/256]; bsums: [cols/16].
-func dotK(t gguf.Type, kr *kRow, xq []int8, xd []float32, bsums []int16) float32 {
+//	Q4_K, Q5_K: (d_x·d)·sumi  +  (−d_x·dmin)·Σ_j m_j·(bs_2j + bs_2j+1)
+//	Q6_K:       (d_x·d)·(sumi − 32·Σ_s sc_s·bs_s)
+func kCombine(t gguf.Type, row []byte, scm []uint8, sumi []int32, xd []float32, bs []int16, tab []float32) float32 {
 	var acc float32
-	for b := range xd {
-		q, x := kr.q[b*256:(b+1)*256], xq[b*256:(b+1)*256]
-		switch t {
-		case gguf.TypeQ4_K:
-			var sumi, summ int32
+	switch t {
+	case gguf.TypeQ4_K, gguf.TypeQ5_K:
+		bb := kBlockBytes(t)
+		for b := range xd {
+			mn := scm[16*b+8 : 16*b+16]
+			bsb := bs[16*b : 16*b+16]
+			var summ int32
 			for j := 0; j < 8; j++ {
-				sumi += kr.sc[8*b+j] * dot8(q[32*j:32*j+32], x[32*j:32*j+32])
-				summ += kr.mn[8*b+j] * (int32(bsums[b*16+2*j]) + int32(bsums[b*16+2*j+1]))
+				summ += int32(mn[j]) * (int32(bsb[2*j]) + int32(bsb[2*j+1]))
 			}
-			d := xd[b] * kr.d[b]
-			dmin := -xd[b] * kr.dm[b]
-			acc += float32(d*float32(sumi)) + float32(dmin*float32(summ))
-		case gguf.TypeQ6_K:
-			var sumi int32
+			d := xd[b] * tab[le16(row[b*bb:])]
+			dmin := -xd[b] * tab[le16(row[b*bb+2:])]
+			acc += float32(d*float32(sumi[b])) + float32(dmin*float32(summ))
+		}
+	case gguf.TypeQ6_K:
+		for b := range xd {
+			blk := row[b*210 : (b+1)*210]
+			bsb := bs[16*b : 16*b+16]
+			var corr int32
 			for s := 0; s < 16; s++ {
-				sumi += kr.sc[16*b+s] * dot8(q[16*s:16*s+16], x[16*s:16*s+16])
+				corr += int32(int8(blk[192+s])) * int32(bsb[s])
 			}
-			acc += float32(xd[b]*kr.d[b]) * float32(sumi)
+			acc += float32(xd[b]*tab[le16(blk[208:])]) * float32(sumi[b]-32*corr)
 		}
 	}
 	return acc
-}
-
-// dot8 is Σ a[i]·b[i] over int8 slices of equal length.
-func dot8(a, b []int8) int32 {
-	b = b[:len(a)]
-	var s int32
-	for i, v := range a {
-		s += int32(v) * int32(b[i])
-	}
-	return s
 }

@@ -76,7 +76,7 @@ func (w *Weight) MatMul(p *Pool, y, x []float32, n int) {
 	switch w.typ {
 	case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ8_0:
 		w.matMulTiled(p, y, x, n)
-	case gguf.TypeQ4_K, gguf.TypeQ6_K:
+	case gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 		w.matMulK(p, y, x, n)
 	default:
 		w.matMulFloat(p, y, x, n)
@@ -129,7 +129,18 @@ func (w *Weight) matMulTiled(p *Pool, y, x []float32, n int) {
 	}
 }
 
-// matMulK: K-quant weights against Q8_K activations, in Go.
+// kdot picks the K-quant dot kernel for this weight and the active level.
+func (w *Weight) kdot() kdotKernel {
+	if k := asmKDot(w.typ, active); k != nil {
+		return k
+	}
+	return kdotGo(w.typ)
+}
+
+// matMulK: K-quant weights against Q8_K activations (kquant.go). Activation
+// rows go in passes of at most xBlockBytes; within a pass the threads split
+// the weight rows, and each row meets every activation row of the pass
+// while it sits in L1.
 func (w *Weight) matMulK(p *Pool, y, x []float32, n int) {
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
@@ -139,19 +150,42 @@ func (w *Weight) matMulK(p *Pool, y, x []float32, n int) {
 	s.kd = grow(s.kd, n*nbk)
 	s.bs = grow(s.bs, n*cols/16)
 	xq, xd, bs := s.xq, s.kd, s.bs
-	for r := 0; r < n; r++ {
-		quantQ8K(x[r*cols:(r+1)*cols], xq[r*cols:(r+1)*cols], xd[r*nbk:(r+1)*nbk], bs[r*cols/16:(r+1)*cols/16])
+	quant := func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			quantQ8K(x[r*cols:(r+1)*cols], xq[r*cols:(r+1)*cols], xd[r*nbk:(r+1)*nbk], bs[r*cols/16:(r+1)*cols/16])
+		}
+	}
+	if n >= 8 {
+		p.Run(n, quant)
+	} else {
+		quant(0, n)
 	}
 	rb, _ := w.typ.RowBytes(cols)
-	p.Run(rows, func(lo, hi int) {
-		var kr kRow
-		for o := lo; o < hi; o++ {
-			unpackK(w.typ, w.raw[o*rb:(o+1)*rb], cols, &kr)
-			for r := 0; r < n; r++ {
-				y[r*rows+o] = dotK(w.typ, &kr, xq[r*cols:(r+1)*cols], xd[r*nbk:(r+1)*nbk], bs[r*cols/16:(r+1)*cols/16])
+	k, tab := w.kdot(), f16Lookup()
+	passes := (n*cols + xBlockBytes - 1) / xBlockBytes
+	per := (n + passes - 1) / passes
+	for r0 := 0; r0 < n; r0 += per {
+		r1 := min(n, r0+per)
+		p.Run(rows, func(lo, hi int) {
+			var buf [64]int32
+			sumi := buf[:]
+			if nbk > len(buf) {
+				sumi = make([]int32, nbk)
 			}
-		}
-	})
+			sumi = sumi[:nbk]
+			for o := lo; o < hi; o++ {
+				row := w.raw[o*rb : (o+1)*rb]
+				var scm []uint8
+				if w.kscm != nil {
+					scm = w.kscm[o*16*nbk : (o+1)*16*nbk]
+				}
+				for r := r0; r < r1; r++ {
+					k(row, scm, xq[r*cols:(r+1)*cols], nbk, sumi)
+					y[r*rows+o] = kCombine(w.typ, row, scm, sumi, xd[r*nbk:(r+1)*nbk], bs[r*cols/16:(r+1)*cols/16], tab)
+				}
+			}
+		})
+	}
 }
 
 // matMulFloat: F32, F16 and BF16 weights. As llama.cpp, activations meeting

@@ -39,7 +39,7 @@ const tileRows = 16
 // bit-identical products, at 34 instead of 22 bytes per 32 weights.
 //
 // F32 weights are held as float32, F16 and BF16 as their 16-bit patterns,
-// K-quants (Q4_K, Q6_K) as the original GGUF blocks.
+// K-quants (Q4_K, Q5_K, Q6_K) as the original GGUF blocks (see kquant.go).
 type Weight struct {
 	typ        gguf.Type
 	enc        gguf.Type // tile encoding: typ, or Q8_0 for Q5_0
@@ -53,9 +53,10 @@ type Weight struct {
 	ntiles     int
 	q8off      bool // Q8_0 quants stored as q XOR 0x80
 
-	f32 []float32 // F32
-	u16 []uint16  // F16, BF16
-	raw []byte    // K-quants: GGUF blocks, row-major
+	f32  []float32 // F32
+	u16  []uint16  // F16, BF16
+	raw  []byte    // K-quants: GGUF blocks, row-major
+	kscm []uint8   // Q4_K, Q5_K: decoded scales and mins (kScaleMins)
 }
 
 // Rows is the number of output features.
@@ -69,14 +70,14 @@ func (w *Weight) Type() gguf.Type { return w.typ }
 
 // Bytes is the memory the weight holds.
 func (w *Weight) Bytes() int {
-	return len(w.tiles) + 4*len(w.f32) + 2*len(w.u16) + len(w.raw)
+	return len(w.tiles) + 4*len(w.f32) + 2*len(w.u16) + len(w.raw) + len(w.kscm)
 }
 
 // Supported reports whether NewWeight accepts type t.
 func Supported(t gguf.Type) bool {
 	switch t {
 	case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ4_0, gguf.TypeQ4_1,
-		gguf.TypeQ5_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K:
+		gguf.TypeQ5_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 		return true
 	}
 	return false
@@ -113,8 +114,11 @@ func NewWeight(typ gguf.Type, rows, cols int, raw []byte) (*Weight, error) {
 		for i := range w.u16 {
 			w.u16[i] = le16(raw[2*i:])
 		}
-	case gguf.TypeQ4_K, gguf.TypeQ6_K:
+	case gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 		w.raw = append([]byte(nil), raw...)
+		if typ != gguf.TypeQ6_K {
+			w.kscm = kScaleMins(w.raw, typ.BlockBytes())
+		}
 	default:
 		w.repack(raw, rowBytes)
 	}
@@ -218,7 +222,7 @@ func (w *Weight) Row(r int, out []float32) {
 		for j, h := range w.u16[r*w.cols : (r+1)*w.cols] {
 			out[j] = half.BF16ToF32(h)
 		}
-	case gguf.TypeQ4_K, gguf.TypeQ6_K:
+	case gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 		rb, _ := w.typ.RowBytes(w.cols)
 		dequantK(w.typ, w.raw[r*rb:(r+1)*rb], out)
 	default:
