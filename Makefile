@@ -63,7 +63,7 @@ bench-lsp: model
 
 # Regenerate the llama.cpp reference vectors under testdata/ (needs llama-cpp-python).
 parity-ref: model
-	python3 scripts/llama_ref.py $(MODEL) testdata/parity/reference.json.gz
+	python3 scripts/llama_ref.py $(MODEL)
 
 clean:
 	rm -rf bin

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Reference tokens, logits and greedy continuations from llama.cpp.
 
-Runs the default model through llama-cpp-python (pip install llama-cpp-python)
-and writes testdata/parity/reference.json.gz, which the Go parity tests in
-runtime/model compare against.
+Runs a model through llama-cpp-python (pip install llama-cpp-python) and
+writes testdata/parity/<model file name without .gguf>.json.gz, which the Go
+parity tests in runtime/model compare against (one file per model).
 
 For every prompt it records:
   ids       the token ids llama.cpp's tokenizer gives (special tokens parsed)
@@ -14,7 +14,12 @@ For every prompt it records:
 Attention runs without flash attention and with the default F16 KV cache,
 the configuration the Go runtime mimics.
 
-Usage: python3 scripts/llama_ref.py MODEL.gguf [OUT]
+The first prompt is a chat turn in the model's own template: the file's
+system prompt (Qwen2.5's default one, or SmolLM2's) and ChatML. Models whose
+vocabulary has Qwen's fill-in-the-middle tokens also get a FIM prompt.
+
+Usage: python3 scripts/llama_ref.py [--no-full] MODEL.gguf [OUT]
+(--no-full: top-40 logits only, for the requantized variant of a model.)
 """
 import base64
 import gzip
@@ -24,11 +29,15 @@ import sys
 import numpy as np
 import llama_cpp
 
+SYSTEM = {
+    "qwen": "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.",
+    "smollm": "You are a helpful AI assistant named SmolLM, trained by Hugging Face",
+}
+QUESTION = "What does the function parseConfig in config.go return when the file is missing?"
+FIM = ("<|fim_prefix|>package store\n\n// Get returns the value stored under key.\nfunc (s *Store) Get(key string) ([]byte, error) {\n"
+       "\ts.mu.RLock()\n<|fim_suffix|>\n\treturn v, nil\n}\n<|fim_middle|>")
+
 PROMPTS = [
-    # A chat turn, as cartlsp sends questions.
-    "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
-    "<|im_start|>user\nWhat does the function parseConfig in config.go return when the file is missing?<|im_end|>\n"
-    "<|im_start|>assistant\n",
     # Go source.
     "package store\n\nimport (\n\t\"errors\"\n\t\"os\"\n)\n\n// ErrNotFound is returned when a key has no value.\n"
     "var ErrNotFound = errors.New(\"store: not found\")\n\n// Get returns the value stored under key.\n"
@@ -46,18 +55,29 @@ PROMPTS = [
     "  if (!res.ok) {\n    return undefined;\n  }\n",
 ]
 FULL_AT = [0.1, 0.5, 1.0]  # fractions of each prompt's length where full logits are kept
+FULL_AT_LARGE = [1.0]  # the same for vocabularies over 65536 tokens, to keep the file small
 TOPK = 40
 GREEDY = 64
 
 
 def main():
-    model = sys.argv[1]
-    out = sys.argv[2] if len(sys.argv) > 2 else "testdata/parity/reference.json.gz"
+    args = sys.argv[1:]
+    no_full = "--no-full" in args
+    args = [a for a in args if a != "--no-full"]
+    model = args[0]
+    name = model.split("/")[-1].removesuffix(".gguf")
+    out = args[1] if len(args) > 1 else f"testdata/parity/{name}.json.gz"
     llm = llama_cpp.Llama(model_path=model, n_ctx=1024, n_batch=512, n_threads=2, logits_all=True,
                           flash_attn=False, verbose=False, seed=0)
     vocab = llm.n_vocab()
+    template = llm.metadata.get("tokenizer.chat_template", "")
+    system = SYSTEM["qwen"] if "You are Qwen" in template else SYSTEM["smollm"]
+    prompts = [f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{QUESTION}<|im_end|>\n<|im_start|>assistant\n"]
+    prompts += PROMPTS
+    if len(llm.tokenize(b"<|fim_middle|>", add_bos=False, special=True)) == 1:
+        prompts.append(FIM)
     cases = []
-    for text in PROMPTS:
+    for text in prompts:
         ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
         llm.reset()
         llm.eval(ids)
@@ -65,7 +85,7 @@ def main():
         top_ids = np.argsort(-scores, axis=1, kind="stable")[:, :TOPK]
         top_vals = np.take_along_axis(scores, top_ids, axis=1)
         full = []
-        for frac in FULL_AT:
+        for frac in [] if no_full else (FULL_AT if vocab <= 65536 else FULL_AT_LARGE):
             pos = min(len(ids) - 1, int(frac * (len(ids) - 1)))
             row = scores[pos]
             scale = float(np.abs(row).max()) / 32767.0

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cartlsp/cartlsp/runtime/model"
@@ -16,9 +18,11 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/tokenizer"
 )
 
-// reference is testdata/parity/reference.json.gz, written by scripts/llama_ref.py.
+// reference is one testdata/parity/<model>.json.gz, written by
+// scripts/llama_ref.py for the model file <model>.gguf.
 type reference struct {
-	Vocab int `json:"vocab"`
+	Model string `json:"model"`
+	Vocab int    `json:"vocab"`
 	Cases []struct {
 		Text      string      `json:"text"`
 		IDs       []int       `json:"ids"`
@@ -33,8 +37,10 @@ type reference struct {
 	} `json:"cases"`
 }
 
-func loadReference(t *testing.T) *reference {
-	f, err := os.Open("../../testdata/parity/reference.json.gz")
+const parityDir = "../../testdata/parity"
+
+func loadReference(t *testing.T, path string) *reference {
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,18 +74,72 @@ func realModel(t testing.TB, threads int) (*model.Model, *tokenizer.Tokenizer) {
 // storage precision: top-40 logits are kept to 5 decimals (|Δ| ≤ 5e-6, plus
 // an ulp when read back as float32), full rows as int16 multiples of a scale
 // (|Δ| ≤ scale/2, plus the float32 rounding of logit/scale).
-const (
-	maxTopDelta  = 1e-5 // largest |Δlogit| over the top-40 logits
-	maxFullSteps = 0.51 // largest |Δlogit| in a full row, in units of its scale
-	minTop1Agree = 1.0  // share of positions with the same argmax
-)
+//
+// Where llama.cpp's order cannot be followed the logits differ by float
+// rounding, and the test states the bound it holds the runtime to: K-quant
+// products (Q4_K, Q6_K; Qwen2.5-Coder's ffn_down) are summed per super-block
+// in exact integers, then in another float order than llama.cpp's
+// (repacked) kernels.
+type parityBounds struct {
+	maxTopDelta  float64 // largest |Δlogit| over the top-40 logits
+	maxTopMean   float64 // mean |Δlogit| over the top-40 logits (0: not checked)
+	maxFullSteps float64 // largest |Δlogit| in a full row, in units of its scale (bit-exact models) …
+	maxFullDelta float64 // … or in logits (the others)
+	minTop1Agree float64 // share of positions with the same argmax
+	greedy       int     // leading greedy tokens that must agree
+}
 
+var paritySpec = map[string]parityBounds{
+	// Bit for bit: every difference is the reference's own storage precision.
+	"SmolLM2-135M-Instruct.Q4_1.gguf": {maxTopDelta: 1e-5, maxFullSteps: 0.51, minTop1Agree: 1, greedy: 64},
+	// The same model with its K-quant tensors re-encoded as Q8_0
+	// (modeltest.RequantK): every other operation of the Qwen2 architecture
+	// (Q5_0, QKV biases, NEOX RoPE, 7:1 grouped-query attention) bit for bit.
+	"qwen2.5-coder-0.5b-instruct-q4_k_m.q8k.gguf": {maxTopDelta: 1e-5, minTop1Agree: 1, greedy: 64},
+	// Rounding differences in the K-quant products (ffn_down), amplified by
+	// the model: llama.cpp's own prompt and one-token paths differ by as much
+	// (mean |Δ| 0.059, max 0.59 over a 33-token prompt; seen here: top-40
+	// mean |Δ| 0.062, max 0.44, top-1 361/367, greedy 64/64 in all 7 cases).
+	"qwen2.5-coder-0.5b-instruct-q4_k_m.gguf": {maxTopDelta: 1, maxTopMean: 0.1, maxFullDelta: 1, minTop1Agree: 0.97, greedy: 32},
+}
+
+// requantSuffix marks a reference for a model's K-quant-free variant.
+const requantSuffix = ".q8k.gguf"
+
+// TestParityWithLlamaCpp runs every model of testdata/parity that is here
+// (the default model, $CARTLSP_MODEL, $CARTLSP_SMALL_MODEL) against its
+// reference. A model asked for by those variables must have a reference.
 func TestParityWithLlamaCpp(t *testing.T) {
-	if testing.Short() {
-		t.Skip("uses the real model")
+	refs, _ := filepath.Glob(filepath.Join(parityDir, "*.json.gz"))
+	byModel := map[string]string{}
+	for _, r := range refs {
+		byModel[strings.TrimSuffix(filepath.Base(r), ".json.gz")+".gguf"] = r
 	}
-	m, tok := realModel(t, 2)
-	ref := loadReference(t)
+	for _, env := range []string{modeltest.ModelEnv, modeltest.SmallModelEnv} {
+		if p := os.Getenv(env); p != "" && !testing.Short() {
+			if _, ok := byModel[filepath.Base(p)]; !ok {
+				t.Errorf("%s=%s has no llama.cpp reference in testdata/parity: write one with `python3 scripts/llama_ref.py %s`", env, p, p)
+			}
+		}
+	}
+	for name, ref := range byModel {
+		t.Run(name, func(t *testing.T) {
+			var path string
+			if base, ok := strings.CutSuffix(name, requantSuffix); ok {
+				path = filepath.Join(t.TempDir(), name)
+				if err := modeltest.RequantK(modeltest.RealPathNamed(t, base+".gguf"), path); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				path = modeltest.RealPathNamed(t, name)
+			}
+			testParity(t, path, loadReference(t, ref), paritySpec[name])
+		})
+	}
+}
+
+func testParity(t *testing.T, path string, ref *reference, want parityBounds) {
+	m, tok := modeltest.Open(t, path, 2)
 	if ref.Vocab != m.Vocab {
 		t.Fatalf("reference vocab %d, model %d", ref.Vocab, m.Vocab)
 	}
@@ -133,21 +193,32 @@ func TestParityWithLlamaCpp(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if !equalInts(got, c.Greedy) {
-			t.Errorf("case %d: greedy continuation differs from llama.cpp:\n go    %q\n llama %q", ci, tok.Decode(got), tok.Decode(c.Greedy))
+		same := 0
+		for same < len(got) && got[same] == c.Greedy[same] {
+			same++
+		}
+		t.Logf("case %d: greedy continuation agrees for %d/%d tokens", ci, same, len(got))
+		if same < min(want.greedy, len(got)) {
+			t.Errorf("case %d: greedy continuation differs from llama.cpp at token %d (want %d agreeing):\n go    %q\n llama %q", ci, same, want.greedy, tok.Decode(got), tok.Decode(c.Greedy))
 		}
 	}
-	meanTop, meanFull := sumTop/float64(nTop), sumFull/float64(nFull)
+	meanTop, meanFull := sumTop/float64(nTop), sumFull/float64(max(1, nFull))
 	t.Logf("%d positions: top-1 agreement %d/%d; top-40 logits (%d): mean |Δ| %.2g, max %.2g; full rows (%d logits): mean |Δ| %.2g, max %.2g (%.3f of the row's scale)",
 		positions, agree, positions, nTop, meanTop, maxTop, nFull, meanFull, maxFull, maxSteps)
-	if float64(agree) < minTop1Agree*float64(positions) {
-		t.Errorf("top-1 agreement %d/%d below %.0f%%", agree, positions, 100*minTop1Agree)
+	if float64(agree) < want.minTop1Agree*float64(positions) {
+		t.Errorf("top-1 agreement %d/%d below %.1f%%", agree, positions, 100*want.minTop1Agree)
 	}
-	if maxTop > maxTopDelta {
-		t.Errorf("max |Δlogit| over the top-40 logits %.2g above %g", maxTop, maxTopDelta)
+	if want.maxTopMean > 0 && meanTop > want.maxTopMean {
+		t.Errorf("mean |Δlogit| over the top-40 logits %.2g above %g", meanTop, want.maxTopMean)
 	}
-	if maxSteps > maxFullSteps {
-		t.Errorf("max |Δlogit| in full rows %.3f of the row's scale, above %g", maxSteps, maxFullSteps)
+	if maxTop > want.maxTopDelta {
+		t.Errorf("max |Δlogit| over the top-40 logits %.2g above %g", maxTop, want.maxTopDelta)
+	}
+	if want.maxFullSteps > 0 && maxSteps > want.maxFullSteps {
+		t.Errorf("max |Δlogit| in full rows %.3f of the row's scale, above %g", maxSteps, want.maxFullSteps)
+	}
+	if want.maxFullSteps == 0 && maxFull > want.maxFullDelta {
+		t.Errorf("max |Δlogit| in full rows %.2g above %g", maxFull, want.maxFullDelta)
 	}
 }
 
