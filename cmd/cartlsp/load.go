@@ -18,7 +18,7 @@ type modelFlags struct {
 }
 
 func (mf *modelFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&mf.path, "model", "", "model file (GGUF); default: $CARTLSP_MODEL, else the pulled default model")
+	fs.StringVar(&mf.path, "model", "", "model: a GGUF file, or the name of a pulled model (see cartlsp model ls); default: $CARTLSP_MODEL, else the pulled default model ("+modelfile.Default.Name+")")
 	fs.IntVar(&mf.threads, "threads", modelfile.DefaultThreads(), "compute threads")
 }
 

@@ -12,6 +12,8 @@ import (
 	"maps"
 	"os"
 	"slices"
+
+	"github.com/cartlsp/cartlsp/runtime/modelfile"
 )
 
 // command is one subcommand: a name, a one-line summary and its body.
@@ -24,7 +26,7 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"model":    {"fetch, locate and describe model files (model pull | path | info)", runModel},
+		"model":    {"fetch, list, locate and describe models (model pull | ls | path | info)", runModel},
 		"generate": {"continue a prompt with the model, streaming the text", runGenerate},
 		"chat":     {"talk to the model in the terminal (ChatML)", runChat},
 		"bench":    {"measure prefill and decode speed and peak memory", runBench},
@@ -46,7 +48,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "\nRun `cartlsp <command> --help` for a command's flags.\n")
-	fmt.Fprintf(w, "The default model is fetched by `cartlsp model pull`; every command accepts --model PATH.gguf.\n")
+	fmt.Fprintf(w, "The default model (%s) is fetched by `cartlsp model pull`; every command accepts --model PATH.gguf or a model name (`cartlsp model ls`).\n", modelfile.Default.Name)
 }
 
 func main() {

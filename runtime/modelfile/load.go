@@ -47,8 +47,8 @@ func CheckDevice(device string) (string, error) {
 	return "", fmt.Errorf("device %q is not available: cartlsp runs models on the CPU; use device \"auto\" or \"cpu\"", device)
 }
 
-// Load opens the model at path (resolved like Resolve: "" is $CARTLSP_MODEL
-// or the pulled default) on device with threads compute threads (≤ 0:
+// Load opens the model at path (resolved like Resolve: a file or a catalog
+// name; "" is $CARTLSP_MODEL or the pulled default) on device with threads compute threads (≤ 0:
 // DefaultThreads).
 func Load(path, device string, threads int) (*Loaded, error) {
 	dev, err := CheckDevice(device)
