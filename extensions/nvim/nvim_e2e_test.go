@@ -86,15 +86,16 @@ func TestNeovimEndToEnd(t *testing.T) {
 		}
 		t.Skip(why)
 	}
-	// The model, by modeltest.RealPath's rule: $CARTLSP_MODEL (a missing
-	// file fails the test), else the pulled default, which the server finds
-	// too.
-	if os.Getenv(modeltest.ModelEnv) == "" {
-		if _, err := modelfile.Resolve(""); err != nil {
-			skip("this test needs the real model: `cartlsp model pull`, or set CARTLSP_MODEL to a GGUF file")
+	// The small real model (the point here is the editor, not the model), by
+	// modeltest.SmallPath's rule: $CARTLSP_SMALL_MODEL (a missing file fails
+	// the test), else the pulled smollm2-135m; the server gets it as
+	// $CARTLSP_MODEL.
+	if os.Getenv(modeltest.SmallModelEnv) == "" {
+		if _, err := modelfile.Resolve(modelfile.TestName); err != nil {
+			skip("this test needs the small real model: `cartlsp model pull " + modelfile.TestName + "`, or set CARTLSP_SMALL_MODEL to its GGUF file")
 		}
 	}
-	modeltest.RealPath(t)
+	modelPath := modeltest.SmallPath(t)
 	nvim, err := exec.LookPath("nvim")
 	if err != nil {
 		skip("nvim is not on $PATH: install Neovim 0.7 or later (apt-get install neovim)")
@@ -145,6 +146,7 @@ func TestNeovimEndToEnd(t *testing.T) {
 		"CARTLSP_E2E_OUT="+out,
 		"CARTLSP_E2E_SERVER_LOG="+serverLog,
 		"CARTLSP_STORE="+store,
+		"CARTLSP_MODEL="+modelPath,
 		"XDG_CACHE_HOME="+filepath.Join(xdg, "cache"),
 		"XDG_STATE_HOME="+filepath.Join(xdg, "state"),
 		"XDG_DATA_HOME="+filepath.Join(xdg, "data"),

@@ -9,7 +9,7 @@ import (
 // DefaultName names the catalog model cartlsp uses unless told otherwise
 // (--model, $CARTLSP_MODEL). Switching the default is this one line; every
 // help text prints the name from Default.
-const DefaultName = "smollm2-135m"
+const DefaultName = "qwen2.5-coder-0.5b"
 
 // TestName names the small model that fast real-model tests use (`make test`
 // pulls it with `cartlsp model pull smollm2-135m`), whatever the default is.
@@ -170,6 +170,10 @@ func Lookup(name string) (Spec, error) {
 	}
 	return Spec{}, fmt.Errorf("no model is called %q: the catalog has %s (`cartlsp model ls` lists them)", name, strings.Join(Names(), ", "))
 }
+
+// MustLookup is Lookup for names known at compile time (DefaultName,
+// TestName); it panics on an unknown one.
+func MustLookup(name string) Spec { return mustLookup(name) }
 
 func mustLookup(name string) Spec {
 	s, err := Lookup(name)

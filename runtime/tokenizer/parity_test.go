@@ -129,12 +129,16 @@ func resolveIDs(t testing.TB, m map[string]json.RawMessage, pre string) []int {
 	return nil
 }
 
-// modelPath is the SmolLM2 GGUF: $CARTLSP_MODEL or /tmp/dl.
+// modelPath is the SmolLM2 GGUF (the small test model, whose tokenizer the
+// reference was written for): $CARTLSP_SMALL_MODEL, else the model cache.
 func modelPath() string {
-	if p := os.Getenv("CARTLSP_MODEL"); p != "" {
+	if p := os.Getenv("CARTLSP_SMALL_MODEL"); p != "" {
 		return p
 	}
-	return "/tmp/dl/SmolLM2-135M-Instruct.Q4_1.gguf"
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "cartlsp", "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+	}
+	return "SmolLM2-135M-Instruct.Q4_1.gguf"
 }
 
 // haveModel reports whether the real model is there, by the rule of
@@ -144,8 +148,8 @@ func modelPath() string {
 func haveModel(t testing.TB) bool {
 	t.Helper()
 	_, err := os.Stat(modelPath())
-	if err != nil && os.Getenv("CARTLSP_MODEL") != "" {
-		t.Fatalf("CARTLSP_MODEL=%s: %v; point it at the SmolLM2 GGUF (`cartlsp model pull`, then CARTLSP_MODEL=$(cartlsp model path)), or unset it to skip", modelPath(), err)
+	if err != nil && os.Getenv("CARTLSP_SMALL_MODEL") != "" {
+		t.Fatalf("CARTLSP_SMALL_MODEL=%s: %v; point it at the SmolLM2 GGUF (`cartlsp model pull smollm2-135m`, then CARTLSP_SMALL_MODEL=$(cartlsp model path smollm2-135m)), or unset it to skip", modelPath(), err)
 	}
 	return err == nil
 }
@@ -175,7 +179,7 @@ var modelVocabOnce = sync.OnceValues(func() (*Vocab, error) {
 func modelVocab(t testing.TB) Vocab {
 	t.Helper()
 	if !haveModel(t) {
-		t.Skip("model not available; set CARTLSP_MODEL")
+		t.Skip("model not available; set CARTLSP_SMALL_MODEL")
 	}
 	v, err := modelVocabOnce()
 	if err != nil {

@@ -131,7 +131,7 @@ export function modelFixFor(err: string): string {
   const why = err.replace(/^cartlsp:\s*/, '').replace(/^cannot load the model:\s*/, '');
   return (
     `cartlsp cannot load the model (${why}). Run \`cartlsp model pull\` to download the default model ` +
-    '(SmolLM2-135M-Instruct, 93 MB, into ~/.cache/cartlsp/models), or set cartlsp.model to a GGUF file; then restart the server.'
+    '(Qwen2.5-Coder-0.5B-Instruct, 469 MiB, into ~/.cache/cartlsp/models), or set cartlsp.model to a GGUF file or a model name; then restart the server.'
   );
 }
 

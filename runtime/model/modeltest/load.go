@@ -31,7 +31,7 @@ const ModelEnv = "CARTLSP_MODEL"
 const SmallModelEnv = "CARTLSP_SMALL_MODEL"
 
 // smallModelFile is the small model's file name in the model cache.
-const smallModelFile = "SmolLM2-135M-Instruct.Q4_1.gguf"
+var smallModelFile = modelfile.MustLookup(modelfile.TestName).File
 
 // RealPath returns the real model's file for a test that needs it, by the
 // rule every real-model test follows:
