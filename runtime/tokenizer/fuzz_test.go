@@ -55,7 +55,7 @@ func FuzzApplyChat(f *testing.F) {
 	f.Add("{%- if x -%}{{ 'a' ~ \"b\" }}{# c #}")
 	f.Fuzz(func(t *testing.T, tmpl string) {
 		tk := &Tokenizer{chatTemplate: tmpl}
-		_, _ = tk.ApplyChat([]Message{{"user", "x"}}, true)
+		_, _ = tk.ApplyChat([]Message{{Role: "user", Content: "x"}}, true)
 	})
 }
 
