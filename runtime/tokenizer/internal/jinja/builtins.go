@@ -166,11 +166,11 @@ func init() {
 		"test":        test1(func(v any) bool { s, ok := v.(string); _, t := tests[s]; return ok && t }),
 	}
 	globals = &scope{vars: map[string]any{
-		"range":           &Callable{"range", gRange},
-		"namespace":       &Callable{"namespace", gNamespace},
-		"dict":            &Callable{"dict", gDict},
-		"raise_exception": &Callable{"raise_exception", gRaise},
-		"strftime_now":    &Callable{"strftime_now", gStrftimeNow},
+		"range":           &Callable{name: "range", fn: gRange},
+		"namespace":       &Callable{name: "namespace", fn: gNamespace},
+		"dict":            &Callable{name: "dict", fn: gDict},
+		"raise_exception": &Callable{name: "raise_exception", fn: gRaise},
+		"strftime_now":    &Callable{name: "strftime_now", fn: gStrftimeNow},
 	}}
 }
 
@@ -689,8 +689,23 @@ func fRound(st *state, v any, args []any, kw []kwarg) (any, error) {
 		return nil, err
 	}
 	method := or(a[1], "common")
-	if _, isInt := v.(int64); isInt && method == "common" {
-		return v, nil
+	if i, isInt := v.(int64); isInt && method == "common" {
+		if prec >= 0 {
+			return v, nil
+		}
+		if prec < -18 {
+			return int64(0), nil
+		}
+		// Python rounds an int half to even at 10**-prec.
+		p := int64(math.Pow10(int(-prec)))
+		q, r := i/p, i%p
+		if r < 0 {
+			q, r = q-1, r+p
+		}
+		if 2*r > p || 2*r == p && q%2 != 0 {
+			q++
+		}
+		return q * p, nil
 	}
 	if !isNumber(v) {
 		return nil, typeError("type %s doesn't define __round__ method", typeName(v))

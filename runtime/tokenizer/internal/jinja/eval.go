@@ -346,7 +346,7 @@ func (st *state) assign(sc *scope, target expr, v any) error {
 }
 
 func (st *state) macro(def *scope, m *macroNode) *Callable {
-	return &Callable{name: m.name, fn: func(st *state, args []any, kw []kwarg) (any, error) {
+	return &Callable{name: m.name, macro: true, fn: func(st *state, args []any, kw []kwarg) (any, error) {
 		if len(args) > len(m.params) {
 			return nil, typeError("macro '%s' takes not more than %d argument(s)", m.name, len(m.params))
 		}

@@ -100,8 +100,9 @@ type Namespace struct{ d *Dict }
 
 // Callable is a function value.
 type Callable struct {
-	name string
-	fn   func(st *state, args []any, kw []kwarg) (any, error)
+	name  string
+	fn    func(st *state, args []any, kw []kwarg) (any, error)
+	macro bool
 }
 
 type kwarg struct {
@@ -174,18 +175,26 @@ func str(v any) string {
 		return ""
 	}
 	var b strings.Builder
-	writeRepr(&b, v, false)
+	writeRepr(&b, v, false, 0)
 	return b.String()
 }
 
 // repr is Python's repr(v).
 func repr(v any) string {
 	var b strings.Builder
-	writeRepr(&b, v, true)
+	writeRepr(&b, v, true, 0)
 	return b.String()
 }
 
-func writeRepr(b *strings.Builder, v any, quote bool) {
+// maxValueDepth bounds the nesting of lists and dicts that are printed,
+// encoded or compared (Python would raise RecursionError about there).
+const maxValueDepth = 1000
+
+func writeRepr(b *strings.Builder, v any, quote bool, depth int) {
+	if depth > maxValueDepth {
+		b.WriteString("...")
+		return
+	}
 	switch x := v.(type) {
 	case nil:
 		b.WriteString("None")
@@ -217,7 +226,7 @@ func writeRepr(b *strings.Builder, v any, quote bool) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			writeRepr(b, e, true)
+			writeRepr(b, e, true, depth+1)
 		}
 		b.WriteByte(']')
 	case Tuple:
@@ -226,7 +235,7 @@ func writeRepr(b *strings.Builder, v any, quote bool) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			writeRepr(b, e, true)
+			writeRepr(b, e, true, depth+1)
 		}
 		if len(x) == 1 {
 			b.WriteByte(',')
@@ -240,15 +249,19 @@ func writeRepr(b *strings.Builder, v any, quote bool) {
 			}
 			b.WriteString(pyStrRepr(k))
 			b.WriteString(": ")
-			writeRepr(b, x.m[k], true)
+			writeRepr(b, x.m[k], true, depth+1)
 		}
 		b.WriteByte('}')
 	case *Namespace:
 		b.WriteString("<Namespace ")
-		writeRepr(b, x.d, true)
+		writeRepr(b, x.d, true, depth+1)
 		b.WriteByte('>')
 	case *Callable:
-		fmt.Fprintf(b, "<function %s>", x.name)
+		if x.macro {
+			fmt.Fprintf(b, "<Macro '%s'>", x.name)
+		} else {
+			fmt.Fprintf(b, "<function %s>", x.name)
+		}
 	case *loopInfo:
 		fmt.Fprintf(b, "<LoopContext %d/%d>", x.i+1, len(x.items))
 	default:
@@ -377,7 +390,12 @@ func toFloat(v any) float64 {
 // ---------------------------------------------------------------- equality and order
 
 // equal is Python's ==.
-func equal(a, b any) bool {
+func equal(a, b any) bool { return equalDepth(a, b, 0) }
+
+func equalDepth(a, b any, depth int) bool {
+	if depth > maxValueDepth {
+		return false
+	}
 	if isNumber(a) && isNumber(b) {
 		ba, aBig := a.(*big.Int)
 		bb, bBig := b.(*big.Int)
@@ -402,10 +420,10 @@ func equal(a, b any) bool {
 		return ok && x == y
 	case []any:
 		y, ok := b.([]any)
-		return ok && equalSeq(x, y)
+		return ok && equalSeq(x, y, depth)
 	case Tuple:
 		y, ok := b.(Tuple)
-		return ok && equalSeq(x, y)
+		return ok && equalSeq(x, y, depth)
 	case *Dict:
 		y, ok := b.(*Dict)
 		if !ok || x.Len() != y.Len() {
@@ -413,7 +431,7 @@ func equal(a, b any) bool {
 		}
 		for _, k := range x.keys {
 			w, ok := y.m[k]
-			if !ok || !equal(x.m[k], w) {
+			if !ok || !equalDepth(x.m[k], w, depth+1) {
 				return false
 			}
 		}
@@ -422,12 +440,12 @@ func equal(a, b any) bool {
 	return a == b
 }
 
-func equalSeq(a, b []any) bool {
+func equalSeq(a, b []any, depth int) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if !equal(a[i], b[i]) {
+		if !equalDepth(a[i], b[i], depth+1) {
 			return false
 		}
 	}
@@ -435,7 +453,12 @@ func equalSeq(a, b []any) bool {
 }
 
 // compare is Python's ordering of a and b: -1, 0 or 1, or a TypeError.
-func compare(a, b any, op string) (int, error) {
+func compare(a, b any, op string) (int, error) { return compareDepth(a, b, op, 0) }
+
+func compareDepth(a, b any, op string, depth int) (int, error) {
+	if depth > maxValueDepth {
+		return 0, &RenderError{Kind: "RecursionError", Msg: "values nested too deeply to compare"}
+	}
 	if u, ok := a.(Undefined); ok {
 		return 0, u.err()
 	}
@@ -458,11 +481,11 @@ func compare(a, b any, op string) (int, error) {
 		}
 	case []any:
 		if y, ok := b.([]any); ok {
-			return compareSeq(x, y, op)
+			return compareSeq(x, y, op, depth)
 		}
 	case Tuple:
 		if y, ok := b.(Tuple); ok {
-			return compareSeq(x, y, op)
+			return compareSeq(x, y, op, depth)
 		}
 	}
 	return 0, typeError("'%s' not supported between instances of '%s' and '%s'", op, typeName(a), typeName(b))
@@ -478,12 +501,12 @@ func cmp3(lt, gt bool) int {
 	return 0
 }
 
-func compareSeq(a, b []any, op string) (int, error) {
+func compareSeq(a, b []any, op string, depth int) (int, error) {
 	for i := 0; i < len(a) && i < len(b); i++ {
-		if equal(a[i], b[i]) {
+		if equalDepth(a[i], b[i], depth+1) {
 			continue
 		}
-		return compare(a[i], b[i], op)
+		return compareDepth(a[i], b[i], op, depth+1)
 	}
 	return cmp3(len(a) < len(b), len(a) > len(b)), nil
 }
@@ -587,7 +610,7 @@ func toJSON(v any, o jsonOpts) (string, error) {
 }
 
 func writeJSON(b *strings.Builder, v any, o jsonOpts, level int) error {
-	if level > maxDepth {
+	if level > maxValueDepth {
 		return &RenderError{Kind: "ValueError", Msg: "JSON value nested too deeply"}
 	}
 	newline := func(l int) {
