@@ -1,361 +1,151 @@
 package tokenizer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/cartlsp/cartlsp/runtime/tokenizer/internal/jinja"
 )
 
 // Message is one chat turn.
-type Message struct{ Role, Content string }
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+	// ToolCalls are the function calls of an assistant turn. The template
+	// sees message.tool_calls only when there are some (absent otherwise,
+	// as in a Python message dict without the key).
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+}
+
+// ToolCall is one function call of an assistant turn. The template sees it
+// in the shape Hugging Face documents (OpenAI's):
+//
+//	{"id": ID (only when set), "type": "function",
+//	 "function": {"name": Name, "arguments": Arguments}}
+type ToolCall struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name"`
+	// Arguments is a JSON value, usually an object; empty means {}. Object
+	// keys keep their order, as json.loads keeps them in Python.
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+}
 
 // ApplyChat renders msgs with the model's chat template, as Hugging Face's
-// apply_chat_template (Jinja with trim_blocks and lstrip_blocks) would.
-//
-// Only ChatML templates are supported, and only the shapes recognised by
-// parseChatML: each message as "<|im_start|>{role}\n{content}<|im_end|>\n",
-// an optional default system message inserted when the first message is not
-// a system message (SmolLM2: "You are a helpful AI assistant named SmolLM,
-// trained by Hugging Face"), and "<|im_start|>assistant\n" as the generation
-// prompt. Any other template is refused with an error rather than rendered
-// approximately.
+// apply_chat_template does (no tools). See ApplyChatTools.
 func (t *Tokenizer) ApplyChat(msgs []Message, addGenerationPrompt bool) (string, error) {
+	return t.ApplyChatTools(msgs, nil, addGenerationPrompt)
+}
+
+// ApplyChatTools renders msgs with the model's chat template (the Jinja
+// source in tokenizer.chat_template) exactly as Hugging Face's
+// apply_chat_template(msgs, tools=tools, add_generation_prompt=…) renders
+// it with jinja2. Each tool is a JSON value, usually a function schema
+// {"type": "function", "function": {"name", "description", "parameters"}};
+// no tools (nil or empty) is tools=None.
+//
+// The template's variables are messages (dicts with role, content and
+// tool_calls), tools, documents (None), add_generation_prompt, and
+// bos_token and eos_token (the texts of the BOS and EOS tokens, as
+// llama.cpp passes them). The template is compiled once per Tokenizer.
+// A template that does not compile or fails to render (a syntax error,
+// raise_exception, an undefined value used, a loop past the work limit)
+// is an error, never a panic.
+func (t *Tokenizer) ApplyChatTools(msgs []Message, tools []json.RawMessage, addGenerationPrompt bool) (string, error) {
+	ms := make([]any, len(msgs))
+	for i, m := range msgs {
+		d, err := messageValue(m)
+		if err != nil {
+			return "", fmt.Errorf("tokenizer: message %d: %w", i, err)
+		}
+		ms[i] = d
+	}
+	var ts any // None
+	if len(tools) > 0 {
+		l := make([]any, len(tools))
+		for i, raw := range tools {
+			v, err := jinja.FromJSON(raw)
+			if err != nil {
+				return "", fmt.Errorf("tokenizer: tool %d: %w", i, err)
+			}
+			l[i] = v
+		}
+		ts = l
+	}
+	return t.renderChat(ms, ts, addGenerationPrompt)
+}
+
+// messageValue is m as the template sees it.
+func messageValue(m Message) (*jinja.Dict, error) {
+	d := jinja.NewDict()
+	d.Set("role", m.Role)
+	d.Set("content", m.Content)
+	if len(m.ToolCalls) == 0 {
+		return d, nil
+	}
+	calls := make([]any, len(m.ToolCalls))
+	for i, c := range m.ToolCalls {
+		var args any = jinja.NewDict()
+		if len(c.Arguments) > 0 {
+			var err error
+			if args, err = jinja.FromJSON(c.Arguments); err != nil {
+				return nil, fmt.Errorf("tool call %d (%s): arguments: %w", i, c.Name, err)
+			}
+		}
+		fn := jinja.NewDict()
+		fn.Set("name", c.Name)
+		fn.Set("arguments", args)
+		call := jinja.NewDict()
+		if c.ID != "" {
+			call.Set("id", c.ID)
+		}
+		call.Set("type", "function")
+		call.Set("function", fn)
+		calls[i] = call
+	}
+	d.Set("tool_calls", calls)
+	return d, nil
+}
+
+// renderChat renders the chat template with messages and tools given as
+// template values (package jinja's, as from jinja.FromJSON).
+func (t *Tokenizer) renderChat(messages, tools any, addGenerationPrompt bool) (string, error) {
+	const name = "the model's chat template (tokenizer.chat_template)"
 	if t.chatTemplate == "" {
 		return "", errors.New("tokenizer: the model has no chat template (tokenizer.chat_template)")
 	}
-	c, err := parseChatML(t.chatTemplate)
+	c := t.chat.Load()
+	if c == nil || c.src != t.chatTemplate {
+		tm, err := jinja.Compile(t.chatTemplate)
+		c = &compiledChat{src: t.chatTemplate, tmpl: tm, err: err}
+		t.chat.Store(c)
+	}
+	if c.err != nil {
+		return "", fmt.Errorf("tokenizer: %s does not compile: %w", name, c.err)
+	}
+	vars := map[string]any{
+		"messages":              messages,
+		"tools":                 tools,
+		"documents":             nil,
+		"add_generation_prompt": addGenerationPrompt,
+	}
+	if t.bos >= 0 && t.bos < len(t.pieces) {
+		vars["bos_token"] = t.pieces[t.bos]
+	}
+	if t.eos >= 0 && t.eos < len(t.pieces) {
+		vars["eos_token"] = t.pieces[t.eos]
+	}
+	s, err := c.tmpl.Render(vars)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("tokenizer: %s fails to render: %w", name, err)
 	}
-	return c.render(msgs, addGenerationPrompt), nil
+	return s, nil
 }
 
-// chatML is a recognised ChatML template.
-type chatML struct {
-	defaultSystem    *string // inserted as a system message if the first message is not one
-	defaultWhenEmpty bool    // the default is also rendered when there are no messages
-}
-
-func (c *chatML) render(msgs []Message, addGenerationPrompt bool) string {
-	var b strings.Builder
-	turn := func(role, content string) {
-		b.WriteString("<|im_start|>")
-		b.WriteString(role)
-		b.WriteString("\n")
-		b.WriteString(content)
-		b.WriteString("<|im_end|>\n")
-	}
-	if c.defaultSystem != nil && (len(msgs) > 0 && msgs[0].Role != "system" || len(msgs) == 0 && c.defaultWhenEmpty) {
-		turn("system", *c.defaultSystem)
-	}
-	for _, m := range msgs {
-		turn(m.Role, m.Content)
-	}
-	if addGenerationPrompt {
-		b.WriteString("<|im_start|>assistant\n")
-	}
-	return b.String()
-}
-
-// jnode is one piece of a Jinja template: literal text, {{ expr }} or
-// {% stmt %}, with the tag's inside canonicalised by canonJinja.
-type jnode struct {
-	kind byte // 't' text, 'e' expression, 's' statement
+// compiledChat caches a compiled template with its source (tests build
+// Tokenizers by hand and may change the source).
+type compiledChat struct {
 	src  string
-}
-
-// lexJinja splits a template into nodes, applying whitespace control
-// ("{%-", "-%}", …) and Hugging Face's trim_blocks / lstrip_blocks.
-// Comments are dropped.
-func lexJinja(tmpl string) ([]jnode, error) {
-	var nodes []jnode
-	trimNext := false    // "-%}" / "-}}": strip all leading whitespace of the next text
-	newlineNext := false // trim_blocks: drop one newline after a block tag
-	lineStart := true    // the next text starts a line (only at the template's start)
-	for {
-		i := tagStart(tmpl)
-		text := tmpl[:i]
-		tmpl = tmpl[i:]
-		var open byte
-		var inner string
-		if tmpl != "" {
-			open = tmpl[1]
-			closeTag := map[byte]string{'{': "}}", '%': "%}", '#': "#}"}[open]
-			end := strings.Index(tmpl[2:], closeTag)
-			if end < 0 {
-				return nil, fmt.Errorf("unterminated %q tag", tmpl[:2])
-			}
-			inner = tmpl[2 : 2+end]
-			tmpl = tmpl[2+end+2:]
-		}
-		block := open == '%' || open == '#'
-		// Right end of the text: "{%-" strips all whitespace; lstrip_blocks
-		// strips blanks between a line start and a block tag.
-		if strings.HasPrefix(inner, "-") {
-			text = strings.TrimRight(text, " \t\r\n")
-			inner = inner[1:]
-		} else if block {
-			k := strings.LastIndexByte(text, '\n')
-			if (k >= 0 || lineStart) && strings.Trim(text[k+1:], " \t") == "" {
-				text = text[:k+1]
-			}
-		}
-		// Left end: "-%}" on the previous tag, or trim_blocks.
-		if trimNext {
-			text = strings.TrimLeft(text, " \t\r\n")
-		} else if newlineNext {
-			text = strings.TrimPrefix(text, "\n")
-		}
-		if text != "" {
-			nodes = append(nodes, jnode{'t', text})
-		}
-		if open == 0 {
-			return nodes, nil
-		}
-		trimNext, newlineNext = false, false
-		if strings.HasSuffix(inner, "-") {
-			trimNext = true
-			inner = inner[:len(inner)-1]
-		} else if block {
-			newlineNext = true
-		}
-		lineStart = false
-		switch open {
-		case '{':
-			nodes = append(nodes, jnode{'e', canonJinja(inner)})
-		case '%':
-			nodes = append(nodes, jnode{'s', canonJinja(inner)})
-		}
-	}
-}
-
-// tagStart returns the index of the first "{{", "{%" or "{#" in s, or len(s).
-func tagStart(s string) int {
-	for i := 0; i+1 < len(s); i++ {
-		if s[i] == '{' && (s[i+1] == '{' || s[i+1] == '%' || s[i+1] == '#') {
-			return i
-		}
-	}
-	return len(s)
-}
-
-// canonJinja normalises a tag's inside: blanks collapsed outside string
-// literals, double-quoted literals turned into single-quoted ones, and
-// x.role / x.content written as x['role'] / x['content'].
-func canonJinja(s string) string {
-	var b, code strings.Builder
-	space := false
-	flush := func() {
-		c := code.String()
-		c = strings.ReplaceAll(c, ".role", "['role']")
-		c = strings.ReplaceAll(c, ".content", "['content']")
-		b.WriteString(c)
-		code.Reset()
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			space = true
-			continue
-		case space && b.Len()+code.Len() > 0:
-			code.WriteByte(' ')
-		}
-		space = false
-		if c != '\'' && c != '"' {
-			code.WriteByte(c)
-			continue
-		}
-		j := i + 1
-		for j < len(s) && s[j] != c {
-			if s[j] == '\\' {
-				j++
-			}
-			j++
-		}
-		flush()
-		if j >= len(s) { // unterminated literal: keep as is
-			b.WriteString(s[i:])
-			break
-		}
-		if lit := s[i+1 : j]; c == '"' && !strings.Contains(lit, "'") {
-			b.WriteString("'" + lit + "'")
-		} else {
-			b.WriteString(s[i : j+1])
-		}
-		i = j
-	}
-	flush()
-	return b.String()
-}
-
-// concatTerm is one operand of a string concatenation: a literal or a
-// message field.
-type concatTerm struct {
-	lit   string
-	field string // "role", "content" or "" for a literal
-}
-
-// parseConcat parses an expression made of string literals, message['role']
-// and message['content'] joined by '+' or '~', merging adjacent literals.
-func parseConcat(expr string) ([]concatTerm, bool) {
-	var terms []concatTerm
-	s := strings.TrimSpace(expr)
-	for {
-		s = strings.TrimSpace(s)
-		switch {
-		case strings.HasPrefix(s, "'"):
-			j := 1
-			var lit strings.Builder
-			for ; j < len(s) && s[j] != '\''; j++ {
-				if s[j] == '\\' && j+1 < len(s) {
-					j++
-					switch s[j] {
-					case 'n':
-						lit.WriteByte('\n')
-					case 't':
-						lit.WriteByte('\t')
-					case 'r':
-						lit.WriteByte('\r')
-					case '\\', '\'', '"':
-						lit.WriteByte(s[j])
-					default:
-						return nil, false
-					}
-					continue
-				}
-				lit.WriteByte(s[j])
-			}
-			if j >= len(s) {
-				return nil, false
-			}
-			if n := len(terms); n > 0 && terms[n-1].field == "" {
-				terms[n-1].lit += lit.String()
-			} else {
-				terms = append(terms, concatTerm{lit: lit.String()})
-			}
-			s = s[j+1:]
-		case strings.HasPrefix(s, "message['role']"):
-			terms = append(terms, concatTerm{field: "role"})
-			s = s[len("message['role']"):]
-		case strings.HasPrefix(s, "message['content']"):
-			terms = append(terms, concatTerm{field: "content"})
-			s = s[len("message['content']"):]
-		default:
-			return nil, false
-		}
-		s = strings.TrimSpace(s)
-		if s == "" {
-			return terms, true
-		}
-		if s[0] != '+' && s[0] != '~' {
-			return nil, false
-		}
-		s = s[1:]
-	}
-}
-
-// literalExpr returns the value of an expression that is only string
-// literals.
-func literalExpr(expr string) (string, bool) {
-	terms, ok := parseConcat(expr)
-	if !ok || len(terms) != 1 || terms[0].field != "" {
-		return "", false
-	}
-	return terms[0].lit, true
-}
-
-// parseChatML recognises ChatML templates of these shapes (blanks, quote
-// style, whitespace control and message.x / message['x'] spelling vary):
-//
-//	[{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\n…<|im_end|>\n' }}{% endif %}]
-//	{% for message in messages %}
-//	  [{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\n…<|im_end|>\n' }}{% endif %}]
-//	  {{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}
-//	{% endfor %}
-//	{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}
-func parseChatML(tmpl string) (*chatML, error) {
-	unsupported := func(why string) error {
-		return fmt.Errorf("tokenizer: unsupported chat template (%s); only plain ChatML templates are supported", why)
-	}
-	if !strings.Contains(tmpl, "<|im_start|>") {
-		return nil, unsupported("not ChatML: no <|im_start|>")
-	}
-	nodes, err := lexJinja(tmpl)
-	if err != nil {
-		return nil, unsupported(err.Error())
-	}
-	c := &chatML{}
-	i := 0
-	peek := func(kind byte, src string) bool {
-		return i < len(nodes) && nodes[i].kind == kind && (src == "" || nodes[i].src == src)
-	}
-	// defaultBlock matches: {% if cond %}{{ '<|im_start|>system\n…<|im_end|>\n' }}{% endif %}
-	defaultBlock := func(cond string) bool {
-		if !peek('s', cond) || i+2 >= len(nodes) || nodes[i+1].kind != 'e' || nodes[i+2].kind != 's' || nodes[i+2].src != "endif" {
-			return false
-		}
-		lit, ok := literalExpr(nodes[i+1].src)
-		const pre, post = "<|im_start|>system\n", "<|im_end|>\n"
-		if !ok || !strings.HasPrefix(lit, pre) || !strings.HasSuffix(lit, post) || len(lit) < len(pre)+len(post) {
-			return false
-		}
-		sys := lit[len(pre) : len(lit)-len(post)]
-		c.defaultSystem = &sys
-		i += 3
-		return true
-	}
-	notSystem := "messages[0]['role'] != 'system'"
-	if defaultBlock("if " + notSystem) {
-		c.defaultWhenEmpty = true // jinja would fail on messages[0] of an empty list; we render the default
-	}
-	if !peek('s', "for message in messages") {
-		return nil, unsupported(describe(nodes, i, "{% for message in messages %}"))
-	}
-	i++
-	if c.defaultSystem == nil {
-		defaultBlock("if loop.first and " + notSystem)
-	}
-	if !peek('e', "") {
-		return nil, unsupported(describe(nodes, i, "the message expression"))
-	}
-	terms, ok := parseConcat(nodes[i].src)
-	want := []concatTerm{{lit: "<|im_start|>"}, {field: "role"}, {lit: "\n"}, {field: "content"}, {lit: "<|im_end|>\n"}}
-	if !ok || len(terms) != len(want) {
-		return nil, unsupported("message expression " + nodes[i].src)
-	}
-	for k := range want {
-		if terms[k] != want[k] {
-			return nil, unsupported("message expression " + nodes[i].src)
-		}
-	}
-	i++
-	if !peek('s', "endfor") {
-		return nil, unsupported(describe(nodes, i, "{% endfor %}"))
-	}
-	i++
-	if !peek('s', "if add_generation_prompt") || i+2 >= len(nodes) || nodes[i+2].src != "endif" {
-		return nil, unsupported(describe(nodes, i, "{% if add_generation_prompt %}"))
-	}
-	if lit, ok := literalExpr(nodes[i+1].src); !ok || lit != "<|im_start|>assistant\n" {
-		return nil, unsupported("generation prompt " + nodes[i+1].src)
-	}
-	i += 3
-	if i != len(nodes) {
-		return nil, unsupported(describe(nodes, i, "the end of the template"))
-	}
-	return c, nil
-}
-
-func describe(nodes []jnode, i int, want string) string {
-	if i >= len(nodes) {
-		return "template ends where " + want + " was expected"
-	}
-	n := nodes[i]
-	src := n.src
-	if len(src) > 60 {
-		src = src[:60] + "…"
-	}
-	kinds := map[byte]string{'t': "text", 'e': "expression", 's': "statement"}
-	return fmt.Sprintf("found %s %q where %s was expected", kinds[n.kind], src, want)
+	tmpl *jinja.Template
+	err  error
 }

@@ -48,14 +48,18 @@ func FuzzEncode(f *testing.F) {
 	})
 }
 
-// FuzzApplyChat: template parsing never panics.
+// FuzzApplyChat: any template renders or fails with an error, never a panic.
 func FuzzApplyChat(f *testing.F) {
 	f.Add(smolLM2Template)
 	f.Add(chatMLPlain)
+	f.Add(chatTemplateFile(f, "qwen2.5.jinja"))
 	f.Add("{%- if x -%}{{ 'a' ~ \"b\" }}{# c #}")
 	f.Fuzz(func(t *testing.T, tmpl string) {
 		tk := &Tokenizer{chatTemplate: tmpl}
-		_, _ = tk.ApplyChat([]Message{{"user", "x"}}, true)
+		_, err := tk.ApplyChat([]Message{{Role: "user", Content: "x"}}, true)
+		if err != nil && strings.Contains(err.Error(), "internal error") {
+			t.Fatalf("%q: %v", tmpl, err)
+		}
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // llama token types (tokenizer.ggml.token_type).
@@ -100,6 +101,7 @@ type Tokenizer struct {
 	eog                     map[int]bool
 	addBOS                  bool
 	chatTemplate            string
+	chat                    atomic.Pointer[compiledChat] // chatTemplate compiled, on first use
 
 	fp string // Fingerprint
 

@@ -247,7 +247,7 @@ func TestFromGGUFSynthetic(t *testing.T) {
 	if tk.BOS() != 1 || tk.EOS() != 2 || tk.PAD() != -1 || !tk.AddBOS() || !tk.IsEOG(3) || tk.VocabSize() != len(v.Tokens) {
 		t.Errorf("bos %d eos %d pad %d addbos %v eog(3) %v", tk.BOS(), tk.EOS(), tk.PAD(), tk.AddBOS(), tk.IsEOG(3))
 	}
-	if s, err := tk.ApplyChat([]Message{{"user", "hi"}}, true); err != nil || s != "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n" {
+	if s, err := tk.ApplyChat([]Message{{Role: "user", Content: "hi"}}, true); err != nil || s != "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n" {
 		t.Errorf("ApplyChat = %q, %v", s, err)
 	}
 	if tk, err := open(write("gpt2", "llama-bpe", 0)); err != nil || tk.AddBOS() {
