@@ -1,6 +1,9 @@
 package trainer
 
-import "flag"
+import (
+	"flag"
+	"fmt"
+)
 
 // BudgetFlags registers on fs the flags that choose a training's Budget:
 // --budget (the preset) and one flag per knob that overrides it. The
@@ -15,6 +18,7 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 		maxUser, maxAnswer, holdout, synthBatch                     int
 		lr                                                          float64
 		seed                                                        uint64
+		chunks                                                      string
 	}
 	fs.StringVar(&v.budget, "budget", "small", "preset: tiny (a minute or two, for a first look), small (~15 min on 2 CPU cores for a ~20k-token repository), full (the paper's scale, for a GPU)")
 	fs.IntVar(&v.p, "p", 0, "Cartridge size in virtual tokens (budget default)")
@@ -31,6 +35,7 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 	fs.IntVar(&v.holdout, "holdout", -1, "conversations held out to measure the loss on (budget default)")
 	fs.IntVar(&v.synthBatch, "synth-batch", 0, "conversations synthesized at once (budget default)")
 	fs.StringVar(&v.seedTypes, "seed-types", "all", "seed prompt types: structuring,summarization,question,use_case,creative")
+	fs.StringVar(&v.chunks, "chunks", "", "where chunks are drawn: spread (evenly over the corpus, every file covered) or random (independent uniform draws) (budget default)")
 	fs.Uint64Var(&v.seed, "seed", DefaultSeed, "random seed (chunks, seed prompts, sampling, data order, init)")
 	return func() (Budget, error) {
 		b, err := LookupBudget(v.budget)
@@ -63,6 +68,15 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 		}
 		if set["init"] {
 			b.Train.Init = v.init
+		}
+		switch v.chunks {
+		case "":
+		case "spread":
+			b.Synth.Spread = true
+		case "random":
+			b.Synth.Spread = false
+		default:
+			return b, fmt.Errorf("--chunks %q: want spread or random", v.chunks)
 		}
 		b.Train.Seed = v.seed
 		if b.Synth.SeedTypes, err = ParseSeedTypes(v.seedTypes); err != nil {

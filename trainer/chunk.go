@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -182,6 +183,16 @@ type Chunk struct {
 // A file boundary within the first quarter of the window moves the start
 // there; one within the last quarter ends the window there.
 func (ls *Lines) Sample(rng *rand.Rand, minTok, maxTok int) Chunk {
+	return ls.SampleAt(rng, minTok, maxTok, -1)
+}
+
+// SampleAt is Sample with the window's place given: at in [0, 1) puts its
+// middle at that fraction of the corpus (windows that would run off an end
+// are moved inside, so the ends are covered as often as the rest); at < 0
+// draws the start uniformly. Successive points of a low-discrepancy
+// sequence (SpreadPoint) cover every region of the corpus, small files
+// included, about equally often.
+func (ls *Lines) SampleAt(rng *rand.Rand, minTok, maxTok int, at float64) Chunk {
 	if maxTok < minTok {
 		maxTok = minTok
 	}
@@ -190,7 +201,12 @@ func (ls *Lines) Sample(rng *rand.Rand, minTok, maxTok int) Chunk {
 		return ls.render(0, len(ls.lines))
 	}
 	// The line holding a random token; windows may not run off the end.
-	t := rng.IntN(ls.total - L + 1)
+	var t int
+	if at >= 0 {
+		t = min(max(int(at*float64(ls.total))-L/2, 0), ls.total-L)
+	} else {
+		t = rng.IntN(ls.total - L + 1)
+	}
 	u := -1 // a token the window must hold
 	if ls.inFocus > 0 {
 		// A token of a focused file in the first half of the window, where
@@ -228,6 +244,16 @@ func (ls *Lines) Sample(rng *rand.Rand, minTok, maxTok int) Chunk {
 		first, end = min(first, ul), max(end, ul+1)
 	}
 	return ls.render(first, end)
+}
+
+// SpreadPoint is point i of a low-discrepancy sequence in [0, 1) (the
+// golden-ratio Weyl sequence, offset by seed): any run of consecutive
+// points, the first n included, is spread evenly over the interval.
+func SpreadPoint(seed uint64, i int) float64 {
+	const phi = 0.6180339887498949 // 1/golden ratio
+	off := float64(seed%1000003) / 1000003
+	x := off + phi*float64(i)
+	return x - math.Floor(x)
 }
 
 // render writes lines [a, b) with a header for each file's piece.

@@ -48,3 +48,45 @@ func TestChunkSample(t *testing.T) {
 		t.Errorf("whole-corpus chunk: %d tokens, files %v", all.Tokens, all.Files)
 	}
 }
+
+// TestChunkSpread: chunks placed at successive SpreadPoints cover every
+// line of the corpus, and cover it more evenly than independent draws.
+func TestChunkSpread(t *testing.T) {
+	tt := newTiny(t)
+	ls := testLines(t, tt.tok)
+	const minTok, maxTok = 64, 128
+	n := 4 * ls.Tokens() / ((minTok + maxTok) / 2) // about 4 chunks over every token
+	cover := func(spread bool) (lo, hi int) {
+		counts := make([]int, ls.Tokens())
+		rng := rand.New(rand.NewPCG(3, 4))
+		for i := 0; i < n; i++ {
+			at := -1.0
+			if spread {
+				at = SpreadPoint(7, i)
+			}
+			c := ls.SampleAt(rng, minTok, maxTok, at)
+			for j := c.Start; j < min(c.Start+c.Tokens, len(counts)); j++ {
+				counts[j]++
+			}
+		}
+		lo, hi = counts[0], counts[0]
+		for _, c := range counts {
+			lo, hi = min(lo, c), max(hi, c)
+		}
+		return lo, hi
+	}
+	slo, shi := cover(true)
+	rlo, rhi := cover(false)
+	t.Logf("%d chunks over %d tokens: spread covers each token %d–%d times, random %d–%d", n, ls.Tokens(), slo, shi, rlo, rhi)
+	if slo == 0 {
+		t.Errorf("spread chunks leave tokens uncovered")
+	}
+	if shi-slo > rhi-rlo {
+		t.Errorf("spread coverage %d–%d is no more even than random %d–%d", slo, shi, rlo, rhi)
+	}
+	for i := 0; i < 100; i++ {
+		if u := SpreadPoint(uint64(i), i*7919); u < 0 || u >= 1 {
+			t.Fatalf("SpreadPoint = %g", u)
+		}
+	}
+}

@@ -333,7 +333,11 @@ func ntpExamples(lines *Lines, encode func(string, bool) []int, cfg SynthConfig)
 	limit := cfg.MaxUser + cfg.MaxAnswer
 	var out []student.Example
 	for i := 0; i < cfg.Conversations; i++ {
-		ch := lines.Sample(rng, min(cfg.ChunkMin, limit), min(cfg.ChunkMax, limit))
+		u := -1.0
+		if cfg.Spread {
+			u = SpreadPoint(cfg.Seed^0x47b, i)
+		}
+		ch := lines.SampleAt(rng, min(cfg.ChunkMin, limit), min(cfg.ChunkMax, limit), u)
 		toks := encode(ch.Text, false)
 		if len(toks) > limit+1 {
 			toks = toks[:limit+1]

@@ -41,6 +41,7 @@ type SynthConfig struct {
 	TopK          int        `json:"top_k"`      // teacher log-probabilities kept per position
 	SeedTypes     []SeedType `json:"seed_types"`
 	Description   string     `json:"description,omitempty"` // a one-line description of the corpus, shown to both sides
+	Spread        bool       `json:"spread,omitempty"`      // chunk i is placed at SpreadPoint(Seed, i) (even coverage) instead of at random
 	Seed          uint64     `json:"seed"`
 }
 
@@ -140,7 +141,11 @@ func (s *Synthesizer) Run(ctx context.Context, ds *Dataset) error {
 				rng: rand.New(rand.NewPCG(cfg.Seed, uint64(idx)<<8|uint64(attempt)))}
 			f.sampler = sample.New(sample.Params{Temperature: float32(cfg.UserTemp), TopP: 0.95, Seed: f.rng.Uint64()})
 			seed := DrawSeed(f.rng, cfg.SeedTypes)
-			ch := s.Lines.Sample(f.rng, cfg.ChunkMin, cfg.ChunkMax)
+			u := -1.0
+			if cfg.Spread && attempt == 0 {
+				u = SpreadPoint(cfg.Seed, idx)
+			}
+			ch := s.Lines.SampleAt(f.rng, cfg.ChunkMin, cfg.ChunkMax, u)
 			f.conv.Seed, f.conv.Variant, f.conv.ChunkStart, f.conv.ChunkTokens = seed.Type, seed.Variant, ch.Start, ch.Tokens
 			f.conv.Sources = s.Lines.sources(ch)
 			text := ch.Text
