@@ -15,7 +15,7 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 	var v struct {
 		budget, init, seedTypes                                     string
 		p, frozen, conversations, epochs, batch, chunkMin, chunkMax int
-		maxUser, maxAnswer, holdout, synthBatch                     int
+		maxUser, maxAnswer, holdout, synthBatch, perChunk           int
 		lr                                                          float64
 		seed                                                        uint64
 		chunks                                                      string
@@ -34,6 +34,7 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 	fs.IntVar(&v.maxAnswer, "max-answer", 0, "longest synthetic answer, tokens (budget default)")
 	fs.IntVar(&v.holdout, "holdout", -1, "conversations held out to measure the loss on (budget default)")
 	fs.IntVar(&v.synthBatch, "synth-batch", 0, "conversations synthesized at once (budget default)")
+	fs.IntVar(&v.perChunk, "per-chunk", 0, "conversations about each corpus chunk, which is prefilled once for them (budget default)")
 	fs.StringVar(&v.seedTypes, "seed-types", "all", "seed prompt types: structuring,summarization,question,use_case,creative")
 	fs.StringVar(&v.chunks, "chunks", "", "where chunks are drawn: spread (evenly over the corpus, every file covered) or random (independent uniform draws) (budget default)")
 	fs.Uint64Var(&v.seed, "seed", DefaultSeed, "random seed (chunks, seed prompts, sampling, data order, init)")
@@ -60,6 +61,7 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 		override("max-answer", &b.Synth.MaxAnswer, v.maxAnswer)
 		override("holdout", &b.Train.Holdout, v.holdout)
 		override("synth-batch", &b.SynthBatch, v.synthBatch)
+		override("per-chunk", &b.Synth.PerChunk, v.perChunk)
 		if set["chunk-min"] && !set["chunk-max"] && b.Synth.ChunkMax < b.Synth.ChunkMin {
 			b.Synth.ChunkMax = b.Synth.ChunkMin
 		}

@@ -42,6 +42,7 @@ type SynthConfig struct {
 	SeedTypes     []SeedType `json:"seed_types"`
 	Description   string     `json:"description,omitempty"` // a one-line description of the corpus, shown to both sides
 	Spread        bool       `json:"spread,omitempty"`      // chunk i is placed at SpreadPoint(Seed, i) (even coverage) instead of at random
+	PerChunk      int        `json:"per_chunk,omitempty"`   // consecutive conversations that share one chunk, prefilled once (0, 1: each its own)
 	Seed          uint64     `json:"seed"`
 }
 
@@ -57,6 +58,8 @@ func (c SynthConfig) check() error {
 		return fmt.Errorf("synthesis: top-k %d; want 1..255", c.TopK)
 	case c.UserTemp < 0 || c.UserTemp > 2:
 		return fmt.Errorf("synthesis: user temperature %g; want 0..2", c.UserTemp)
+	case c.PerChunk < 0 || c.PerChunk > 64:
+		return fmt.Errorf("synthesis: %d conversations per chunk; want 1..64", c.PerChunk)
 	}
 	_, err := ParseSeedTypes(joinSeedTypes(c.SeedTypes))
 	return err
@@ -72,6 +75,8 @@ type Synthesizer struct {
 	// Progress, when set, is called after each finished conversation with
 	// the number done (including those found in the dataset) and the total.
 	Progress func(done, total int)
+
+	prefillShared bool // tests: prefill a shared chunk for every conversation instead of copying it
 }
 
 // phases of a conversation in flight.
@@ -93,6 +98,18 @@ type flight struct {
 	gen     []int // tokens generated in this phase
 	prompt  []int // B's prompt: the user turn and the assistant header
 	stem    string
+	lead    *chunkKV // the shared chunk this conversation prefills for its group
+	wait    *chunkKV // the shared chunk it waits for (its user turn in user)
+	user    []int
+}
+
+// chunkKV is a cache sequence holding the system turn (chunk) of group g,
+// shared by the PerChunk conversations of the group: the first prefills it,
+// the others copy it (KVCache.CopySeq) and prefill only their user turn.
+type chunkKV struct {
+	seq, g, n int // cache sequence, group (−1: free), system-turn tokens
+	ready     bool
+	waiters   int
 }
 
 // maxAttempts bounds redraws of a conversation whose user message came out
@@ -130,8 +147,32 @@ func (s *Synthesizer) Run(ctx context.Context, ds *Dataset) error {
 	// then the longer of A's and B's turns.
 	sysMax := cfg.ChunkMax + cfg.ChunkMax/8 + 512 + len(cfg.Description)
 	maxLen := sysMax + max(256+cfg.MaxUser, cfg.MaxUser+64+cfg.MaxAnswer)
-	cache := s.Model.NewCache(nb, maxLen)
+	per := max(1, cfg.PerChunk)
+	var shared []*chunkKV
+	if per > 1 {
+		for i := 0; i < nb/per+2; i++ {
+			shared = append(shared, &chunkKV{seq: nb + i, g: -1})
+		}
+	}
+	cache := s.Model.NewCache(nb+len(shared), maxLen)
 	slots := make([]*flight, nb)
+	// group returns the shared chunk of group g when it is held, else
+	// claims a slot for it (the oldest group nobody waits for), else nil.
+	group := func(g int) (kv *chunkKV, held bool) {
+		var free *chunkKV
+		for _, c := range shared {
+			if c.g == g {
+				return c, true
+			}
+			if c.waiters == 0 && (c.g < 0 || c.ready) && (free == nil || c.g < free.g) {
+				free = c
+			}
+		}
+		if free != nil {
+			free.g, free.ready, free.n = g, false, 0
+		}
+		return free, false
+	}
 	next := 0
 	lastSync := time.Now()
 
@@ -141,11 +182,21 @@ func (s *Synthesizer) Run(ctx context.Context, ds *Dataset) error {
 				rng: rand.New(rand.NewPCG(cfg.Seed, uint64(idx)<<8|uint64(attempt)))}
 			f.sampler = sample.New(sample.Params{Temperature: float32(cfg.UserTemp), TopP: 0.95, Seed: f.rng.Uint64()})
 			seed := DrawSeed(f.rng, cfg.SeedTypes)
-			u := -1.0
-			if cfg.Spread && attempt == 0 {
-				u = SpreadPoint(cfg.Seed, idx)
+			g, share := idx/per, per > 1 && attempt == 0
+			var ch Chunk
+			if share { // the group's chunk, from the group's own stream
+				at := -1.0
+				if cfg.Spread {
+					at = SpreadPoint(cfg.Seed, g)
+				}
+				ch = s.Lines.SampleAt(rand.New(rand.NewPCG(cfg.Seed, uint64(g)<<8|0xff)), cfg.ChunkMin, cfg.ChunkMax, at)
+			} else {
+				at := -1.0
+				if cfg.Spread && attempt == 0 {
+					at = SpreadPoint(cfg.Seed, idx)
+				}
+				ch = s.Lines.SampleAt(f.rng, cfg.ChunkMin, cfg.ChunkMax, at)
 			}
-			ch := s.Lines.SampleAt(f.rng, cfg.ChunkMin, cfg.ChunkMax, u)
 			f.conv.Seed, f.conv.Variant, f.conv.ChunkStart, f.conv.ChunkTokens = seed.Type, seed.Variant, ch.Start, ch.Tokens
 			f.conv.Sources = s.Lines.sources(ch)
 			text := ch.Text
@@ -171,6 +222,20 @@ func (s *Synthesizer) Run(ctx context.Context, ds *Dataset) error {
 			f.mode = model.LogitsLast
 			f.phase = phaseUser
 			slots[seq] = f
+			if share && !s.prefillShared {
+				switch kv, held := group(g); {
+				case held && kv.ready && kv.n == len(sys):
+					if err := cache.CopySeq(seq, kv.seq, kv.n); err != nil {
+						return err
+					}
+					f.pending = user
+				case held && !kv.ready && kv.n == len(sys):
+					f.wait, f.user, f.pending = kv, user, nil
+					kv.waiters++
+				case kv != nil && !held:
+					kv.n, f.lead = len(sys), kv
+				}
+			}
 			return nil
 		}
 		return fmt.Errorf("synthesis: conversation %d: no usable conversation in %d attempts (chunks too long for the context, or empty user messages)", idx, maxAttempts)
@@ -188,12 +253,26 @@ func (s *Synthesizer) Run(ctx context.Context, ds *Dataset) error {
 			return err
 		}
 		var batch model.Batch
+		waiting := 0
 		for seq, f := range slots {
-			if f != nil {
+			if f != nil && f.wait != nil && f.wait.ready {
+				if err := cache.CopySeq(seq, f.wait.seq, f.wait.n); err != nil {
+					return err
+				}
+				f.wait.waiters--
+				f.pending, f.wait, f.user = f.user, nil, nil
+			}
+			if f != nil && f.wait != nil {
+				waiting++
+			}
+			if f != nil && len(f.pending) > 0 {
 				batch = append(batch, model.SeqTokens{Seq: seq, Tokens: f.pending, Logits: f.mode})
 			}
 		}
 		if len(batch) == 0 {
+			if waiting > 0 {
+				return errors.New("synthesis: conversations wait for a shared chunk nobody prefills")
+			}
 			break
 		}
 		logits, err := s.Model.Forward(ctx, cache, batch)
@@ -202,6 +281,14 @@ func (s *Synthesizer) Run(ctx context.Context, ds *Dataset) error {
 				return ctx.Err()
 			}
 			return fmt.Errorf("synthesis: %w", err)
+		}
+		for _, st := range batch { // chunks prefilled for a group: keep a copy for the others
+			if f := slots[st.Seq]; f.lead != nil {
+				if err := cache.CopySeq(f.lead.seq, st.Seq, f.lead.n); err != nil {
+					return err
+				}
+				f.lead.ready, f.lead = true, nil
+			}
 		}
 		row := 0
 		for _, st := range batch {

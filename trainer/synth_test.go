@@ -3,6 +3,7 @@ package trainer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -14,7 +15,11 @@ func tinySynthConfig() SynthConfig {
 
 func synthesize(t *testing.T, tt *tiny, path string, batch int, cancelAfter int) (*Dataset, error) {
 	t.Helper()
-	cfg := tinySynthConfig()
+	return synthesizeWith(t, tt, path, tinySynthConfig(), batch, cancelAfter, false)
+}
+
+func synthesizeWith(t *testing.T, tt *tiny, path string, cfg SynthConfig, batch int, cancelAfter int, prefillShared bool) (*Dataset, error) {
+	t.Helper()
 	ds, err := OpenDataset(path, DatasetHeader{Model: tt.m.Fingerprint(), Corpus: "c", Synth: cfg}, tt.m.Vocab)
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +31,7 @@ func synthesize(t *testing.T, tt *tiny, path string, batch int, cancelAfter int)
 			if cancelAfter > 0 && done >= cancelAfter {
 				cancel()
 			}
-		}}
+		}, prefillShared: prefillShared}
 	err = s.Run(ctx, ds)
 	ds.Close()
 	return ds, err
@@ -74,6 +79,52 @@ func TestSynthDeterministicAndResumable(t *testing.T) {
 	}
 	if !reflect.DeepEqual(a.Sorted(), c.Sorted()) {
 		t.Error("an interrupted and resumed synthesis differs from an uninterrupted one")
+	}
+}
+
+// Conversations that share a chunk (PerChunk) get it prefilled once and
+// copied: the same conversations as prefilling it for each, whatever the
+// batch size, resumed or not; each group shares one chunk.
+func TestSynthSharedChunks(t *testing.T) {
+	tt := newTiny(t)
+	dir := t.TempDir()
+	cfg := tinySynthConfig()
+	cfg.Conversations, cfg.PerChunk, cfg.Spread = 8, 3, true
+	ref, err := synthesizeWith(t, tt, filepath.Join(dir, "ref.bin"), cfg, 4, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	convs := ref.Sorted()
+	if len(convs) != 8 {
+		t.Fatalf("%d conversations", len(convs))
+	}
+	for _, c := range convs {
+		if lead := convs[c.Index/3*3]; c.ChunkStart != lead.ChunkStart || c.ChunkTokens != lead.ChunkTokens {
+			t.Errorf("conversation %d: chunk at %d (%d tokens), its group's first at %d (%d)", c.Index, c.ChunkStart, c.ChunkTokens, lead.ChunkStart, lead.ChunkTokens)
+		}
+	}
+	if convs[0].ChunkStart == convs[3].ChunkStart && convs[3].ChunkStart == convs[6].ChunkStart {
+		t.Error("every group has the same chunk")
+	}
+	for _, batch := range []int{4, 1, 5} {
+		got, err := synthesizeWith(t, tt, filepath.Join(dir, fmt.Sprintf("b%d.bin", batch)), cfg, batch, 0, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Sorted(), convs) {
+			t.Errorf("batch %d: copied chunks give other conversations than prefilled ones", batch)
+		}
+	}
+	path := filepath.Join(dir, "resumed.bin")
+	if _, err := synthesizeWith(t, tt, path, cfg, 2, 4, false); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	got, err := synthesizeWith(t, tt, path, cfg, 2, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Sorted(), convs) {
+		t.Error("an interrupted and resumed synthesis with shared chunks differs")
 	}
 }
 

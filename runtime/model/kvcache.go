@@ -87,3 +87,29 @@ func (c *KVCache) reserve(s, extra int) error {
 	sc.n = need
 	return nil
 }
+
+// CopySeq makes sequence dst hold the first n tokens of sequence src (what
+// it held before is forgotten): several sequences that share a prompt
+// prefill it once.
+func (c *KVCache) CopySeq(dst, src, n int) error {
+	if dst < 0 || dst >= len(c.seqs) || src < 0 || src >= len(c.seqs) {
+		return fmt.Errorf("model: copy from sequence %d to %d of a cache of %d", src, dst, len(c.seqs))
+	}
+	if n < 0 || n > c.seqs[src].n {
+		return fmt.Errorf("model: copy of %d tokens from sequence %d, which holds %d", n, src, c.seqs[src].n)
+	}
+	c.seqs[dst].n = 0
+	if dst == src || n == 0 {
+		c.seqs[dst].n = n
+		return nil
+	}
+	if err := c.reserve(dst, n); err != nil {
+		return err
+	}
+	d, s := &c.seqs[dst], &c.seqs[src]
+	for l := 0; l < c.layers; l++ {
+		c.be.Copy(d.k[l].Slice(0, n), s.k[l].Slice(0, n))
+		c.be.Copy(d.v[l].Slice(0, n), s.v[l].Slice(0, n))
+	}
+	return nil
+}
