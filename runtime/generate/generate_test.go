@@ -12,9 +12,10 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/tokenizer"
 )
 
+// realModel is the small real model: the point here is the generator.
 func realModel(t *testing.T) (*model.Model, *tokenizer.Tokenizer) {
 	t.Helper()
-	_, m, tok := modeltest.Real(t, 2)
+	_, m, tok := modeltest.Small(t, 2)
 	return m, tok
 }
 

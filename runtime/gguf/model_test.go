@@ -8,10 +8,11 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
 )
 
-// TestDefaultModel reads the real model (modeltest.RealPath: $CARTLSP_MODEL,
-// else the pulled default SmolLM2-135M-Instruct Q4_1).
-func TestDefaultModel(t *testing.T) {
-	f, err := gguf.Open(modeltest.RealPath(t))
+// TestRealModelFile reads a real model file, the small one
+// (modeltest.SmallPath: $CARTLSP_SMALL_MODEL, else the pulled
+// SmolLM2-135M-Instruct Q4_1).
+func TestRealModelFile(t *testing.T) {
+	f, err := gguf.Open(modeltest.SmallPath(t))
 	if err != nil {
 		t.Fatal(err)
 	}
