@@ -28,6 +28,9 @@ type refMeta struct {
 	AddBOS       bool     `json:"add_bos"`
 	Pres         []string `json:"pres"`
 	ChatTemplate string   `json:"chat_template"`
+
+	FIM         map[string]int `json:"fim"`           // Qwen reference only: llama_vocab_fim_*
+	NBaseInputs int            `json:"n_base_inputs"` // Qwen reference only: inputs shared with smollm2_ref
 }
 
 type refEnc struct {
@@ -46,14 +49,27 @@ type refChat struct {
 	IDs         []int     `json:"ids"`
 }
 
-type refData struct {
-	meta  refMeta
-	encs  []refEnc
-	chats []refChat
+// refPieces (Qwen reference only): llama_token_to_piece with special=true
+// for the listed ids (base64), and per block of ids a digest of all pieces.
+type refPieces struct {
+	IDs     []int    `json:"ids"`
+	B64     []string `json:"b64"`
+	Block   int      `json:"block"`
+	Digests []string `json:"digests"`
 }
 
-var loadRefOnce = sync.OnceValues(func() (*refData, error) {
-	f, err := os.Open(refPath)
+type refData struct {
+	meta   refMeta
+	encs   []refEnc
+	chats  []refChat
+	pieces *refPieces
+}
+
+var loadRefOnce = sync.OnceValues(func() (*refData, error) { return readRef(refPath) })
+
+// readRef reads a reference file written by scripts/tokenizer_ref.py.
+func readRef(path string) (*refData, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -81,13 +97,16 @@ var loadRefOnce = sync.OnceValues(func() (*refData, error) {
 			var c refChat
 			err = json.Unmarshal(sc.Bytes(), &c)
 			d.chats = append(d.chats, c)
+		case "pieces":
+			d.pieces = &refPieces{}
+			err = json.Unmarshal(sc.Bytes(), d.pieces)
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
 	return d, sc.Err()
-})
+}
 
 func loadRef(t testing.TB) *refData {
 	t.Helper()

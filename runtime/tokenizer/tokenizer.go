@@ -135,7 +135,10 @@ var eogTexts = []string{
 }
 
 // Texts llama.cpp uses to find an unset EOT/EOM/FIM token. llama.cpp takes
-// the first match in hash-map order; here the lowest id wins.
+// the first match in its std::unordered_map's iteration order, which depends
+// on the C++ library's hashing (with libstdc++: <|endoftext|> 0 for SmolLM2,
+// but <|im_end|> 151645 rather than <|endoftext|> 151643 for Qwen2.5); here
+// the lowest id wins.
 var autoTexts = map[string][]string{
 	"eot": {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
 		"<EOT>", "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>", "<end_of_utterance>"},
