@@ -13,6 +13,7 @@ import (
 // for a GPU at the paper's scale.
 type Budget struct {
 	Name       string
+	Method     string // how it trains unless told otherwise: MethodSelfStudy, MethodNTP or MethodMixed
 	Synth      SynthConfig
 	SynthBatch int // conversations synthesized at once
 	Train      TrainConfig
@@ -82,4 +83,12 @@ func RecipeHash(method string, b Budget) string {
 	j, _ := json.Marshal(v)
 	h := sha256.Sum256(j)
 	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+// DefaultMethod is the budget's method, self-study when it names none.
+func (b Budget) DefaultMethod() string {
+	if b.Method == "" {
+		return MethodSelfStudy
+	}
+	return b.Method
 }

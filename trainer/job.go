@@ -102,7 +102,7 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 	}
 	b := j.Budget
 	if j.Method == "" {
-		j.Method = MethodSelfStudy
+		j.Method = b.DefaultMethod()
 	}
 	if j.Method != MethodSelfStudy && j.Method != MethodNTP && j.Method != MethodMixed {
 		return nil, fmt.Errorf("method %q: want %s, %s or %s", j.Method, MethodSelfStudy, MethodNTP, MethodMixed)

@@ -42,7 +42,7 @@ type trainFlags struct {
 }
 
 func (t *trainFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&t.method, "method", trainer.MethodSelfStudy, "self-study (synthetic conversations + distillation), ntp (next-token prediction on the corpus, a baseline) or mixed (both, shuffled together)")
+	fs.StringVar(&t.method, "method", "", "self-study (synthetic conversations + distillation), ntp (next-token prediction on the corpus) or mixed (both, shuffled together) (budget default)")
 	fs.StringVar(&t.out, "o", "", "output Cartridge (default: ./<directory name>.cart)")
 	fs.StringVar(&t.work, "work", "", "work directory for the dataset, checkpoint and loss curve (default: <output>.work)")
 	fs.StringVar(&t.data, "data", "", "dataset file (default: in the work directory); runs that differ only in training settings can share one, and a dataset of n conversations serves any run of ≤ n")
@@ -89,6 +89,9 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		return err
 	}
 	budget.Synth.Description = tf.description
+	if tf.method == "" {
+		tf.method = budget.DefaultMethod()
+	}
 	filter := indexer.Filter{Exclude: tf.exclude}
 	var repo *indexer.Repo
 	if !dirMode {

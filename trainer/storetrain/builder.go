@@ -74,7 +74,7 @@ type Result struct {
 
 func (b *Builder) method() string {
 	if b.Method == "" {
-		return trainer.MethodSelfStudy
+		return b.Budget.DefaultMethod()
 	}
 	return b.Method
 }
@@ -426,7 +426,7 @@ func New(l *modelfile.Loaded, st *store.Store, b trainer.Budget, filter indexer.
 		return nil, fmt.Errorf("model %s: %w", l.Path, err)
 	}
 	return &Builder{
-		Store: st, Infer: l.Model, Chat: chat, Budget: b, Method: trainer.MethodSelfStudy, Filter: filter,
+		Store: st, Infer: l.Model, Chat: chat, Budget: b, Filter: filter,
 		Student: func() (*student.Model, error) { return student.New(l.File, l.Backend) },
 	}, nil
 }
