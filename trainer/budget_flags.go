@@ -20,7 +20,7 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 		seed                                                        uint64
 		chunks                                                      string
 	}
-	fs.StringVar(&v.budget, "budget", "small", "preset: tiny (a minute or two, for a first look), small (~15 min on 2 CPU cores for a ~20k-token repository), full (the paper's scale, for a GPU)")
+	fs.StringVar(&v.budget, "budget", "small", "preset: tiny (a minute or two, for a first look), small (~26 min on 2 CPU cores for a ~14k-token repository with the default model), full (the paper's scale, for a GPU)")
 	fs.IntVar(&v.p, "p", 0, "Cartridge size in virtual tokens (budget default)")
 	fs.IntVar(&v.frozen, "frozen", 1, "leading Cartridge tokens kept frozen (the attention sink); 0 trains all")
 	fs.StringVar(&v.init, "init", "", "initialisation: first-tokens (the corpus's first p tokens), random-tokens or random-vectors (budget default: first-tokens)")
