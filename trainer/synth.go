@@ -182,21 +182,16 @@ func (s *Synthesizer) Run(ctx context.Context, ds *Dataset) error {
 				rng: rand.New(rand.NewPCG(cfg.Seed, uint64(idx)<<8|uint64(attempt)))}
 			f.sampler = sample.New(sample.Params{Temperature: float32(cfg.UserTemp), TopP: 0.95, Seed: f.rng.Uint64()})
 			seed := DrawSeed(f.rng, cfg.SeedTypes)
+			// The chunk: the group's (from the group's own stream) when shared.
 			g, share := idx/per, per > 1 && attempt == 0
-			var ch Chunk
-			if share { // the group's chunk, from the group's own stream
-				at := -1.0
-				if cfg.Spread {
-					at = SpreadPoint(cfg.Seed, g)
-				}
-				ch = s.Lines.SampleAt(rand.New(rand.NewPCG(cfg.Seed, uint64(g)<<8|0xff)), cfg.ChunkMin, cfg.ChunkMax, at)
-			} else {
-				at := -1.0
-				if cfg.Spread && attempt == 0 {
-					at = SpreadPoint(cfg.Seed, idx)
-				}
-				ch = s.Lines.SampleAt(f.rng, cfg.ChunkMin, cfg.ChunkMax, at)
+			rng, place, at := f.rng, idx, -1.0
+			if share {
+				rng, place = rand.New(rand.NewPCG(cfg.Seed, uint64(g)<<8|0xff)), g
 			}
+			if cfg.Spread && attempt == 0 {
+				at = SpreadPoint(cfg.Seed, place)
+			}
+			ch := s.Lines.SampleAt(rng, cfg.ChunkMin, cfg.ChunkMax, at)
 			f.conv.Seed, f.conv.Variant, f.conv.ChunkStart, f.conv.ChunkTokens = seed.Type, seed.Variant, ch.Start, ch.Tokens
 			f.conv.Sources = s.Lines.sources(ch)
 			text := ch.Text

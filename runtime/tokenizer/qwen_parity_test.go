@@ -226,23 +226,20 @@ func TestQwenParity(t *testing.T) {
 	})
 }
 
-// TestQwenEncodeTime logs how long Encode takes on 10 KB of Go source with
-// the Qwen2.5 vocabulary, on a cold and a warm word cache (not asserted).
-func TestQwenEncodeTime(t *testing.T) {
-	_, load := qwenTokenizer(t)
-	path := qwenParityModel(t)
+// BenchmarkQwenTokenizer times loading the Qwen2.5 vocabulary (FromGGUF)
+// and encoding 10 KB of Go source with an empty word cache:
+//
+//	go test ./runtime/tokenizer -run '^$' -bench QwenTokenizer
+func BenchmarkQwenTokenizer(b *testing.B) {
+	path := qwenParityModel(b)
 	f, err := gguf.Open(path)
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
-	tk, err := FromGGUF(f) // a fresh tokenizer: its word cache is empty
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer f.Close()
 	src, err := os.ReadFile("tokenizer.go")
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	for len(src) < 10<<10 {
 		src = append(src, src...)
@@ -251,11 +248,22 @@ func TestQwenEncodeTime(t *testing.T) {
 	for !utf8.ValidString(text) {
 		text = text[:len(text)-1]
 	}
-	start := time.Now()
-	ids := tk.Encode(text, true)
-	cold := time.Since(start)
-	start = time.Now()
-	tk.Encode(text, true)
-	warm := time.Since(start)
-	t.Logf("FromGGUF %v; Encode of %d bytes (%d tokens): %v cold, %v warm", load, len(text), len(ids), cold, warm)
+	b.Run("load", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := FromGGUF(f); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encode-10KB-cold", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			tk, err := FromGGUF(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			tk.Encode(text, true)
+		}
+	})
 }

@@ -122,9 +122,6 @@ func dequantK(t gguf.Type, row []byte, out []float32) {
 	}
 }
 
-// kBlockBytes is the size of one super-block of a K-quant type.
-func kBlockBytes(t gguf.Type) int { return t.BlockBytes() }
-
 // kScaleMins decodes the sub-block scales and mins of every Q4_K or Q5_K
 // super-block of raw: per super-block 8 scales then 8 mins (6-bit values).
 func kScaleMins(raw []byte, bb int) []uint8 {
@@ -221,7 +218,7 @@ func kCombine(t gguf.Type, row []byte, scm []uint8, sumi []int32, xd []float32, 
 	var acc float32
 	switch t {
 	case gguf.TypeQ4_K, gguf.TypeQ5_K:
-		bb := kBlockBytes(t)
+		bb := t.BlockBytes()
 		for b := range xd {
 			mn := scm[16*b+8 : 16*b+16]
 			bsb := bs[16*b : 16*b+16]
