@@ -41,7 +41,7 @@ var Budgets = map[string]Budget{
 		Method:     MethodMixed,
 		Synth:      SynthConfig{Conversations: 128, ChunkMin: 256, ChunkMax: 768, MaxUser: 64, MaxAnswer: 160, UserTemp: 0.6, TopK: 20, PerChunk: 4, Spread: true},
 		SynthBatch: 8,
-		Train:      TrainConfig{P: 256, Frozen: 1, Init: InitFirstTokens, LR: 4e-2, Epochs: 2, Batch: 4, MicroTokens: 1024, Holdout: 8, EvalEvery: 8},
+		Train:      TrainConfig{P: 384, Compress: 24, Frozen: 1, Init: InitOutline, LR: 4e-2, Epochs: 2, Batch: 4, MicroTokens: 1024, Holdout: 8, EvalEvery: 8},
 	},
 	"full": {
 		Name:       "full",

@@ -21,9 +21,9 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 		chunks                                                      string
 	}
 	fs.StringVar(&v.budget, "budget", "small", "preset: tiny (a minute or two, for a first look), small (~26 min on 2 CPU cores for a ~14k-token repository with the default model), full (the paper's scale, for a GPU)")
-	fs.IntVar(&v.p, "p", 0, "Cartridge size in virtual tokens (budget default)")
+	fs.IntVar(&v.p, "p", 0, "Cartridge size in virtual tokens, exactly (budget default: its p, less for a small corpus so the Cartridge stays 24× smaller than the corpus)")
 	fs.IntVar(&v.frozen, "frozen", 1, "leading Cartridge tokens kept frozen (the attention sink); 0 trains all")
-	fs.StringVar(&v.init, "init", "", "initialisation: first-tokens (the corpus's first p tokens), random-tokens or random-vectors (budget default: first-tokens)")
+	fs.StringVar(&v.init, "init", "", "initialisation: outline (an outline of the corpus's declarations, then the corpus: its first p tokens), first-tokens (the corpus's first p tokens), random-tokens or random-vectors (budget default)")
 	fs.IntVar(&v.conversations, "conversations", 0, "synthetic conversations (budget default)")
 	fs.IntVar(&v.epochs, "epochs", 0, "passes over the conversations (budget default)")
 	fs.IntVar(&v.batch, "batch", 0, "conversations per optimiser step (budget default)")
@@ -51,6 +51,9 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 			}
 		}
 		override("p", &b.Train.P, v.p)
+		if set["p"] {
+			b.Train.Compress = 0 // the size asked for, whatever the corpus's
+		}
 		override("frozen", &b.Train.Frozen, v.frozen)
 		override("conversations", &b.Synth.Conversations, v.conversations)
 		override("epochs", &b.Train.Epochs, v.epochs)

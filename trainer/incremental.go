@@ -59,6 +59,9 @@ func (w *Warm) trainConfig(b Budget) TrainConfig {
 		c.LR = w.Cfg.LR
 	}
 	c.Init = InitFirstTokens // unused: training starts from the warm prefix
+	if w.Prefix != nil {     // the parent's size, whatever the corpus's is now
+		c.P, c.Compress = w.Prefix.P, 0
+	}
 	return c
 }
 

@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"context"
+	"github.com/cartlsp/cartlsp/answer"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -191,4 +192,54 @@ func TestIncrementalJob(t *testing.T) {
 	if !r2.UsedDataset || r2.ResumedAtStep != r1.Train.Steps {
 		t.Errorf("rerun: used dataset %v, resumed at step %d of %d", r2.UsedDataset, r2.ResumedAtStep, r1.Train.Steps)
 	}
+}
+
+// TestOutlineInit: with InitOutline the Cartridge's first tokens are the
+// corpus's outline, as detailed as fits in p, then the corpus; a Job sizes p
+// to the corpus (FitP).
+func TestOutlineInit(t *testing.T) {
+	tt := newTiny(t)
+	c := testCorpus()
+	text := c.Render()
+	// The tiny model's tokenizer is one token per byte; its system prompt
+	// takes 242.
+	if got := tt.tok.Decode(mustOutline(t, tt, c, 300)); got != tt.tok.Decode(mustSystem(t, tt, text)) {
+		t.Errorf("p 300: nothing of the outline fits, the corpus should start right away:\n%.400s", got)
+	}
+	for _, p := range []int{450, 2100} {
+		j := &Job{Corpus: c, Chat: tt.chat}
+		toks, err := j.outlineTokens(text, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := tt.tok.Decode(toks)
+		head := tt.tok.Decode(toks[:min(p, len(toks))])
+		out := indexer.Outline(c, func(string) bool { return true })
+		switch {
+		case !strings.Contains(got, answer.SystemPrompt("### Outline\n```\n// a/alpha.go\n")):
+			t.Errorf("p %d: the system turn does not start with the outline:\n%.300s", p, got)
+		case !strings.Contains(got, "```\n\n"+text):
+			t.Errorf("p %d: the corpus does not follow the outline", p)
+		case p < 2100 && strings.Contains(head, text[:40]):
+			t.Errorf("p %d: the first p tokens reach the corpus; the outline should fill them", p)
+		case p == 2100 && !strings.Contains(got, out):
+			t.Errorf("p %d: the whole outline fits but is not there", p)
+		}
+	}
+}
+
+func mustOutline(t *testing.T, tt *tiny, c *indexer.Corpus, p int) []int {
+	toks, err := (&Job{Corpus: c, Chat: tt.chat}).outlineTokens(c.Render(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toks
+}
+
+func mustSystem(t *testing.T, tt *tiny, text string) []int {
+	toks, err := tt.chat.System(answer.SystemPrompt(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toks
 }

@@ -124,10 +124,18 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 	}
 	res := &JobResult{CorpusTokens: lines.Tokens()}
 	// The corpus as the teacher would see it whole: the system turn. Its
-	// first p tokens initialise the Cartridge.
-	initTokens, err := j.Chat.System(answer.SystemPrompt(j.Corpus.Render()))
+	// length sizes the Cartridge (FitP) and its first p tokens, after an
+	// outline with InitOutline, initialise it.
+	corpusText := j.Corpus.Render()
+	initTokens, err := j.Chat.System(answer.SystemPrompt(corpusText))
 	if err != nil {
 		return nil, err
+	}
+	tcfg := b.Train.FitP(len(initTokens))
+	if tcfg.Init == InitOutline && j.Warm == nil {
+		if initTokens, err = j.outlineTokens(corpusText, tcfg.P); err != nil {
+			return nil, err
+		}
 	}
 
 	var seedTypes []string
@@ -135,7 +143,6 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 		seedTypes = append(seedTypes, string(t))
 	}
 	var train, held []student.Example
-	tcfg := b.Train
 	if j.Warm != nil {
 		if train, held, err = j.incremental(ctx, lines, res); err != nil {
 			return nil, err
@@ -368,4 +375,19 @@ func meanLosses(pts []LossPoint, n int, fromEnd bool) float64 {
 		}
 	}
 	return s / float64(max(k, 1))
+}
+
+// chatSlack is room for the chat template's own tokens around the system
+// prompt (<|im_start|>system … <|im_end|>).
+const chatSlack = 8
+
+// outlineTokens is the system turn of the corpus with its outline in front:
+// the outline as detailed as fits in p tokens, the corpus after it.
+func (j *Job) outlineTokens(corpusText string, p int) ([]int, error) {
+	tok := j.Chat.Tokenizer()
+	intro := len(tok.Encode(answer.SystemPrompt(""), false))
+	outline := indexer.Outline(j.Corpus, func(s string) bool {
+		return intro+chatSlack+len(tok.Encode(s, false)) <= p
+	})
+	return j.Chat.System(answer.SystemPrompt(outline + corpusText))
 }

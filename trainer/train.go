@@ -29,11 +29,20 @@ const (
 	InitFirstTokens   = "first-tokens"   // the KV of the corpus's first p tokens (the paper's best)
 	InitRandomTokens  = "random-tokens"  // the KV of p random tokens
 	InitRandomVectors = "random-vectors" // random vectors scaled like real keys and values
+	// InitOutline is the KV of the first p tokens of the corpus's system
+	// turn with an outline of its declarations in front (indexer.Outline,
+	// as detailed as fits in p): what the files define, rather than their
+	// first lines' license headers and imports.
+	InitOutline = "outline"
 )
 
 // TrainConfig says how a Cartridge is trained.
 type TrainConfig struct {
-	P           int     `json:"p"`      // virtual tokens
+	P int `json:"p"` // virtual tokens
+	// Compress, when set, lowers p for a small corpus to keep at least this
+	// many corpus tokens per Cartridge token (FitP), so that the Cartridge
+	// stays that many times smaller than the corpus in context.
+	Compress    int     `json:"compress,omitempty"`
 	Frozen      int     `json:"frozen"` // leading tokens not trained (the attention sink); 0 trains all
 	Init        string  `json:"init"`
 	LR          float64 `json:"lr"`
@@ -51,6 +60,8 @@ func (c TrainConfig) check() error {
 		return fmt.Errorf("training: p = %d; want at least 1", c.P)
 	case c.Frozen < 0 || c.Frozen >= c.P:
 		return fmt.Errorf("training: %d frozen tokens of p = %d; want 0 ≤ frozen < p", c.Frozen, c.P)
+	case c.Compress < 0:
+		return fmt.Errorf("training: compress %d; want 0 (off) or more", c.Compress)
 	case c.LR <= 0 || c.LR > 1:
 		return fmt.Errorf("training: learning rate %g; want 0 < lr ≤ 1", c.LR)
 	case c.Epochs < 1:
@@ -61,11 +72,28 @@ func (c TrainConfig) check() error {
 		return fmt.Errorf("training: %d held-out conversations", c.Holdout)
 	}
 	switch c.Init {
-	case InitFirstTokens, InitRandomTokens, InitRandomVectors:
+	case InitFirstTokens, InitOutline, InitRandomTokens, InitRandomVectors:
 	default:
-		return fmt.Errorf("training: init %q; want %s, %s or %s", c.Init, InitFirstTokens, InitRandomTokens, InitRandomVectors)
+		return fmt.Errorf("training: init %q; want %s, %s, %s or %s", c.Init, InitFirstTokens, InitOutline, InitRandomTokens, InitRandomVectors)
 	}
 	return nil
+}
+
+// minFitP is the smallest p FitP chooses.
+const minFitP = 16
+
+// FitP is the configuration for a corpus of corpusTokens tokens (its
+// system turn, as the corpus in context would hold it): p lowered, when
+// Compress is set, to at most corpusTokens/Compress, a multiple of 8 and no
+// less than minFitP (nor than the frozen tokens + 1).
+func (c TrainConfig) FitP(corpusTokens int) TrainConfig {
+	if c.Compress <= 0 {
+		return c
+	}
+	p := corpusTokens / c.Compress / 8 * 8
+	p = max(p, minFitP, c.Frozen+1)
+	c.P = min(c.P, p)
+	return c
 }
 
 // Trainer trains a Cartridge on examples.
@@ -359,7 +387,7 @@ func (t *Trainer) initPrefix(ctx context.Context) (*student.Prefix, error) {
 		return t.Start.Clone(), nil
 	}
 	switch cfg.Init {
-	case InitFirstTokens:
+	case InitFirstTokens, InitOutline:
 		toks := t.InitTokens
 		if len(toks) == 0 {
 			return nil, errors.New("training: no corpus tokens to initialise from")

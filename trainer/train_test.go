@@ -104,12 +104,36 @@ func TestTrainConfigErrors(t *testing.T) {
 		func(c *TrainConfig) { c.Epochs = 0 },
 		func(c *TrainConfig) { c.Batch = 0 },
 		func(c *TrainConfig) { c.Init = "zeros" },
+		func(c *TrainConfig) { c.Compress = -1 },
 	} {
 		c := tinyTrainConfig()
 		mut(&c)
 		if c.check() == nil {
 			t.Errorf("config %+v accepted", c)
 		}
+	}
+}
+
+func TestFitP(t *testing.T) {
+	tests := []struct {
+		p, compress, frozen, corpus, want int
+	}{
+		{384, 24, 1, 13671, 384}, // large enough: the budget's p
+		{384, 24, 1, 3446, 136},  // 3446/24 = 143 → a multiple of 8
+		{384, 24, 1, 100, 16},    // never below 16
+		{384, 24, 20, 100, 21},   // nor below the frozen tokens + 1
+		{384, 0, 1, 100, 384},    // compress off: p as set
+		{8, 24, 1, 100000, 8},    // never above p
+	}
+	for _, tt := range tests {
+		c := TrainConfig{P: tt.p, Compress: tt.compress, Frozen: tt.frozen}
+		if got := c.FitP(tt.corpus).P; got != tt.want {
+			t.Errorf("p %d, compress %d, frozen %d, corpus %d: p = %d, want %d", tt.p, tt.compress, tt.frozen, tt.corpus, got, tt.want)
+		}
+	}
+	b, _ := LookupBudget("small")
+	if got := b.Train.FitP(3446).P; 3446/got < 20 {
+		t.Errorf("small budget on a 3,446-token corpus: p = %d, only %d× smaller", got, 3446/got)
 	}
 }
 
