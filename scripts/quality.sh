@@ -60,7 +60,7 @@ run)
 	read -r dir q win <<<"$(corpus "$c")"
 	if [ ! -f "$OUT/$name.cart" ]; then
 		/usr/bin/time -f "%e s wall, %U s user, %M KiB peak RSS" -o "$OUT/$name.time" \
-			"$BIN" train --budget small --quiet -o "$OUT/$name.cart" "$@" "$dir"
+			"$BIN" train --budget small --quiet --dir -o "$OUT/$name.cart" "$@" "$dir"
 	fi
 	[ -f "$OUT/$name.json" ] || "$BIN" eval --questions "$q" --corpus "$dir" --window "$win" \
 		--cart "$OUT/$name.cart" --conditions cartridge --gen "$GEN" --out "$OUT/$name"

@@ -40,8 +40,8 @@ var Budgets = map[string]Budget{
 		Name:       "small",
 		Method:     MethodMixed,
 		Synth:      SynthConfig{Conversations: 128, ChunkMin: 256, ChunkMax: 768, MaxUser: 64, MaxAnswer: 160, UserTemp: 0.6, TopK: 20, PerChunk: 4, Spread: true},
-		SynthBatch: 8,
-		Train:      TrainConfig{P: 384, Compress: 24, Frozen: 1, Init: InitOutline, LR: 4e-2, Epochs: 2, Batch: 4, MicroTokens: 1024, Holdout: 8, EvalEvery: 8},
+		SynthBatch: 32,
+		Train:      TrainConfig{P: 384, Compress: 24, Frozen: 1, Init: InitOutline, LR: 2e-2, RelativeLR: true, Epochs: 2, Batch: 4, MicroTokens: 1024, Holdout: 8, EvalEvery: 8},
 	},
 	"full": {
 		Name:       "full",

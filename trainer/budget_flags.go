@@ -17,6 +17,7 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 		p, frozen, conversations, epochs, batch, chunkMin, chunkMax int
 		maxUser, maxAnswer, holdout, synthBatch, perChunk           int
 		lr                                                          float64
+		absLR                                                       bool
 		seed                                                        uint64
 		chunks                                                      string
 	}
@@ -27,7 +28,8 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 	fs.IntVar(&v.conversations, "conversations", 0, "synthetic conversations (budget default)")
 	fs.IntVar(&v.epochs, "epochs", 0, "passes over the conversations (budget default)")
 	fs.IntVar(&v.batch, "batch", 0, "conversations per optimiser step (budget default)")
-	fs.Float64Var(&v.lr, "lr", 0, "Adam learning rate (budget default)")
+	fs.Float64Var(&v.lr, "lr", 0, "Adam learning rate (budget default); relative to each layer's key and value scale unless --absolute-lr")
+	fs.BoolVar(&v.absLR, "absolute-lr", false, "the learning rate is absolute, the same for every layer (the budget's rate is relative)")
 	fs.IntVar(&v.chunkMin, "chunk-min", 0, "shortest corpus chunk shown to the teacher, tokens (budget default)")
 	fs.IntVar(&v.chunkMax, "chunk-max", 0, "longest corpus chunk, tokens (budget default)")
 	fs.IntVar(&v.maxUser, "max-user", 0, "longest synthetic user message, tokens (budget default)")
@@ -70,6 +72,9 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 		}
 		if set["lr"] {
 			b.Train.LR = v.lr
+		}
+		if set["absolute-lr"] {
+			b.Train.RelativeLR = !v.absLR
 		}
 		if set["init"] {
 			b.Train.Init = v.init

@@ -45,6 +45,10 @@ type checkpointHeader struct {
 	HeadDim int        `json:"head_dim"`
 	Layers  int        `json:"layers"`
 	AdamT   int        `json:"adam_t"`
+	// Adam's per-layer step scales (student.Adam.Relative); absent in
+	// checkpoints of absolute-rate runs made before they existed.
+	ScaleK []float64 `json:"scale_k,omitempty"`
+	ScaleV []float64 `json:"scale_v,omitempty"`
 }
 
 // lossJSON is a LossPoint with NaN written as null.
@@ -75,7 +79,7 @@ func fromPtr(p *float64) float64 {
 func writeCheckpoint(path string, ck *checkpoint) error {
 	pre := ck.Prefix
 	h := checkpointHeader{ID: ck.ID, Step: ck.Step, Seconds: ck.Seconds, P: pre.P, Frozen: pre.Frozen,
-		KVHeads: pre.KVHeads, HeadDim: pre.HeadDim, Layers: len(pre.K), AdamT: ck.Adam.T}
+		KVHeads: pre.KVHeads, HeadDim: pre.HeadDim, Layers: len(pre.K), AdamT: ck.Adam.T, ScaleK: ck.Adam.SK, ScaleV: ck.Adam.SV}
 	for _, l := range ck.Losses {
 		h.Losses = append(h.Losses, lossJSON{l.Step, l.Epoch, ptrNaN(l.Loss), ptrNaN(l.EvalLoss), l.LR, l.Tokens, l.Seconds})
 	}
@@ -165,7 +169,7 @@ func readCheckpoint(path string) (*checkpoint, error) {
 	for l := 0; l < h.Layers; l++ {
 		pre.K[l], pre.V[l] = take(), take()
 	}
-	ad := student.AdamState{T: h.AdamT}
+	ad := student.AdamState{T: h.AdamT, SK: h.ScaleK, SV: h.ScaleV}
 	if h.AdamT > 0 {
 		ad.MK, ad.VK, ad.MV, ad.VV = make([][]float32, h.Layers), make([][]float32, h.Layers), make([][]float32, h.Layers), make([][]float32, h.Layers)
 		for l := 0; l < h.Layers; l++ {

@@ -42,16 +42,19 @@ type TrainConfig struct {
 	// Compress, when set, lowers p for a small corpus to keep at least this
 	// many corpus tokens per Cartridge token (FitP), so that the Cartridge
 	// stays that many times smaller than the corpus in context.
-	Compress    int     `json:"compress,omitempty"`
-	Frozen      int     `json:"frozen"` // leading tokens not trained (the attention sink); 0 trains all
-	Init        string  `json:"init"`
-	LR          float64 `json:"lr"`
-	Epochs      int     `json:"epochs"`
-	Batch       int     `json:"batch"`        // conversations per step
-	MicroTokens int     `json:"micro_tokens"` // student tokens per micro-batch (memory bound)
-	Holdout     int     `json:"holdout"`      // conversations kept out of training to measure the loss on
-	EvalEvery   int     `json:"eval_every"`   // steps between held-out evaluations (0: at the end only)
-	Seed        uint64  `json:"seed"`
+	Compress int     `json:"compress,omitempty"`
+	Frozen   int     `json:"frozen"` // leading tokens not trained (the attention sink); 0 trains all
+	Init     string  `json:"init"`
+	LR       float64 `json:"lr"`
+	// RelativeLR makes LR relative to each layer's key and value scale
+	// (student.Adam.Relative).
+	RelativeLR  bool   `json:"relative_lr,omitempty"`
+	Epochs      int    `json:"epochs"`
+	Batch       int    `json:"batch"`        // conversations per step
+	MicroTokens int    `json:"micro_tokens"` // student tokens per micro-batch (memory bound)
+	Holdout     int    `json:"holdout"`      // conversations kept out of training to measure the loss on
+	EvalEvery   int    `json:"eval_every"`   // steps between held-out evaluations (0: at the end only)
+	Seed        uint64 `json:"seed"`
 }
 
 func (c TrainConfig) check() error {
@@ -177,6 +180,7 @@ func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*T
 	id := runID(cfg, examples, held, t.InitTokens, t.Start)
 
 	opt := student.NewAdam(cfg.LR)
+	opt.Relative = cfg.RelativeLR
 	var pre *student.Prefix
 	step := 0
 	var spent float64

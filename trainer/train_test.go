@@ -3,6 +3,7 @@ package trainer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -30,6 +31,14 @@ func tinyTrainConfig() TrainConfig {
 // An interrupted training resumed from its checkpoint ends exactly where an
 // uninterrupted one does; the loss falls; frozen rows never move.
 func TestTrainResumeExact(t *testing.T) {
+	for _, relative := range []bool{false, true} {
+		t.Run(fmt.Sprintf("relative=%v", relative), func(t *testing.T) { testTrainResumeExact(t, relative) })
+	}
+}
+
+func testTrainResumeExact(t *testing.T, relative bool) {
+	cfg := tinyTrainConfig()
+	cfg.RelativeLR = relative
 	tt := newTiny(t)
 	s := tt.student(t)
 	examples := tinyExamples(t, tt)
@@ -38,7 +47,7 @@ func TestTrainResumeExact(t *testing.T) {
 	run := func(ckpt string, stopAt int) (*TrainResult, error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		tr := &Trainer{Student: s, Infer: tt.m, InitTokens: initToks, Cfg: tinyTrainConfig(), Checkpoint: ckpt, CheckpointEvery: time.Hour,
+		tr := &Trainer{Student: s, Infer: tt.m, InitTokens: initToks, Cfg: cfg, Checkpoint: ckpt, CheckpointEvery: time.Hour,
 			Progress: func(p TrainProgress) {
 				if stopAt > 0 && p.Step == stopAt {
 					cancel()

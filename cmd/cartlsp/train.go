@@ -101,6 +101,15 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 			return err
 		}
 	}
+	if repo != nil && !sameDir(dir, repo.Root) {
+		// A subdirectory: the repository's commits are the whole tree's, so
+		// the directory is read as it is on disk.
+		if rev != "" {
+			return fmt.Errorf("--rev trains a repository's commit: run it on the repository's root %s, not on %s", repo.Root, dir)
+		}
+		fmt.Fprintf(stderr, "cartlsp train: %s is a subdirectory of the repository %s: training its files as they are on disk (as with --dir)\n", dir, repo.Root)
+		repo = nil
+	}
 	if repo != nil && tf.out == "" && (tf.fresh || tf.work != "" || tf.data != "") {
 		return fmt.Errorf("--fresh, --work and --data apply when training into a file (-o); in a repository the store keeps the work (cartlsp store ls | gc, train --scratch)")
 	}
@@ -152,8 +161,15 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 			return err
 		}
 	}
-	fmt.Fprintf(stderr, "training a Cartridge: budget %s, method %s, p=%d, %d conversations, %d epochs, lr %g → %s\n",
-		budget.Name, tf.method, budget.Train.P, budget.Synth.Conversations, budget.Train.Epochs, budget.Train.LR, out)
+	p, lr := fmt.Sprintf("p=%d", budget.Train.P), fmt.Sprintf("lr %g", budget.Train.LR)
+	if budget.Train.Compress > 0 {
+		p = fmt.Sprintf("p≤%d (≥ %d× below the corpus)", budget.Train.P, budget.Train.Compress)
+	}
+	if budget.Train.RelativeLR {
+		lr += " (relative)"
+	}
+	fmt.Fprintf(stderr, "training a Cartridge: budget %s, method %s, %s, %d conversations, %d epochs, %s → %s\n",
+		budget.Name, tf.method, p, budget.Synth.Conversations, budget.Train.Epochs, lr, out)
 	job := &trainer.Job{
 		Corpus: corpus, Infer: l.m, Chat: chat, Method: tf.method, Budget: budget, WorkDir: work, Dataset: tf.data, Out: out,
 		Events: ev.Event, Student: newStudent,
@@ -206,4 +222,11 @@ func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir strin
 	}
 	res.WriteSummary(stdout, repo.Root)
 	return nil
+}
+
+// sameDir reports whether a and b are the same directory.
+func sameDir(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }

@@ -159,3 +159,35 @@ func TestCLITrainAskErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCLITrainSubdirectory: a subdirectory of a repository is trained as
+// the directory it is, never as the whole repository's HEAD.
+func TestCLITrainSubdirectory(t *testing.T) {
+	dir := t.TempDir()
+	modelPath := writeChatModel(t, dir)
+	repo := newHookRepo(t)
+	writeRepo(t, repo)
+	hookGit(t, repo, "add", "-A")
+	hookGit(t, repo, "commit", "-q", "-m", "code")
+	out := filepath.Join(dir, "sub.cart")
+	sub := filepath.Join(repo, "internal")
+	args := append([]string{"train", "--model", modelPath, "-o", out}, tinyTrainFlags...)
+	code, stdout, stderr := runCLI(t, append(args, sub)...)
+	if code != 0 {
+		t.Fatalf("train: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "is a subdirectory of the repository") {
+		t.Errorf("no note about the subdirectory:\n%s", stderr)
+	}
+	c, err := cartridge.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci := c.Meta.Corpus; ci.Kind != "dir" || ci.Files != 1 || ci.Commit != "" {
+		t.Errorf("corpus %+v; want the directory's one file", ci)
+	}
+	code, _, stderr = runCLI(t, append(append([]string{"train", "--model", modelPath, "-o", out, "--rev", "HEAD"}, tinyTrainFlags...), sub)...)
+	if code == 0 || !strings.Contains(stderr, "run it on the repository's root") {
+		t.Errorf("--rev on a subdirectory: exit %d\n%s", code, stderr)
+	}
+}

@@ -13,10 +13,20 @@ import (
 //
 // The first Frozen tokens of every head are never changed. The moments are
 // allocated on the first Step and tied to that prefix's shape.
+//
+// With Relative, LR is relative to the scale of what it moves: layer l's
+// keys step by LR·sk[l], its values by LR·sv[l], where sk, sv are the RMS of
+// the layer's trainable keys and values at the first Step. A model's keys
+// and values differ in scale by orders of magnitude between layers
+// (Qwen2.5-Coder-0.5B: key RMS 2–35, value RMS 0.03–2), so one absolute
+// rate that suits the middle layers overwrites the first layer's values in
+// a few steps.
 type Adam struct {
 	LR, Beta1, Beta2, Eps float64
+	Relative              bool
 	t                     int
 	mk, vk, mv, vv        [][]float32
+	sk, sv                []float64 // per-layer step scales (1 unless Relative)
 }
 
 // NewAdam returns Adam with the usual β1 = 0.9, β2 = 0.999, eps = 1e−8.
@@ -49,6 +59,7 @@ func (a *Adam) Step(pre *Prefix, grad *Grad) error {
 			return out
 		}
 		a.mk, a.vk, a.mv, a.vv = alloc(pre.K), alloc(pre.K), alloc(pre.V), alloc(pre.V)
+		a.sk, a.sv = stepScales(pre, pre.K, a.Relative), stepScales(pre, pre.V, a.Relative)
 	} else if len(a.mk) != len(pre.K) || len(a.mk[0]) != len(pre.K[0]) {
 		return fmt.Errorf("student: adam: the prefix changed shape since the first step")
 	}
@@ -57,7 +68,7 @@ func (a *Adam) Step(pre *Prefix, grad *Grad) error {
 	c1 := 1 - math.Pow(b1, float64(a.t))
 	c2 := 1 - math.Pow(b2, float64(a.t))
 	P, F, hd := pre.P, pre.Frozen, pre.HeadDim
-	update := func(x, g, m, v []float32) {
+	update := func(x, g, m, v []float32, lr float64) {
 		for i := range x {
 			if (i/hd)%P < F { // layout [KVHeads, P, hd]: token (i/hd) mod P
 				continue
@@ -66,12 +77,38 @@ func (a *Adam) Step(pre *Prefix, grad *Grad) error {
 			mi := b1*float64(m[i]) + (1-b1)*gi
 			vi := b2*float64(v[i]) + (1-b2)*gi*gi
 			m[i], v[i] = float32(mi), float32(vi)
-			x[i] -= float32(a.LR * (mi / c1) / (math.Sqrt(vi/c2) + a.Eps))
+			x[i] -= float32(lr * (mi / c1) / (math.Sqrt(vi/c2) + a.Eps))
 		}
 	}
 	for l := range pre.K {
-		update(pre.K[l], grad.K[l], a.mk[l], a.vk[l])
-		update(pre.V[l], grad.V[l], a.mv[l], a.vv[l])
+		update(pre.K[l], grad.K[l], a.mk[l], a.vk[l], a.LR*a.sk[l])
+		update(pre.V[l], grad.V[l], a.mv[l], a.vv[l], a.LR*a.sv[l])
 	}
 	return nil
+}
+
+// stepScales is, per layer, the RMS of x's trainable rows with relative,
+// else 1 (also for a layer whose rows are all zero).
+func stepScales(pre *Prefix, x [][]float32, relative bool) []float64 {
+	out := make([]float64, len(x))
+	P, F, hd := pre.P, pre.Frozen, pre.HeadDim
+	for l, xl := range x {
+		out[l] = 1
+		if !relative {
+			continue
+		}
+		var ss float64
+		n := 0
+		for i, v := range xl {
+			if (i/hd)%P < F {
+				continue
+			}
+			ss += float64(v) * float64(v)
+			n++
+		}
+		if n > 0 && ss > 0 {
+			out[l] = math.Sqrt(ss / float64(n))
+		}
+	}
+	return out
 }

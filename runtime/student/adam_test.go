@@ -8,6 +8,78 @@ import (
 	"testing"
 )
 
+// TestAdamRelative: with Relative, the first step moves every trainable
+// coordinate by LR × its layer's key or value RMS (Adam's first step is
+// LR·sign(g)), and the scales survive State/Restore.
+func TestAdamRelative(t *testing.T) {
+	const P, frozen, kvh, hd = 3, 1, 2, 2
+	pre := &Prefix{P: P, Frozen: frozen, KVHeads: kvh, HeadDim: hd}
+	for l, scale := range []float32{0.01, 30} {
+		pre.K = append(pre.K, make([]float32, kvh*P*hd))
+		pre.V = append(pre.V, make([]float32, kvh*P*hd))
+		for i := range pre.K[l] {
+			pre.K[l][i] = scale * float32(1+i%3) // rms over trainable rows computed below
+			pre.V[l][i] = -scale / 10
+		}
+	}
+	rms := func(x []float32) float64 {
+		var s float64
+		n := 0
+		for i, v := range x {
+			if (i/hd)%P >= frozen {
+				s += float64(v) * float64(v)
+				n++
+			}
+		}
+		return math.Sqrt(s / float64(n))
+	}
+	orig := pre.Clone()
+	g := NewGrad(pre)
+	for l := range g.K {
+		for i := range g.K[l] {
+			g.K[l][i], g.V[l][i] = 1, -1
+		}
+	}
+	a := NewAdam(0.1)
+	a.Relative = true
+	if err := a.Step(pre, g); err != nil {
+		t.Fatal(err)
+	}
+	for l := range pre.K {
+		sk, sv := rms(orig.K[l]), rms(orig.V[l])
+		for i := range pre.K[l] {
+			wk, wv := -0.1*sk, 0.1*sv
+			if (i/hd)%P < frozen {
+				wk, wv = 0, 0
+			}
+			dk, dv := float64(pre.K[l][i]-orig.K[l][i]), float64(pre.V[l][i]-orig.V[l][i])
+			if math.Abs(dk-wk) > 1e-5*math.Abs(wk)+1e-7 || math.Abs(dv-wv) > 1e-5*math.Abs(wv)+1e-7 {
+				t.Errorf("layer %d coordinate %d: moved K %g V %g, want %g %g", l, i, dk, dv, wk, wv)
+			}
+		}
+	}
+	b := NewAdam(0.1)
+	b.Relative = true
+	if err := b.Restore(a.State(), pre); err != nil {
+		t.Fatal(err)
+	}
+	p1, p2 := pre.Clone(), pre.Clone()
+	a.Step(p1, g)
+	b.Step(p2, g)
+	for l := range p1.K {
+		for i := range p1.K[l] {
+			if p1.K[l][i] != p2.K[l][i] || p1.V[l][i] != p2.V[l][i] {
+				t.Fatalf("layer %d: a restored optimiser steps differently", l)
+			}
+		}
+	}
+	s := a.State()
+	s.SK = nil
+	if err := b.Restore(s, pre); err == nil {
+		t.Error("a relative optimiser restored a state without step scales")
+	}
+}
+
 // TestAdamStep checks two steps against the formulas by hand, and that the
 // frozen rows never move even under a non-zero gradient.
 func TestAdamStep(t *testing.T) {
