@@ -8,8 +8,9 @@ import (
 
 // Activation quantization. Before a quantized matrix product llama.cpp
 // quantizes each activation row into the weight type's "vec_dot_type":
-// Q8_1 for Q4_1 weights, Q8_0 for Q8_0/Q4_0 weights, Q8_K for K-quants. The
-// functions here reproduce the x86 (AVX2 build) quantizers bit for bit:
+// Q8_1 for Q4_1/Q5_1 weights, Q8_0 for Q8_0/Q5_0/Q4_0 weights, Q8_K for
+// K-quants. The functions here reproduce the x86 (AVX2 build) quantizers bit
+// for bit:
 //
 //	amax = max |x| over the 32-block
 //	d    = amax / 127                      (float32 division)
@@ -20,7 +21,7 @@ import (
 // (llama.cpp's scalar reference quantizer instead uses id = 1/d and roundf,
 // half away from zero; its x86 build never runs that code.)
 
-// blockQK is the element count of a Q4_0/Q4_1/Q8_0/Q8_1 block.
+// blockQK is the element count of a Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q8_1 block.
 const blockQK = 32
 
 // roundEven32 rounds v to the nearest integer, ties to even, for |v| < 2^22,

@@ -9,10 +9,11 @@
 // backendtest.Conformance.
 //
 // Numerics follow llama.cpp's x86 CPU path: before a quantized product the
-// activation row is itself quantized (Q8_1 for Q4_1 weights, Q8_0 for Q8_0 and
-// Q4_0 weights, Q8_K for K-quants) exactly as llama.cpp's AVX2 quantizers do.
-// Q4_1 and Q8_0 products are then bit-identical to llama.cpp's
-// (ggml_vec_dot_q4_1_q8_1, ggml_vec_dot_q8_0_q8_0, tinyBLAS_Q0_AVX): eight
+// activation row is itself quantized (Q8_1 for Q4_1 and Q5_1 weights, Q8_0
+// for Q8_0, Q5_0 and Q4_0 weights, Q8_K for K-quants) exactly as llama.cpp's
+// AVX2 quantizers do. Q4_1, Q5_1, Q5_0 and Q8_0 products are then
+// bit-identical to llama.cpp's (ggml_vec_dot_q4_1_q8_1,
+// ggml_vec_dot_q5_1_q8_1, ggml_vec_dot_q8_0_q8_0, tinyBLAS_Q0_AVX): eight
 // lanes of four columns, each lane's exact integer sum fused into its own
 // float32 accumulator block by block, the lanes added as hsum_float_8 (see
 // kern_go.go). Q4_0 follows ggml_vec_dot_q4_0_q8_0, which llama.cpp itself

@@ -51,7 +51,7 @@ func randomWeight(rng *rand.Rand, typ gguf.Type, rows, cols int) []byte {
 			binary.LittleEndian.PutUint16(blk, half.F32ToBF16(float32(rng.NormFloat64()*0.1)))
 		case gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ5_0:
 			putF16(blk, float32(0.001+0.02*rng.Float64()))
-		case gguf.TypeQ4_1:
+		case gguf.TypeQ4_1, gguf.TypeQ5_1:
 			putF16(blk, float32(0.001+0.02*rng.Float64()))
 			putF16(blk[2:], float32(-0.15*rng.Float64()))
 		case gguf.TypeQ4_K, gguf.TypeQ5_K:
@@ -100,6 +100,14 @@ func refDequant(typ gguf.Type, row []byte, cols int) []float64 {
 			for j := 0; j < 16; j++ {
 				out[b*32+j] = f16(blk)*float64(blk[4+j]&15) + f16(blk[2:])
 				out[b*32+j+16] = f16(blk)*float64(blk[4+j]>>4) + f16(blk[2:])
+			}
+		case gguf.TypeQ5_1:
+			qh := binary.LittleEndian.Uint32(blk[4:])
+			for j := 0; j < 16; j++ {
+				lo := int(blk[8+j]&15) | int(qh>>j&1)<<4
+				hi := int(blk[8+j]>>4) | int(qh>>(j+16)&1)<<4
+				out[b*32+j] = f16(blk)*float64(lo) + f16(blk[2:])
+				out[b*32+j+16] = f16(blk)*float64(hi) + f16(blk[2:])
 			}
 		case gguf.TypeQ4_K:
 			d, dmin := f16(blk), f16(blk[2:])

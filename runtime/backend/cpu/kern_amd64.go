@@ -13,6 +13,12 @@ func q41x1VNNI(tile *byte, nb int, xq *int8, meta *uint32, out *float32)
 func q41x2VNNI(tile *byte, nb int, xq *int8, xstride int, meta *uint32, mstride int, out *float32)
 
 //go:noescape
+func q51x1VNNI(tile *byte, nb int, xq *int8, meta *uint32, out *float32)
+
+//go:noescape
+func q51x2VNNI(tile *byte, nb int, xq *int8, xstride int, meta *uint32, mstride int, out *float32)
+
+//go:noescape
 func q40x1VNNI(tile *byte, nb int, xq *int8, meta *uint32, out *float32)
 
 //go:noescape
@@ -26,6 +32,9 @@ func q80x2VNNI(tile *byte, nb int, xq *int8, xstride int, meta *uint32, mstride 
 
 //go:noescape
 func q41x1AVX2(tile *byte, nb int, xq *int8, meta *uint32, out *float32)
+
+//go:noescape
+func q51x1AVX2(tile *byte, nb int, xq *int8, meta *uint32, out *float32)
 
 //go:noescape
 func q40x1AVX2(tile *byte, nb int, xq *int8, meta *uint32, out *float32)
@@ -46,12 +55,16 @@ func asmKernel(typ gguf.Type, q8off bool, lvl level) tileKernel {
 	switch {
 	case lvl == levelAVX512 && typ == gguf.TypeQ4_1:
 		k1, k2 = q41x1VNNI, q41x2VNNI
+	case lvl == levelAVX512 && typ == gguf.TypeQ5_1:
+		k1, k2 = q51x1VNNI, q51x2VNNI
 	case lvl == levelAVX512 && typ == gguf.TypeQ4_0:
 		k1, k2 = q40x1VNNI, q40x2VNNI
 	case lvl == levelAVX512 && typ == gguf.TypeQ8_0 && q8off:
 		k1, k2 = q80x1VNNI, q80x2VNNI
 	case lvl >= levelAVX2 && typ == gguf.TypeQ4_1:
 		k1 = q41x1AVX2
+	case lvl >= levelAVX2 && typ == gguf.TypeQ5_1:
+		k1 = q51x1AVX2
 	case lvl >= levelAVX2 && typ == gguf.TypeQ4_0:
 		k1 = q40x1AVX2
 	case lvl >= levelAVX2 && typ == gguf.TypeQ8_0 && !q8off:

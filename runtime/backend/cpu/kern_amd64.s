@@ -7,7 +7,7 @@
 // is converted to float32 and fused into its own accumulator:
 //   acc_g = fma(dw·dx, float32(isum_g), acc_g)
 // and at the end out = ((acc_0+acc_4) + (acc_2+acc_6)) + ((acc_1+acc_5) +
-// (acc_3+acc_7)) [+ accM, the Q4_1 minimum term Σ mw·sx].
+// (acc_3+acc_7)) [+ accM, the Q4_1 and Q5_1 minimum term Σ mw·sx].
 //
 // High nibbles are used in place (16·q, masked with 0xf0) and their lanes
 // scaled by dw·dx/16: fma(d/16, 16·isum, acc) = fma(d, isum, acc) exactly
@@ -52,7 +52,7 @@
 	VPANDD    Z31, Z8, Z8; \
 	VPANDD    Z31, Z9, Z9
 
-// Load the 8 column groups of a Q8_0 block into Z2..Z9.
+// Load the 8 column groups of a Q8_0 or Q5_1 block into Z2..Z9.
 #define LOAD8 \
 	VMOVDQU64 0(SI), Z2; \
 	VMOVDQU64 64(SI), Z3; \
@@ -294,6 +294,127 @@ q41x2loop:
 	JNZ  q41x2loop
 
 q41x2done:
+	HSUM8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	HSUM8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+	VADDPS  Z0, Z16, Z16
+	VADDPS  Z1, Z8, Z8
+	VMOVUPS Z16, 0(R10)
+	VMOVUPS Z8, 64(R10)
+	VZEROUPPER
+	RET
+
+// LANE2 with zero initial ints (no correction: Q5_1's byte quants are
+// unsigned as they are).
+#define LANE2Z(W, X0, X1, D0, D1, A0, A1) \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	LANE2(W, X0, X1, D0, D1, A0, A1)
+
+// func q51x1VNNI(tile *byte, nb int, xq *int8, meta *uint32, out *float32)
+// Byte quants 0..31, the unsigned operand of VPDPBUSD as stored: no
+// correction. Z2..Z9 quants, Z24 dw, Z25 mw, Z26 d = dw·dx, Z16..Z23 lanes,
+// Z1 accM.
+TEXT ·q51x1VNNI(SB), NOSPLIT, $0-40
+	MOVQ tile+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ xq+16(FP), DI
+	MOVQ meta+24(FP), R9
+	MOVQ out+32(FP), R10
+	MOVQ CX, DX
+	SHLQ $9, DX
+	ADDQ SI, DX
+	MOVQ CX, R8
+	SHLQ $5, R8
+	ADDQ DX, R8
+	ZEROACC
+	VPXORD Z1, Z1, Z1
+	TESTQ CX, CX
+	JZ q51x1done
+
+q51x1loop:
+	LOAD8
+	ZEROINTS
+	DOT8LANES(DI)
+	VCVTPH2PS (DX), Z24
+	VCVTPH2PS (R8), Z25
+	VMULPS.BCST 0(R9), Z24, Z26
+	FMA8LANES(Z26, Z26)
+	VFMADD231PS.BCST 4(R9), Z25, Z1
+	ADDQ $512, SI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, DI
+	ADDQ $8, R9
+	DECQ CX
+	JNZ  q51x1loop
+
+q51x1done:
+	HSUM8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	VADDPS  Z1, Z16, Z16
+	VMOVUPS Z16, (R10)
+	VZEROUPPER
+	RET
+
+// func q51x2VNNI(tile *byte, nb int, xq *int8, xstride int, meta *uint32, mstride int, out *float32)
+// Two activation rows; out: [2, 16]. Z26/Z27 hold d of rows 0/1, Z0/Z1
+// their accM.
+TEXT ·q51x2VNNI(SB), NOSPLIT, $0-56
+	MOVQ tile+0(FP), SI
+	MOVQ nb+8(FP), CX
+	MOVQ xq+16(FP), DI
+	MOVQ xstride+24(FP), BX
+	MOVQ meta+32(FP), R9
+	MOVQ mstride+40(FP), AX
+	MOVQ out+48(FP), R10
+	ADDQ DI, BX
+	ADDQ R9, AX
+	// x rows: DI BX; meta rows: R9 AX
+	MOVQ CX, DX
+	SHLQ $9, DX
+	ADDQ SI, DX
+	MOVQ CX, R8
+	SHLQ $5, R8
+	ADDQ DX, R8
+	ZEROACC2
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	TESTQ CX, CX
+	JZ q51x2done
+
+q51x2loop:
+	VCVTPH2PS (DX), Z24
+	VCVTPH2PS (R8), Z25
+	VMULPS.BCST 0(R9), Z24, Z26
+	VMULPS.BCST 0(AX), Z24, Z27
+	VFMADD231PS.BCST 4(R9), Z25, Z0
+	VFMADD231PS.BCST 4(AX), Z25, Z1
+	VMOVDQU64 0(SI), Z2
+	VMOVDQU64 64(SI), Z3
+	VMOVDQU64 128(SI), Z4
+	VMOVDQU64 192(SI), Z5
+	LANE2Z(Z2, 0(DI), 0(BX), Z26, Z27, Z16, Z8)
+	LANE2Z(Z3, 4(DI), 4(BX), Z26, Z27, Z17, Z9)
+	LANE2Z(Z4, 8(DI), 8(BX), Z26, Z27, Z18, Z10)
+	LANE2Z(Z5, 12(DI), 12(BX), Z26, Z27, Z19, Z11)
+	VMOVDQU64 256(SI), Z2
+	VMOVDQU64 320(SI), Z3
+	VMOVDQU64 384(SI), Z4
+	VMOVDQU64 448(SI), Z5
+	LANE2Z(Z2, 16(DI), 16(BX), Z26, Z27, Z20, Z12)
+	LANE2Z(Z3, 20(DI), 20(BX), Z26, Z27, Z21, Z13)
+	LANE2Z(Z4, 24(DI), 24(BX), Z26, Z27, Z22, Z14)
+	LANE2Z(Z5, 28(DI), 28(BX), Z26, Z27, Z23, Z15)
+	ADDQ $512, SI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, DI
+	ADDQ $32, BX
+	ADDQ $8, R9
+	ADDQ $8, AX
+	DECQ CX
+	JNZ  q51x2loop
+
+q51x2done:
 	HSUM8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
 	HSUM8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
 	VADDPS  Z0, Z16, Z16

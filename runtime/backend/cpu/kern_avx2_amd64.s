@@ -5,7 +5,7 @@
 // 32-byte half of each 64-byte column group), one half after the other.
 // Lane products come from VPMADDUBSW (u8 × s8 → pairwise s16) and VPMADDWD
 // with ones (→ s32: the 4 products of the lane).
-// Y0..Y7 lane accumulators, Y8 accM (Q4_1), Y9 d = dw·dx, Y10..Y13
+// Y0..Y7 lane accumulators, Y8 accM (Q4_1, Q5_1), Y9 d = dw·dx, Y10..Y13
 // temporaries, Y14 = 1 words, Y15 = 0x0f bytes.
 
 #define CONSTS \
@@ -87,6 +87,16 @@
 	VCVTDQ2PS    Y10, Y10; \
 	VFMADD231PS  Y10, Y9, ACC
 
+// Q5_1 group at Q(SI) (unsigned byte quants 0..31) with the activations at
+// X(DI) into ACC; pairs stay below 2·31·127, so VPMADDUBSW never saturates.
+#define GROUP5(Q, X, ACC) \
+	VMOVDQU      Q(SI), Y11; \
+	VPBROADCASTD X(DI), Y13; \
+	VPMADDUBSW   Y13, Y11, Y10; \
+	VPMADDWD     Y14, Y10, Y10; \
+	VCVTDQ2PS    Y10, Y10; \
+	VFMADD231PS  Y10, Y9, ACC
+
 // Walk back to the first block for the second half. Saved pointers:
 // R11 tile, R12 xq, R13 meta, R14 nb.
 #define REWIND \
@@ -149,6 +159,69 @@ q41a2store:
 	ADDQ $32, BX
 	CMPQ BX, $64
 	JLT  q41a2half
+	VZEROUPPER
+	RET
+
+// func q51x1AVX2(tile *byte, nb int, xq *int8, meta *uint32, out *float32)
+// Byte quants 0..31, the unsigned operand of VPMADDUBSW as stored; meta is
+// Q8_1's [d, s] per block.
+TEXT ·q51x1AVX2(SB), NOSPLIT, $0-40
+	MOVQ tile+0(FP), R11
+	MOVQ nb+8(FP), R14
+	MOVQ xq+16(FP), R12
+	MOVQ meta+24(FP), R13
+	MOVQ out+32(FP), R10
+	CONSTS
+	XORQ BX, BX
+
+q51a2half:
+	REWIND
+	MOVQ CX, DX
+	SHLQ $9, DX
+	ADDQ SI, DX // d region
+	MOVQ CX, R8
+	SHLQ $5, R8
+	ADDQ DX, R8 // m region
+	MOVQ BX, AX
+	SHRQ $1, AX
+	ADDQ AX, DX // this half's 8 f16
+	ADDQ AX, R8
+	ADDQ BX, SI
+	ZERO8
+	VXORPS Y8, Y8, Y8
+	TESTQ CX, CX
+	JZ q51a2store
+
+q51a2loop:
+	VCVTPH2PS    (DX), Y10
+	VBROADCASTSS (R9), Y11
+	VMULPS       Y11, Y10, Y9
+	VCVTPH2PS    (R8), Y10
+	VBROADCASTSS 4(R9), Y11
+	VFMADD231PS  Y11, Y10, Y8
+	GROUP5(0, 0, Y0)
+	GROUP5(64, 4, Y1)
+	GROUP5(128, 8, Y2)
+	GROUP5(192, 12, Y3)
+	GROUP5(256, 16, Y4)
+	GROUP5(320, 20, Y5)
+	GROUP5(384, 24, Y6)
+	GROUP5(448, 28, Y7)
+	ADDQ $512, SI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, DI
+	ADDQ $8, R9
+	DECQ CX
+	JNZ  q51a2loop
+
+q51a2store:
+	HSUM8
+	VADDPS  Y8, Y0, Y0
+	VMOVUPS Y0, (R10)(BX*1)
+	ADDQ $32, BX
+	CMPQ BX, $64
+	JLT  q51a2half
 	VZEROUPPER
 	RET
 

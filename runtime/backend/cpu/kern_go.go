@@ -10,14 +10,15 @@ import (
 
 // Plain Go twins of the tile kernels. Each computes, for nx activation rows
 // and the 16 rows of one weight tile, the dot product in the order of
-// llama.cpp's x86 kernels (ggml_vec_dot_q4_1_q8_1, ggml_vec_dot_q8_0_q8_0,
-// ggml_vec_dot_q4_0_q8_0 and tinyBLAS_Q0_AVX, which agree):
+// llama.cpp's x86 kernels (ggml_vec_dot_q4_1_q8_1, ggml_vec_dot_q5_1_q8_1,
+// ggml_vec_dot_q8_0_q8_0, ggml_vec_dot_q4_0_q8_0 and tinyBLAS_Q0_AVX, which
+// agree):
 //
 //	lane g (g = 0..7) covers columns 4g..4g+3 of every block
 //	isum_g = Σ q_w·q_x over the lane's 4 columns           (exact int32)
 //	acc_g  = fma(dw·dx, float32(isum_g), acc_g)           block by block
 //	out    = ((acc_0+acc_4) + (acc_2+acc_6)) + ((acc_1+acc_5) + (acc_3+acc_7))
-//	         + Σ_b mw·sx                                  (Q4_1 only)
+//	         + Σ_b mw·sx                                  (Q4_1, Q5_1 only)
 //
 // dw·dx and mw·sx are products of two f16 values, exact in float32. The
 // assembly kernels follow the same order, so twin and assembly agree bit for
@@ -101,6 +102,42 @@ func tileQ41Go(tile []byte, nb int, xq []int8, meta []uint32, nx int, out []floa
 				for g := 0; g < 4; g++ {
 					a[g] = fmath.FMA32(d, float32(lo[g]), a[g])
 					a[4+g] = fmath.FMA32(d, float32(hi[g]), a[4+g])
+				}
+				accM[i] += mw[i] * sx
+			}
+		}
+		for i := 0; i < tileRows; i++ {
+			out[r*tileRows+i] = hsum8(&acc[i]) + accM[i]
+		}
+	}
+}
+
+// tileQ51Go: Q5_1 weights × Q8_1 activations (q_w in 0..31, one byte per
+// column; the minimum enters through mw·sx). llama.cpp's
+// mul_sum_us8_pairs_float sums each lane's 4 products exactly (VPMADDUBSW
+// pairs stay below 2·31·127 < 2^15, no saturation).
+func tileQ51Go(tile []byte, nb int, xq []int8, meta []uint32, nx int, out []float32) {
+	tab := f16Lookup()
+	dOff, mOff := nb*512, nb*(512+32)
+	var xb [32]int32
+	var dw, mw [tileRows]float32
+	for r := 0; r < nx; r++ {
+		x, xm := xq[r*nb*32:(r+1)*nb*32], meta[r*2*nb:(r+1)*2*nb]
+		var acc [tileRows][8]float32
+		var accM [tileRows]float32
+		for b := 0; b < nb; b++ {
+			q := tile[b*512 : (b+1)*512]
+			loadX(x[b*32:], &xb)
+			blockScales(tab, tile[dOff+b*32:], &dw)
+			blockScales(tab, tile[mOff+b*32:], &mw)
+			dx, sx := math.Float32frombits(xm[2*b]), math.Float32frombits(xm[2*b+1])
+			for i := 0; i < tileRows; i++ {
+				d := dw[i] * dx
+				a := &acc[i]
+				for g := 0; g < 8; g++ {
+					v := q[g*64+i*4 : g*64+i*4+4 : g*64+i*4+4]
+					isum := int32(v[0])*xb[4*g] + int32(v[1])*xb[4*g+1] + int32(v[2])*xb[4*g+2] + int32(v[3])*xb[4*g+3]
+					a[g] = fmath.FMA32(d, float32(isum), a[g])
 				}
 				accM[i] += mw[i] * sx
 			}

@@ -20,6 +20,8 @@ func (w *Weight) kernel() tileKernel {
 	switch w.enc {
 	case gguf.TypeQ4_1:
 		return tileQ41Go
+	case gguf.TypeQ5_1:
+		return tileQ51Go
 	case gguf.TypeQ4_0:
 		return tileQ40Go
 	}
@@ -74,7 +76,7 @@ func (w *Weight) MatMul(p *Pool, y, x []float32, n int) {
 		panic(fmt.Sprintf("cpu: MatMul [%d, %d]·[%d, %d]ᵀ with len(x)=%d len(y)=%d", n, w.cols, w.rows, w.cols, len(x), len(y)))
 	}
 	switch w.typ {
-	case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ8_0:
+	case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ5_1, gguf.TypeQ8_0:
 		w.matMulTiled(p, y, x, n)
 	case gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 		w.matMulK(p, y, x, n)

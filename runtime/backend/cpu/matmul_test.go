@@ -26,9 +26,9 @@ func refMatMul(typ gguf.Type, rows, cols int, raw []byte, x []float32, n int) (y
 	for r := 0; r < n; r++ {
 		xr := x[r*cols : (r+1)*cols]
 		xd := make([]float64, cols) // the activation as the kernel sees it
-		var sfix []float64          // Q4_1: s − d·Σq per block
+		var sfix []float64          // Q4_1, Q5_1: s − d·Σq per block
 		switch typ {
-		case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ8_0:
+		case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ5_1, gguf.TypeQ8_0:
 			qs, d, s := make([]int8, cols), make([]float32, cols/32), make([]float32, cols/32)
 			quantRefQ8(xr, qs, d, s)
 			sfix = make([]float64, cols/32)
@@ -66,9 +66,9 @@ func refMatMul(typ gguf.Type, rows, cols int, raw []byte, x []float32, n int) (y
 				m += math.Abs(w[o][j] * xd[j])
 				e += w[o][j] * float64(xr[j])
 			}
-			if typ == gguf.TypeQ4_1 {
+			if typ == gguf.TypeQ4_1 || typ == gguf.TypeQ5_1 {
 				for b := 0; b < cols/32; b++ {
-					mw := float64(half.F16ToF32(binary.LittleEndian.Uint16(raw[o*rb+b*20+2:])))
+					mw := float64(half.F16ToF32(binary.LittleEndian.Uint16(raw[o*rb+b*typ.BlockBytes()+2:])))
 					s += mw * sfix[b]
 					m += math.Abs(mw * sfix[b])
 				}
@@ -80,7 +80,7 @@ func refMatMul(typ gguf.Type, rows, cols int, raw []byte, x []float32, n int) (y
 }
 
 var matmulTypes = []gguf.Type{
-	gguf.TypeQ4_1, gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ5_0,
+	gguf.TypeQ4_1, gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ5_0, gguf.TypeQ5_1,
 	gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K,
 }
 
@@ -132,7 +132,7 @@ func TestMatMul(t *testing.T) {
 							t.Fatalf("%s: relative error vs unquantized activations %.4f", name, e)
 						}
 						switch typ {
-						case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
+						case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ5_1, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 							if twin == nil {
 								twin = y
 							}
@@ -161,7 +161,7 @@ func TestMatMulLarge(t *testing.T) {
 		typ        gguf.Type
 		rows, cols int
 		n          int
-	}{{gguf.TypeQ4_1, 48, 576, 512}, {gguf.TypeQ8_0, 2000, 576, 5}, {gguf.TypeQ4_0, 40, 1536, 130}, {gguf.TypeQ5_0, 64, 896, 130}, {gguf.TypeQ6_K, 100, 4864, 70}, {gguf.TypeQ4_K, 100, 4864, 70}} {
+	}{{gguf.TypeQ4_1, 48, 576, 512}, {gguf.TypeQ8_0, 2000, 576, 5}, {gguf.TypeQ4_0, 40, 1536, 130}, {gguf.TypeQ5_0, 64, 896, 130}, {gguf.TypeQ5_1, 64, 896, 130}, {gguf.TypeQ6_K, 100, 4864, 70}, {gguf.TypeQ4_K, 100, 4864, 70}} {
 		rng := rand.New(rand.NewSource(7))
 		raw := randomWeight(rng, c.typ, c.rows, c.cols)
 		x := randomActs(rng, c.n*c.cols)
@@ -216,6 +216,43 @@ func TestRow(t *testing.T) {
 	}
 }
 
+// TestRowGGUF checks Row of the tiled types bit for bit against the gguf
+// package's dequantizers (llama.cpp's dequantize_row_*), on random blocks and
+// on blocks from the gguf quantizer.
+func TestRowGGUF(t *testing.T) {
+	for _, typ := range []gguf.Type{gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ5_1, gguf.TypeQ8_0} {
+		rng := rand.New(rand.NewSource(int64(typ)))
+		rows, cols := 19, 256
+		quantized, err := gguf.Quantize(typ, randomActs(rng, rows*cols))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range [][]byte{randomWeight(rng, typ, rows, cols), quantized} {
+			want := make([]float32, rows*cols)
+			if err := gguf.Dequantize(typ, raw, want); err != nil {
+				t.Fatal(err)
+			}
+			for _, lvl := range levels() {
+				withLevel(t, lvl, func() {
+					w, err := NewWeight(typ, rows, cols, raw)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out := make([]float32, cols)
+					for r := 0; r < rows; r++ {
+						w.Row(r, out)
+						for j, v := range out {
+							if math.Float32bits(v) != math.Float32bits(want[r*cols+j]) {
+								t.Fatalf("%v %v row %d col %d: %g, gguf %g", typ, lvl, r, j, v, want[r*cols+j])
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
 func TestNewWeightErrors(t *testing.T) {
 	for _, c := range []struct {
 		typ        gguf.Type
@@ -225,6 +262,7 @@ func TestNewWeightErrors(t *testing.T) {
 		{gguf.TypeQ4_1, 4, 48, 4 * 30}, // cols not a block multiple
 		{gguf.TypeQ4_1, 4, 64, 4*40 - 1},
 		{gguf.TypeQ8_0, 0, 64, 0},
+		{gguf.TypeQ5_1, 2, 64, 2*48 + 1},
 		{gguf.TypeQ5_K, 1, 256, 175},
 		{gguf.TypeQ4_K, 1, 288, 162},
 	} {

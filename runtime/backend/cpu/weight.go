@@ -15,12 +15,13 @@ const tileRows = 16
 
 // Weight is a frozen matrix W: [rows, cols].
 //
-// Q4_0, Q4_1, Q8_0 and Q5_0 weights are repacked at load into tiles of 16 rows
-// (the last tile padded with zero rows). Tile t holds rows 16t..16t+15 as
+// Q4_0, Q4_1, Q8_0, Q5_0 and Q5_1 weights are repacked at load into tiles of
+// 16 rows (the last tile padded with zero rows). Tile t holds rows
+// 16t..16t+15 as
 //
-//	quants: nb blocks × qbytes   (qbytes = 256 for 4-bit, 512 for Q8_0)
+//	quants: nb blocks × qbytes   (qbytes = 256 for 4-bit, 512 for Q8_0, Q5_1)
 //	d:      nb blocks × 16 f16   (per row scale)
-//	m:      nb blocks × 16 f16   (Q4_1 only: per row min)
+//	m:      nb blocks × 16 f16   (Q4_1, Q5_1 only: per row min)
 //
 // Within one block's quants, 4-byte group g of row i sits at
 // g·64 + i·4: a 64-byte load holds the same 4 columns of all 16 rows, which
@@ -29,14 +30,23 @@ const tileRows = 16
 // low nibbles are columns 4g..4g+3 and high nibbles columns 16+4g..16+4g+3.
 // For Q8_0 group g (g < 8) holds columns 4g..4g+3; with q8off the bytes are
 // stored as q+128 (unsigned) for the VNNI kernel, which subtracts 128·Σx.
+// For Q5_1 group g (g < 8) holds columns 4g..4g+3 as one unsigned byte each,
+// the 5-bit quant q in 0..31 (nibble | high bit<<4, no offset), which
+// VPDPBUSD and VPMADDUBSW take as their unsigned operand as it is.
 // The size stays that of the GGUF blocks (plus alignment padding), except
-// for Q5_0.
+// for Q5_0 and Q5_1.
 //
 // Q5_0 blocks are stored as Q8_0 tiles (enc = Q8_0): q = ((nibble | hi<<4) −
 // 16) fits int8 exactly and d is the same f16, so the Q8_0 kernels compute
 // the same exact lane sums and the same fused float order as llama.cpp's
 // ggml_vec_dot_q5_0_q8_0 and tinyBLAS_Q0_AVX<block_q5_0> (see kern_go.go):
 // bit-identical products, at 34 instead of 22 bytes per 32 weights.
+//
+// Q5_1 blocks get their own encoding (enc = Q5_1): the byte quants above with
+// the d and m regions of Q4_1, at 36 instead of 24 bytes per 32 weights. Its
+// kernels are Q4_1's with byte instead of nibble quants, as llama.cpp's
+// ggml_vec_dot_q5_1_q8_1 is ggml_vec_dot_q4_1_q8_1 with 5-bit quants: the
+// same Q8_1 activations, lane order and Σ mw·sx term.
 //
 // F32 weights are held as float32, F16 and BF16 as their 16-bit patterns,
 // K-quants (Q4_K, Q5_K, Q6_K) as the original GGUF blocks (see kquant.go).
@@ -77,7 +87,7 @@ func (w *Weight) Bytes() int {
 func Supported(t gguf.Type) bool {
 	switch t {
 	case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16, gguf.TypeQ4_0, gguf.TypeQ4_1,
-		gguf.TypeQ5_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
+		gguf.TypeQ5_0, gguf.TypeQ5_1, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 		return true
 	}
 	return false
@@ -141,7 +151,7 @@ func alignedBytes(n int) []byte {
 func (w *Weight) dOff() int { return w.nb * w.qbytes }
 func (w *Weight) mOff() int { return w.nb * (w.qbytes + 2*tileRows) }
 
-// repack converts GGUF Q4_0/Q4_1/Q8_0/Q5_0 rows into the tile layout.
+// repack converts GGUF Q4_0/Q4_1/Q8_0/Q5_0/Q5_1 rows into the tile layout.
 func (w *Weight) repack(raw []byte, rowBytes int) {
 	w.nb = w.cols / blockQK
 	per := 2 * tileRows // d bytes per block
@@ -154,6 +164,9 @@ func (w *Weight) repack(raw []byte, rowBytes int) {
 	case gguf.TypeQ8_0:
 		w.qbytes = 512
 		w.q8off = active == levelAVX512
+	case gguf.TypeQ5_1:
+		w.qbytes = 512
+		per = 4 * tileRows
 	}
 	w.tileStride = (w.nb*(w.qbytes+per) + 63) &^ 63
 	w.ntiles = (w.rows + tileRows - 1) / tileRows
@@ -189,6 +202,14 @@ func (w *Weight) repack(raw []byte, rowBytes int) {
 						}
 						q[g*64+i*4+e] = v
 					}
+				}
+			case gguf.TypeQ5_1:
+				mq := tile[w.mOff()+b*2*tileRows+2*i:]
+				mq[0], mq[1] = blk[2], blk[3]
+				var q5 [blockQK]byte
+				q5Bits(le32(blk[4:]), blk[8:24], &q5)
+				for g := 0; g < 8; g++ {
+					copy(q[g*64+i*4:g*64+i*4+4], q5[4*g:])
 				}
 			case gguf.TypeQ8_0:
 				for g := 0; g < 8; g++ {
@@ -250,6 +271,13 @@ func (w *Weight) Row(r int, out []float32) {
 						o[16+4*g+e] = float32(float32(v>>4)*d) + m
 					}
 				}
+			case gguf.TypeQ5_1:
+				m := half.F16ToF32(le16(tile[w.mOff()+b*2*tileRows+2*i:]))
+				for g := 0; g < 8; g++ {
+					for e := 0; e < 4; e++ {
+						o[4*g+e] = float32(float32(q[g*64+i*4+e])*d) + m
+					}
+				}
 			case gguf.TypeQ8_0:
 				for g := 0; g < 8; g++ {
 					for e := 0; e < 4; e++ {
@@ -266,16 +294,24 @@ func (w *Weight) Row(r int, out []float32) {
 }
 
 // q5Quants writes the 32 signed quants of a Q5_0 block (f16 d, u32 qh, 16
-// nibble bytes): element j (j < 16) is the low nibble of qs[j] with bit j of
-// qh as its fifth bit, element j+16 the high nibble with bit j+16, minus 16
-// (llama.cpp's dequantize_row_q5_0).
+// nibble bytes): the 5-bit values of q5Bits minus 16 (llama.cpp's
+// dequantize_row_q5_0).
 func q5Quants(blk []byte, q *[blockQK]int8) {
-	qh := le32(blk[2:])
-	qs := blk[6:22]
+	var u [blockQK]byte
+	q5Bits(le32(blk[2:]), blk[6:22], &u)
+	for j, v := range u {
+		q[j] = int8(v) - 16
+	}
+}
+
+// q5Bits writes the 32 5-bit values (0..31) of a Q5_0 or Q5_1 block from its
+// high bits qh and nibble bytes qs: element j (j < 16) is the low nibble of
+// qs[j] with bit j of qh as its fifth bit, element j+16 the high nibble with
+// bit j+16 (llama.cpp's dequantize_row_q5_0 and dequantize_row_q5_1).
+func q5Bits(qh uint32, qs []byte, q *[blockQK]byte) {
+	qs = qs[:16]
 	for j := 0; j < 16; j++ {
-		lo := qs[j]&15 | byte(qh>>j&1)<<4
-		hi := qs[j]>>4 | byte(qh>>(j+16)&1)<<4
-		q[j] = int8(lo) - 16
-		q[j+16] = int8(hi) - 16
+		q[j] = qs[j]&15 | byte(qh>>j&1)<<4
+		q[j+16] = qs[j]>>4 | byte(qh>>(j+16)&1)<<4
 	}
 }
