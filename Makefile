@@ -19,7 +19,7 @@ model: build
 	$(BIN) model pull smollm2-135m
 
 # The main job on the embedded default model: train a Cartridge (small budget,
-# ~26 min on 2 cores with Qwen2.5-Coder-0.5B) for github.com/google/uuid and answer questions with it,
+# ~40 min on 2 cores with Qwen2.5-Coder-0.5B) for github.com/google/uuid and answer questions with it,
 # next to the answers without it (scripts/demo.sh; BUDGET=tiny for a quick look).
 demo: model
 	$(BIN) model info

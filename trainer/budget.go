@@ -25,9 +25,11 @@ type Budget struct {
 // Qwen2.5-Coder-0.5B"): self-study conversations and next-token windows of
 // the corpus together (mixed beat either alone), four conversations per
 // chunk (synthesis 1.9× faster, same quality) placed evenly over the
-// corpus. With the default model it takes about 26 minutes on 2 CPU cores
-// for a ~14k-token repository (9 synthesis, 16.5 training), over the
-// 20-minute goal. full follows the paper (65k conversations, chunks of
+// corpus, 32 synthesized at once; a Cartridge of up to 384 tokens (at least
+// 24× below the corpus) started from an outline of the corpus, Adam's rate
+// relative to each layer's scale (an absolute 0.04 diverged). With the
+// default model it takes about 40 minutes on 2 CPU cores for a ~12k-token
+// repository (11 synthesis, 28 training), over the 20-minute goal. full follows the paper (65k conversations, chunks of
 // 512–4096 tokens, p = 2048) and wants a GPU.
 var Budgets = map[string]Budget{
 	"tiny": {
