@@ -500,11 +500,18 @@ func TestModelChange(t *testing.T) {
 			t.Fatalf("the model setting after a failed load: %q, want the model in use %q", e.s.config().Model, first)
 		}
 	}
-	e.mu.Lock()
-	shown := strings.Join(e.shown, "\n")
-	e.mu.Unlock()
-	if !strings.Contains(shown, "cannot load the model") {
-		t.Errorf("shown messages: %q", shown)
+	// The message is written before the setting is restored, but the
+	// editor reads it on its own goroutine: wait for it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		e.mu.Lock()
+		shown := strings.Join(e.shown, "\n")
+		e.mu.Unlock()
+		if strings.Contains(shown, "cannot load the model") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("shown messages: %q", shown)
+		}
 	}
 	ask()
 
