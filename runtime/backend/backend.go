@@ -88,6 +88,11 @@ type Backend interface {
 	// LoadWeight prepares a frozen [rows, cols] weight from GGUF row-major
 	// blocks of type typ; raw is not retained.
 	LoadWeight(typ gguf.Type, rows, cols int, raw []byte) (Tensor, error)
+	// TrainWeight is a frozen float weight [rows, cols] of the student,
+	// used by MatMul, MatMulBack and GetRows only. The backend chooses its
+	// storage: data itself as float32, or bf16 for a matrix unit (Type then
+	// says TypeBF16, and data is not retained).
+	TrainWeight(rows, cols int, data []float32) Tensor
 	// NewTensor is a zeroed [rows, cols] activation.
 	NewTensor(rows, cols int) Tensor
 	// FromHost is a [rows, cols] tensor holding data (len rows·cols); the
@@ -149,7 +154,8 @@ type Backend interface {
 	// datt; the softmax weights are recomputed from lse.
 	PrefixAttentionBack(dkp, dvp, dq, dk, dv, datt, lse, q, k, v, kp, vp Tensor, s AttnShape, off []int)
 	// MatMulBack sets (acc: adds to) dx[n, w.Cols] = dy[n, w.Rows] · w,
-	// the input gradient of MatMul; w must be a float weight (FromHost).
+	// the input gradient of MatMul; w must be a float weight (FromHost or
+	// TrainWeight).
 	MatMulBack(dx, dy, w Tensor, acc bool)
 	// RMSNormBack adds to dx the gradient through RMSNorm from dy, given the
 	// forward's input x and its rstd.

@@ -8,6 +8,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
+	"github.com/cartlsp/cartlsp/runtime/model"
+	"github.com/cartlsp/cartlsp/runtime/tokenizer"
 )
 
 // BenchmarkTrainStep times one training step (forward + backward to the
@@ -23,14 +27,23 @@ import (
 //
 //	go test ./runtime/student -run '^$' -bench TrainStep -benchtime 3x
 func BenchmarkTrainStep(b *testing.B) {
-	s, infer, tok := realPair(b, 2)
+	for _, prec := range []string{"f32", "bf16"} {
+		s, infer, tok := realPairPrecision(b, 2, prec == "bf16")
+		if c, ok := s.Backend().(*cpu.Backend); ok && c.TrainPrecision() != prec {
+			continue // no matrix unit for bf16
+		}
+		benchTrainStep(b, s, infer, tok, prec)
+	}
+}
+
+func benchTrainStep(b *testing.B, s *Model, infer *model.Model, tok *tokenizer.Tokenizer, prec string) {
 	ids := tok.Encode(realText, false)
 	for len(ids) < 4*128+2048 {
 		ids = append(ids, ids...)
 	}
 	ctx := context.Background()
 	for _, p := range []int{128, 512, 2048} {
-		b.Run(fmt.Sprintf("p=%d", p), func(b *testing.B) {
+		b.Run(fmt.Sprintf("p=%d/%s", p, prec), func(b *testing.B) {
 			pre, err := InitFromTokens(ctx, infer, ids, p, 1)
 			if err != nil {
 				b.Fatal(err)

@@ -55,9 +55,11 @@ type layerWeights struct {
 	wd         backend.Tensor // [D, F]
 }
 
-// New dequantizes every weight of f to float32 (about 540 MB for a 135M
-// model) and hands them to be, which runs the products. The file may be
-// closed afterwards.
+// New dequantizes every weight of f to float32 and hands them to be, which
+// runs the products: the matrices as training weights (Backend.TrainWeight,
+// which may keep them in bf16 for a matrix unit), the norms' gains and the
+// biases as float32. About 4 bytes a parameter either way (2 GB for a 0.5B
+// model). The file may be closed afterwards.
 func New(f *gguf.File, be backend.Backend) (*Model, error) {
 	cfg, err := model.ConfigFromGGUF(f)
 	if err != nil {
@@ -76,7 +78,10 @@ func New(f *gguf.File, be backend.Backend) (*Model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("student: %w", err)
 		}
-		return be.FromHost(rows, cols, v), nil
+		if rows == 1 {
+			return be.FromHost(rows, cols, v), nil // a norm's gain or a bias
+		}
+		return be.TrainWeight(rows, cols, v), nil
 	}
 	var w weights
 	if w.embed, err = load("token_embd.weight", V, D); err != nil {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
 	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
 	"github.com/cartlsp/cartlsp/runtime/tokenizer"
@@ -13,8 +14,17 @@ import (
 // realPair loads the default model as a student and as the inference model
 // (for initialisation), or skips when it was never pulled.
 func realPair(t testing.TB, threads int) (*Model, *model.Model, *tokenizer.Tokenizer) {
+	return realPairPrecision(t, threads, false)
+}
+
+// realPairPrecision is realPair with the student's weights in bf16 when bf16
+// is set (and the CPU has the matrix unit), else float32.
+func realPairPrecision(t testing.TB, threads int, bf16 bool) (*Model, *model.Model, *tokenizer.Tokenizer) {
 	t.Helper()
 	f, m, tok := modeltest.Real(t, threads)
+	if c, ok := m.Backend.(*cpu.Backend); ok {
+		c.SetTrainBF16(bf16)
+	}
 	s, err := New(f, m.Backend)
 	if err != nil {
 		t.Fatal(err)

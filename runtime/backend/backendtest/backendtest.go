@@ -173,6 +173,38 @@ var cases = []struct {
 		p.be.MatMulBack(dx.got, dy.got, w.got, false)
 		p.want.MatMulBack(dx.want, dy.want, w.want, false)
 		p.check("MatMulBack", dx, f32)
+
+		// A training weight: float32, or bf16 where the backend says so
+		// (8 significant bits of each operand: relative rounding 2⁻⁹).
+		for _, sh := range [][2]int{{40, 96}, {64, 100}} {
+			vals := make([]float32, sh[0]*sh[1])
+			for i := range vals {
+				vals[i] = float32(p.rng.NormFloat64() * 0.1)
+			}
+			tw := twin{p.be.TrainWeight(sh[0], sh[1], slices.Clone(vals)), p.want.TrainWeight(sh[0], sh[1], slices.Clone(vals))}
+			tol := f32
+			if tw.got.Type() == gguf.TypeBF16 {
+				tol = 8e-3
+			}
+			p.check("training weight", tw, tol)
+			x := p.tensor(37, sh[1], 1)
+			d := p.zeros(37, sh[0])
+			p.be.MatMul(d.got, x.got, tw.got)
+			p.want.MatMul(d.want, x.want, tw.want)
+			p.check("MatMul training weight", d, tol)
+			dy := p.tensor(37, sh[0], 1)
+			dx := p.tensor(37, sh[1], 1)
+			p.be.MatMulBack(dx.got, dy.got, tw.got, true)
+			p.want.MatMulBack(dx.want, dy.want, tw.want, true)
+			p.check("MatMulBack training weight accumulating", dx, tol)
+			p.be.MatMulBack(dx.got, dy.got, tw.got, false)
+			p.want.MatMulBack(dx.want, dy.want, tw.want, false)
+			p.check("MatMulBack training weight", dx, tol)
+			rows := p.zeros(3, sh[1])
+			p.be.GetRows(rows.got, tw.got, []int{5, 0, sh[0] - 1})
+			p.want.GetRows(rows.want, tw.want, []int{5, 0, sh[0] - 1})
+			p.check("GetRows training weight", rows, tol)
+		}
 	}},
 	{"Elementwise", func(p *pair) {
 		x, y, b := p.tensor(6, 48, 1), p.tensor(6, 48, 1), p.tensor(1, 48, 1)

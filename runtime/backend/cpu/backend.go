@@ -12,12 +12,13 @@ import (
 // Activations are float32 Go slices (tensor); loaded weights are Weights.
 type Backend struct {
 	pool *Pool
+	bf16 bool // TrainWeight keeps bf16 panels for the matrix unit (bf16.go)
 }
 
 var _ backend.Backend = (*Backend)(nil)
 
 // NewBackend starts a CPU backend with the given number of threads.
-func NewBackend(threads int) *Backend { return &Backend{pool: NewPool(threads)} }
+func NewBackend(threads int) *Backend { return &Backend{pool: NewPool(threads), bf16: trainBF16} }
 
 // Name is "cpu/<kernel level>".
 func (b *Backend) Name() string { return "cpu/" + Features() }
@@ -101,6 +102,17 @@ func (b *Backend) Upload(dst backend.Tensor, src []float32) {
 }
 
 func (b *Backend) Download(dst []float32, src backend.Tensor) {
+	if w, ok := src.(*bf16Weight); ok { // a training weight, widened
+		if len(dst) != w.rows*w.cols {
+			panic(fmt.Sprintf("cpu: downloading a [%d, %d] weight into %d numbers", w.rows, w.cols, len(dst)))
+		}
+		for r := 0; r < w.rows; r++ {
+			for c := 0; c < w.cols; c++ {
+				dst[r*w.cols+c] = w.fwd.at(r, c)
+			}
+		}
+		return
+	}
 	s := act(src)
 	if len(dst) != len(s.data) {
 		panic(fmt.Sprintf("cpu: downloading a [%d, %d] tensor into %d numbers", s.rows, s.cols, len(dst)))

@@ -10,11 +10,18 @@ import (
 )
 
 // TestConformance: every operation of the CPU backend agrees with the
-// float64 reference backend.
+// float64 reference backend, with the student's weights in float32 and, on a
+// CPU with AMX, in bf16.
 func TestConformance(t *testing.T) {
-	be := cpu.NewBackend(2)
-	defer be.Close()
-	backendtest.Conformance(t, be)
+	for _, bf16 := range []bool{false, true} {
+		be := cpu.NewBackend(2)
+		if be.SetTrainBF16(bf16) != bf16 {
+			be.Close()
+			continue
+		}
+		t.Run(be.TrainPrecision(), func(t *testing.T) { backendtest.Conformance(t, be) })
+		be.Close()
+	}
 }
 
 // TestTopK: the k largest logits in descending order, ties to the lower id,

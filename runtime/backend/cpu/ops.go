@@ -20,6 +20,13 @@ func (b *Backend) GetRows(dst, table backend.Tensor, ids []int) {
 		for i, id := range ids {
 			t.w.Row(id, d.row(i))
 		}
+	case *bf16Weight:
+		for i, id := range ids {
+			r := d.row(i)
+			for k := range r {
+				r[k] = t.fwd.at(id, k)
+			}
+		}
 	default:
 		a := act(table)
 		for i, id := range ids {
@@ -35,6 +42,8 @@ func (b *Backend) MatMul(dst, x, w backend.Tensor) {
 	switch wt := w.(type) {
 	case *weight:
 		wt.w.MatMul(b.pool, d.data, xa.data, xa.rows)
+	case *bf16Weight:
+		bf16Gemm(b.pool, xa.rows, xa.data, xa.cols, wt.fwd, d.data, d.cols, false)
 	default:
 		wa := act(w)
 		SgemmNT(b.pool, xa.rows, wa.rows, wa.cols, xa.data, wa.data, d.data, false)

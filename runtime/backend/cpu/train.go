@@ -10,9 +10,15 @@ import (
 // or by the GEMM. Their definitions (and the plain loops they are tested
 // against) are the reference backend's (runtime/backend/ref).
 
-// MatMulBack: "y = x·Wᵀ" ⇒ dx (+)= dy·W, W a float32 activation-held weight.
+// MatMulBack: "y = x·Wᵀ" ⇒ dx (+)= dy·W, W a float32 activation-held
+// weight or a bf16 training weight.
 func (b *Backend) MatMulBack(dx, dy, w backend.Tensor, acc bool) {
-	d, g, wa := act(dx), act(dy), act(w)
+	d, g := act(dx), act(dy)
+	if bw, ok := w.(*bf16Weight); ok {
+		bf16Gemm(b.pool, g.rows, g.data, g.cols, bw.bwd, d.data, d.cols, acc)
+		return
+	}
+	wa := act(w)
 	SgemmNN(b.pool, g.rows, wa.cols, wa.rows, g.data, wa.data, d.data, acc)
 }
 

@@ -114,6 +114,11 @@ func (b *impl[T]) FromHost(rows, cols int, data []float32) backend.Tensor {
 	return t
 }
 
+// TrainWeight keeps the weight at the backend's precision, as FromHost.
+func (b *impl[T]) TrainWeight(rows, cols int, data []float32) backend.Tensor {
+	return b.FromHost(rows, cols, data)
+}
+
 func (b *impl[T]) Upload(dst backend.Tensor, src []float32) {
 	d := of[T](dst)
 	if len(src) != len(d.data) {

@@ -1,0 +1,263 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"sync"
+
+	"github.com/cartlsp/cartlsp/runtime/backend"
+	"github.com/cartlsp/cartlsp/runtime/gguf"
+)
+
+// The student's frozen weights in bfloat16 on a matrix unit (Intel AMX):
+// both products of a training step, y = x·Wᵀ forward and dx = dy·W
+// backward, as bf16 × bf16 tile products with float32 sums. The weight is
+// packed once per direction into the tile layout; the activation operand is
+// rounded to bf16 and packed on each call (O(m·k) against the product's
+// O(m·n·k)). docs/ARCHITECTURE.md ("Training precision") says where this
+// runs and what it changes.
+//
+// Layout. A packed operand is a sequence of 32-row groups; a group holds
+// ks = ⌈k/32⌉ steps of 1024 bf16, step s covering k = 32s..32s+31:
+//   - A (activations, row i, k): group i/32, step k/32, at (i%32)·32 + k%32
+//     — rows 0–15 then 16–31, 32 consecutive k each;
+//   - B (weights, output column j, k): panel j/32, step k/32, tile (j%32)/16,
+//     at 512·tile + ((k%32)/2)·32 + (j%16)·2 + k%2 — AMX's pair layout,
+//     two consecutive k of one column side by side.
+// Rows, columns and k beyond the operand's size are zero.
+
+// bf16FromF32 rounds f to the nearest bfloat16, ties to even (NaN is not
+// expected in activations and is not preserved).
+func bf16FromF32(f float32) uint16 {
+	u := math.Float32bits(f)
+	u += 0x7FFF + (u>>16)&1
+	return uint16(u >> 16)
+}
+
+// f32FromBF16 widens a bfloat16 exactly.
+func f32FromBF16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// bf16PackGo is bf16PackAVX512's Go twin: steps·32 floats of src to bf16,
+// 32 of them every stride elements of dst.
+func bf16PackGo(dst []uint16, src []float32, steps, stride int) {
+	for s := 0; s < steps; s++ {
+		d, x := dst[s*stride:s*stride+32], src[s*32:s*32+32]
+		for i, v := range x {
+			d[i] = bf16FromF32(v)
+		}
+	}
+}
+
+// amxKernelGo is amxKernel's Go twin: C[32, 32] (+)= A·B over ks packed
+// steps, each element a float32 sum of the bf16 products in k order.
+func amxKernelGo(ks int, a, b []uint16, c []float32, ldc int, acc bool) {
+	for i := 0; i < 32; i++ {
+		for j := 0; j < 32; j++ {
+			var s float32
+			if acc {
+				s = c[i*ldc+j]
+			}
+			bo := (j/16)*512 + (j%16)*2
+			for st := 0; st < ks; st++ {
+				ar, br := a[st*1024+i*32:], b[st*1024+bo:]
+				for k := 0; k < 32; k += 2 {
+					s += f32FromBF16(ar[k])*f32FromBF16(br[k/2*32]) + f32FromBF16(ar[k+1])*f32FromBF16(br[k/2*32+1])
+				}
+			}
+			c[i*ldc+j] = s
+		}
+	}
+}
+
+// bf16Panels is a packed B operand: Bt[n, k] (C = A·Btᵀ) in panels of 32
+// columns, np·kp bf16 in all.
+type bf16Panels struct {
+	n, k   int
+	np, kp int // n and k rounded up to 32
+	data   []uint16
+}
+
+// packPanels packs Bt[j, k] = w[j·cols + k] (w [rows, cols], so n = rows,
+// k = cols) or, transposed, Bt[j, k] = w[k·cols + j] (n = cols, k = rows).
+func packPanels(p *Pool, w []float32, rows, cols int, transpose bool) *bf16Panels {
+	n, k := rows, cols
+	if transpose {
+		n, k = cols, rows
+	}
+	pk := &bf16Panels{n: n, k: k, np: (n + 31) &^ 31, kp: (k + 31) &^ 31}
+	pk.data = make([]uint16, pk.np*pk.kp)
+	at := func(j, kk int) float32 {
+		if j >= n || kk >= k {
+			return 0
+		}
+		if transpose {
+			return w[kk*cols+j]
+		}
+		return w[j*cols+kk]
+	}
+	ks := pk.kp / 32
+	p.Run(pk.np/32, func(lo, hi int) {
+		for pn := lo; pn < hi; pn++ {
+			panel := pk.data[pn*ks*1024 : (pn+1)*ks*1024]
+			for s := 0; s < ks; s++ {
+				st := panel[s*1024 : (s+1)*1024]
+				for jj := 0; jj < 32; jj++ {
+					o := (jj/16)*512 + (jj%16)*2
+					for kk := 0; kk < 32; kk++ {
+						st[o+(kk/2)*32+kk%2] = bf16FromF32(at(pn*32+jj, s*32+kk))
+					}
+				}
+			}
+		}
+	})
+	return pk
+}
+
+// at is Bt[j, kk] as a float32.
+func (pk *bf16Panels) at(j, kk int) float32 {
+	ks := pk.kp / 32
+	jj, s, r := j%32, kk/32, kk%32
+	return f32FromBF16(pk.data[(j/32)*ks*1024+s*1024+(jj/16)*512+(r/2)*32+(jj%16)*2+r%2])
+}
+
+var bf16Bufs = sync.Pool{New: func() any { return new([]uint16) }}
+
+// bf16ABlock is the most A rows packed at once: their bf16 (2·kp bytes a
+// row) should stay in L2 while every panel of B streams past.
+const bf16ABlock = 1 << 20
+
+// bf16Gemm computes C[m, n] (+)= A[m, k] · Btᵀ, A float32 rows lda apart
+// (rounded to bf16 here), C float32 rows ldc apart; n and k are pk's.
+func bf16Gemm(p *Pool, m int, a []float32, lda int, pk *bf16Panels, c []float32, ldc int, acc bool) {
+	if m <= 0 || pk.n == 0 {
+		return
+	}
+	if pk.k == 0 {
+		if !acc {
+			for i := 0; i < m; i++ {
+				clear(c[i*ldc : i*ldc+pk.n])
+			}
+		}
+		return
+	}
+	ks, k := pk.kp/32, pk.k
+	mb := min(max(bf16ABlock/(2*pk.kp)&^31, 32), (m+31)&^31)
+	buf := bf16Bufs.Get().(*[]uint16)
+	defer bf16Bufs.Put(buf)
+	*buf = grow(*buf, mb*pk.kp)
+	ap := *buf
+	kern := amxKernelGo
+	if useAMX() {
+		kern = amxTile
+	}
+	for i0 := 0; i0 < m; i0 += mb {
+		rows := min(mb, m-i0)
+		groups := (rows + 31) / 32
+		// Pack A rows i0..i0+rows−1, zero beyond.
+		p.Run(groups, func(lo, hi int) {
+			for g := lo; g < hi; g++ {
+				blk := ap[g*ks*1024 : (g+1)*ks*1024]
+				for r := 0; r < 32; r++ {
+					i := i0 + g*32 + r
+					if i >= m || i >= i0+rows {
+						for s := 0; s < ks; s++ {
+							clear(blk[s*1024+r*32 : s*1024+r*32+32])
+						}
+						continue
+					}
+					x := a[i*lda : i*lda+k]
+					full := k / 32
+					bf16Pack(blk[r*32:], x, full, 1024)
+					if full < ks {
+						d := blk[full*1024+r*32 : full*1024+r*32+32]
+						clear(d)
+						for kk := full * 32; kk < k; kk++ {
+							d[kk-full*32] = bf16FromF32(x[kk])
+						}
+					}
+				}
+			}
+		})
+		p.Run(pk.np/32, func(lo, hi int) {
+			var edge [32 * 32]float32
+			for pn := lo; pn < hi; pn++ {
+				panel := pk.data[pn*ks*1024 : (pn+1)*ks*1024]
+				cols := min(32, pk.n-pn*32)
+				for g := 0; g < groups; g++ {
+					blk := ap[g*ks*1024 : (g+1)*ks*1024]
+					r := min(32, rows-g*32)
+					ct := c[(i0+g*32)*ldc+pn*32:]
+					if r == 32 && cols == 32 {
+						kern(ks, blk, panel, ct, ldc, acc)
+						continue
+					}
+					kern(ks, blk, panel, edge[:], 32, false)
+					for i := 0; i < r; i++ {
+						d, e := ct[i*ldc:i*ldc+cols], edge[i*32:i*32+cols]
+						if acc {
+							for j, v := range e {
+								d[j] += v
+							}
+						} else {
+							copy(d, e)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// trainBF16 is whether TrainWeight keeps weights in bf16 for the matrix
+// unit; CARTLSP_TRAIN_F32=1 keeps them in float32.
+var trainBF16 = amxDetected && os.Getenv("CARTLSP_TRAIN_F32") != "1"
+
+// useAMX is whether the tile kernel (rather than its Go twin) runs: the
+// CPU has it and the kernels are not switched to Go (tests, CARTLSP_NOASM).
+func useAMX() bool { return amxDetected && active >= levelAVX512 }
+
+// SetTrainBF16 says whether later TrainWeight calls keep bf16 panels (on)
+// or float32 (off) and returns the setting in force: on needs AMX.
+func (b *Backend) SetTrainBF16(on bool) bool {
+	b.bf16 = on && amxDetected
+	return b.bf16
+}
+
+// TrainPrecision is "bf16" or "f32": how TrainWeight keeps weights now.
+func (b *Backend) TrainPrecision() string {
+	if b.bf16 {
+		return "bf16"
+	}
+	return "f32"
+}
+
+// bf16Weight is a frozen [rows, cols] weight the student multiplies both
+// ways, in bf16 panels for each direction (2 bytes a number each, the same
+// memory as one float32 copy).
+type bf16Weight struct {
+	rows, cols int
+	fwd        *bf16Panels // Bt = W: y = x·Wᵀ
+	bwd        *bf16Panels // Bt = Wᵀ: dx = dy·W
+}
+
+func (w *bf16Weight) Rows() int       { return w.rows }
+func (w *bf16Weight) Cols() int       { return w.cols }
+func (w *bf16Weight) Type() gguf.Type { return gguf.TypeBF16 }
+func (w *bf16Weight) Slice(lo, hi int) backend.Tensor {
+	panic(fmt.Sprintf("cpu: slicing rows %d..%d of a bf16 training weight", lo, hi))
+}
+
+// TrainWeight is a frozen weight of the student: bf16 panels when the CPU
+// has AMX (and CARTLSP_TRAIN_F32 is not set), else data as float32.
+func (b *Backend) TrainWeight(rows, cols int, data []float32) backend.Tensor {
+	if len(data) != rows*cols {
+		panic(fmt.Sprintf("cpu: %d numbers for a [%d, %d] weight", len(data), rows, cols))
+	}
+	if !b.bf16 || rows < 32 || cols < 32 {
+		return b.FromHost(rows, cols, data)
+	}
+	return &bf16Weight{rows: rows, cols: cols,
+		fwd: packPanels(b.pool, data, rows, cols, false),
+		bwd: packPanels(b.pool, data, rows, cols, true)}
+}
