@@ -35,7 +35,7 @@ func TestBF16Pack(t *testing.T) {
 	const steps, stride = 7, 80
 	src := make([]float32, 32*steps)
 	for i := range src {
-		src[i] = math.Float32frombits(rng.Uint32() &^ (0xFF << 23) | uint32(100+rng.Intn(50))<<23) // finite
+		src[i] = math.Float32frombits(rng.Uint32()&^(0xFF<<23) | uint32(100+rng.Intn(50))<<23) // finite
 	}
 	got, want := make([]uint16, steps*stride), make([]uint16, steps*stride)
 	withLevel(t, levelAVX512, func() { bf16Pack(got, src, steps, stride) })
