@@ -16,7 +16,7 @@ var amxConfig = func() (c [64]byte) {
 // amxKernelGo).
 //
 //go:noescape
-func amxKernel(ks int, a, b *uint16, c *float32, ldc int, acc bool)
+func amxKernel(ks int, a, b *uint16, c *float32, ldc int, acc bool, pf *uint16)
 
 // bf16PackAVX512 converts steps·32 floats to bf16, 32 per stride bytes
 // (Go twin bf16PackGo).
@@ -45,11 +45,17 @@ var amxDetected = func() bool {
 	return amxPermit()
 }()
 
-func amxTile(ks int, a, b []uint16, c []float32, ldc int, acc bool) {
+// amxTile runs amxKernel on slices; pf (len ≥ 128·ks bytes, or nil) is
+// prefetched.
+func amxTile(ks int, a, b []uint16, c []float32, ldc int, acc bool, pf []uint16) {
 	_ = a[ks*1024-1]
 	_ = b[ks*1024-1]
 	_ = c[31*ldc+31]
-	amxKernel(ks, &a[0], &b[0], &c[0], 4*ldc, acc)
+	p := &b[0]
+	if len(pf) >= 64*ks {
+		p = &pf[0]
+	}
+	amxKernel(ks, &a[0], &b[0], &c[0], 4*ldc, acc, p)
 }
 
 func bf16Pack(dst []uint16, src []float32, steps, stride int) {

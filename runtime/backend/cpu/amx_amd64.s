@@ -5,15 +5,16 @@
 // Only legacy registers (no REX) appear in them, so every VEX prefix is the
 // three-byte C4 E2 form with vvvv = 1111 unless an operand sits there.
 
-// func amxKernel(ks int, a, b *uint16, c *float32, ldc int, acc bool)
+// func amxKernel(ks int, a, b *uint16, c *float32, ldc int, acc bool, pf *uint16)
 //
 // C[32, 32] (+)= A[32, 32·ks] · B[32·ks, 32] in bf16 with float32 sums.
 // a and b are packed blocks (bf16.go): step s holds A's 32 rows × 32 k at
 // a + 2048·s (rows 0–15 then 16–31, 64 bytes a row) and B's two 16-column
 // tiles in pair layout at b + 2048·s; C rows are ldc bytes apart. The tile
 // configuration is loaded and released within the call, so no tile state
-// lives across a Go preemption point.
-TEXT ·amxKernel(SB), NOSPLIT, $0-41
+// lives across a Go preemption point. Each step also prefetches 128 bytes
+// from pf on (the next panel of B, 1/16 of it for each of 16 calls).
+TEXT ·amxKernel(SB), NOSPLIT, $0-56
 	LEAQ ·amxConfig(SB), DI
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x78; BYTE $0x49; BYTE $0x07 // ldtilecfg [rdi]
 	MOVQ ks+0(FP), R8
@@ -22,6 +23,7 @@ TEXT ·amxKernel(SB), NOSPLIT, $0-41
 	MOVQ c+24(FP), R9
 	MOVQ ldc+32(FP), R10
 	MOVBLZX acc+40(FP), R11
+	MOVQ pf+48(FP), R13
 	MOVQ R10, DX
 	MOVQ R10, R12
 	SHLQ $4, R12  // 16 rows of C
@@ -48,6 +50,9 @@ steps:
 step:
 	LEAQ 1024(SI), BX
 	LEAQ 1024(DI), AX
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	ADDQ $128, R13
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x4B; BYTE $0x24; BYTE $0x0E // tileloadd tmm4, [rsi+rcx]
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x4B; BYTE $0x2C; BYTE $0x0B // tileloadd tmm5, [rbx+rcx]
 	BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x4B; BYTE $0x34; BYTE $0x0F // tileloadd tmm6, [rdi+rcx]

@@ -50,8 +50,9 @@ func bf16PackGo(dst []uint16, src []float32, steps, stride int) {
 }
 
 // amxKernelGo is amxKernel's Go twin: C[32, 32] (+)= A·B over ks packed
-// steps, each element a float32 sum of the bf16 products in k order.
-func amxKernelGo(ks int, a, b []uint16, c []float32, ldc int, acc bool) {
+// steps, each element a float32 sum of the bf16 products in k order (pf,
+// the prefetch hint, is ignored).
+func amxKernelGo(ks int, a, b []uint16, c []float32, ldc int, acc bool, pf []uint16) {
 	for i := 0; i < 32; i++ {
 		for j := 0; j < 32; j++ {
 			var s float32
@@ -123,9 +124,13 @@ func (pk *bf16Panels) at(j, kk int) float32 {
 
 var bf16Bufs = sync.Pool{New: func() any { return new([]uint16) }}
 
-// bf16ABlock is the most A rows packed at once: their bf16 (2·kp bytes a
-// row) should stay in L2 while every panel of B streams past.
-const bf16ABlock = 1 << 20
+// bf16ABlock bounds the A block packed at once (bytes): it stays in L2
+// while every panel of B streams past; bf16KC bounds its k (a multiple of
+// 32), so that a block has enough rows to use each panel of B many times.
+const (
+	bf16ABlock = 1 << 20
+	bf16KC     = 1024
+)
 
 // bf16Gemm computes C[m, n] (+)= A[m, k] · Btᵀ, A float32 rows lda apart
 // (rounded to bf16 here), C float32 rows ldc apart; n and k are pk's.
@@ -141,72 +146,93 @@ func bf16Gemm(p *Pool, m int, a []float32, lda int, pk *bf16Panels, c []float32,
 		}
 		return
 	}
-	ks, k := pk.kp/32, pk.k
-	mb := min(max(bf16ABlock/(2*pk.kp)&^31, 32), (m+31)&^31)
+	ks := pk.kp / 32
+	kc := min(pk.kp, bf16KC)
+	mb := min(max(bf16ABlock/(2*kc)&^31, 32), (m+31)&^31)
 	buf := bf16Bufs.Get().(*[]uint16)
 	defer bf16Bufs.Put(buf)
-	*buf = grow(*buf, mb*pk.kp)
+	*buf = grow(*buf, mb*kc)
 	ap := *buf
 	kern := amxKernelGo
 	if useAMX() {
 		kern = amxTile
 	}
+	npanels := pk.np / 32
 	for i0 := 0; i0 < m; i0 += mb {
 		rows := min(mb, m-i0)
 		groups := (rows + 31) / 32
-		// Pack A rows i0..i0+rows−1, zero beyond.
-		p.Run(groups, func(lo, hi int) {
-			for g := lo; g < hi; g++ {
-				blk := ap[g*ks*1024 : (g+1)*ks*1024]
-				for r := 0; r < 32; r++ {
-					i := i0 + g*32 + r
-					if i >= m || i >= i0+rows {
-						for s := 0; s < ks; s++ {
-							clear(blk[s*1024+r*32 : s*1024+r*32+32])
+		for k0 := 0; k0 < pk.kp; k0 += kc {
+			kb := min(kc, pk.kp-k0) // a multiple of 32
+			bs := kb / 32
+			add := acc || k0 > 0
+			packBF16A(p, ap, a, lda, i0, rows, k0, min(kb, pk.k-k0), bs)
+			p.Run(npanels, func(lo, hi int) {
+				var edge [32 * 32]float32
+				for pn := lo; pn < hi; pn++ {
+					panel := pk.data[(pn*ks+k0/32)*1024 : (pn*ks+k0/32+bs)*1024]
+					var next []uint16
+					if pn+1 < npanels {
+						next = pk.data[((pn+1)*ks+k0/32)*1024 : ((pn+1)*ks+k0/32+bs)*1024]
+					}
+					cols := min(32, pk.n-pn*32)
+					for g := 0; g < groups; g++ {
+						blk := ap[g*bs*1024 : (g+1)*bs*1024]
+						var pf []uint16
+						if next != nil {
+							pf = next[(g%16)*64*bs:]
 						}
-						continue
-					}
-					x := a[i*lda : i*lda+k]
-					full := k / 32
-					bf16Pack(blk[r*32:], x, full, 1024)
-					if full < ks {
-						d := blk[full*1024+r*32 : full*1024+r*32+32]
-						clear(d)
-						for kk := full * 32; kk < k; kk++ {
-							d[kk-full*32] = bf16FromF32(x[kk])
+						r := min(32, rows-g*32)
+						ct := c[(i0+g*32)*ldc+pn*32:]
+						if r == 32 && cols == 32 {
+							kern(bs, blk, panel, ct, ldc, add, pf)
+							continue
 						}
-					}
-				}
-			}
-		})
-		p.Run(pk.np/32, func(lo, hi int) {
-			var edge [32 * 32]float32
-			for pn := lo; pn < hi; pn++ {
-				panel := pk.data[pn*ks*1024 : (pn+1)*ks*1024]
-				cols := min(32, pk.n-pn*32)
-				for g := 0; g < groups; g++ {
-					blk := ap[g*ks*1024 : (g+1)*ks*1024]
-					r := min(32, rows-g*32)
-					ct := c[(i0+g*32)*ldc+pn*32:]
-					if r == 32 && cols == 32 {
-						kern(ks, blk, panel, ct, ldc, acc)
-						continue
-					}
-					kern(ks, blk, panel, edge[:], 32, false)
-					for i := 0; i < r; i++ {
-						d, e := ct[i*ldc:i*ldc+cols], edge[i*32:i*32+cols]
-						if acc {
-							for j, v := range e {
-								d[j] += v
+						kern(bs, blk, panel, edge[:], 32, false, pf)
+						for i := 0; i < r; i++ {
+							d, e := ct[i*ldc:i*ldc+cols], edge[i*32:i*32+cols]
+							if add {
+								for j, v := range e {
+									d[j] += v
+								}
+							} else {
+								copy(d, e)
 							}
-						} else {
-							copy(d, e)
 						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
+}
+
+// packBF16A packs rows i0..i0+rows−1, k0..k0+kk−1 of A (float32, rows lda
+// apart) as bs steps of 32-row groups into ap, zeros beyond.
+func packBF16A(p *Pool, ap []uint16, a []float32, lda, i0, rows, k0, kk, bs int) {
+	groups := (rows + 31) / 32
+	p.Run(groups, func(lo, hi int) {
+		for g := lo; g < hi; g++ {
+			blk := ap[g*bs*1024 : (g+1)*bs*1024]
+			for r := 0; r < 32; r++ {
+				if g*32+r >= rows {
+					for s := 0; s < bs; s++ {
+						clear(blk[s*1024+r*32 : s*1024+r*32+32])
+					}
+					continue
+				}
+				i := i0 + g*32 + r
+				x := a[i*lda+k0 : i*lda+k0+kk]
+				full := kk / 32
+				bf16Pack(blk[r*32:], x, full, 1024)
+				for s := full; s < bs; s++ { // the tail of k, and zeros
+					d := blk[s*1024+r*32 : s*1024+r*32+32]
+					clear(d)
+					for q := s * 32; q < kk && q < s*32+32; q++ {
+						d[q-s*32] = bf16FromF32(x[q])
+					}
+				}
+			}
+		}
+	})
 }
 
 // trainBF16 is whether TrainWeight keeps weights in bf16 for the matrix

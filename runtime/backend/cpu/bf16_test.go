@@ -70,8 +70,8 @@ func TestAMXKernel(t *testing.T) {
 				c0[i] = float32(rng.NormFloat64())
 			}
 			got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
-			amxTile(ks, a, b, got, ldc, acc)
-			amxKernelGo(ks, a, b, want, ldc, acc)
+			amxTile(ks, a, b, got, ldc, acc, b)
+			amxKernelGo(ks, a, b, want, ldc, acc, nil)
 			for i := 0; i < 32; i++ {
 				for j := 0; j < ldc; j++ {
 					g, w := got[i*ldc+j], want[i*ldc+j]
@@ -98,7 +98,7 @@ func TestBF16Gemm(t *testing.T) {
 	if amxDetected {
 		levels = append(levels, levelAVX512)
 	}
-	for _, sh := range [][3]int{{1, 32, 32}, {33, 40, 50}, {70, 64, 33}, {100, 96, 896}, {600, 64, 1000}} {
+	for _, sh := range [][3]int{{1, 32, 32}, {33, 40, 50}, {70, 64, 33}, {100, 96, 896}, {600, 64, 1000}, {40, 64, 2100}} {
 		m, n, k := sh[0], sh[1], sh[2]
 		for _, transpose := range []bool{false, true} {
 			rows, cols := n, k // w [rows, cols]; Bt = w, or wᵀ when transposed
