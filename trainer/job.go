@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -65,6 +66,13 @@ type Job struct {
 	Yield func(ctx context.Context) error
 	// CheckpointEvery is how often training saves its state (default 1 min).
 	CheckpointEvery time.Duration
+	// Teacher, when set, makes the model that synthesizes the conversations
+	// (self-study's teacher) in place of Infer: Infer's weights in bf16 on a
+	// matrix unit, say (cpu.Backend.WithBF16Weights). It must be the same model
+	// file; it is made when synthesis has work to do and dropped after.
+	// TeacherName says what it is ("bf16") in the dataset's header.
+	Teacher     func() (*model.Model, error)
+	TeacherName string
 	// Warm, when set, makes the job incremental: it starts from the parent
 	// commit's Cartridge and learns the changed files (incremental.go).
 	Warm *Warm
@@ -274,6 +282,13 @@ func (j *Job) synthesize(ctx context.Context, lines *Lines, cfg SynthConfig, car
 		path = filepath.Join(j.WorkDir, DatasetFile)
 	}
 	res.DatasetPath = path
+	if j.TeacherName != "" {
+		extra = maps.Clone(extra)
+		if extra == nil {
+			extra = map[string]any{}
+		}
+		extra["teacher"] = j.TeacherName
+	}
 	ds, err := OpenDataset(path, DatasetHeader{Model: j.Infer.Fingerprint(), Corpus: j.Corpus.Fingerprint(), Synth: cfg, Extra: extra}, j.Infer.Vocab)
 	if err != nil {
 		return nil, err
@@ -301,7 +316,16 @@ func (j *Job) synthesize(ctx context.Context, lines *Lines, cfg SynthConfig, car
 	} else if n > len(carried) {
 		j.event(Event{Phase: "resume", Message: fmt.Sprintf("dataset %s: %d of %d conversations already synthesized, resuming", path, n, cfg.Conversations)})
 	}
-	s := &Synthesizer{Model: j.Infer, Chat: j.Chat, Lines: lines, Cfg: cfg, Batch: j.Budget.SynthBatch,
+	teacher := j.Infer
+	if j.Teacher != nil && len(ds.Done()) < cfg.Conversations {
+		if teacher, err = j.Teacher(); err != nil {
+			return nil, fmt.Errorf("the teacher: %w", err)
+		}
+		if teacher.File != j.Infer.File {
+			return nil, fmt.Errorf("the teacher must be loaded from the model's own file")
+		}
+	}
+	s := &Synthesizer{Model: teacher, Chat: j.Chat, Lines: lines, Cfg: cfg, Batch: j.Budget.SynthBatch,
 		Progress: func(done, total int) { j.event(Event{Phase: "synthesis", Done: done, Total: total}) }}
 	t0 := time.Now()
 	if err := s.Run(ctx, ds); err != nil {

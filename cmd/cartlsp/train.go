@@ -8,11 +8,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"time"
 
 	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/runtime/backend"
+	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
+	"github.com/cartlsp/cartlsp/runtime/modelfile"
 	"github.com/cartlsp/cartlsp/runtime/student"
 	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer"
@@ -36,6 +40,7 @@ func (l *listFlag) Set(s string) error {
 // trainFlags are the knobs of `cartlsp train`.
 type trainFlags struct {
 	method, out, work, data, description string
+	precision, teacher, cpuprofile       string
 	exclude                              listFlag
 	fresh, quiet                         bool
 	budget                               func() (trainer.Budget, error) // --budget and its overrides
@@ -50,6 +55,9 @@ func (t *trainFlags) register(fs *flag.FlagSet) {
 	fs.Var(&t.exclude, "exclude", "glob of files to leave out, matched against paths and their tails, e.g. '*_test.go' (repeatable, comma-separated)")
 	fs.StringVar(&t.description, "description", "", "one line describing the codebase, shown to the model during synthesis")
 	fs.BoolVar(&t.quiet, "quiet", false, "no progress bar")
+	fs.StringVar(&t.precision, "precision", "auto", "the student's weights in training: bf16 (on Intel AMX; about 2× faster per step), f32, or auto (bf16 where the CPU has AMX, else f32)")
+	fs.StringVar(&t.teacher, "teacher", "auto", "how the teacher writing the synthetic conversations runs: bf16 (the model's matrices dequantized to bf16 on Intel AMX; several times faster), exact (the quantized model, llama.cpp's numerics, as answers use), or auto (bf16 where the CPU has AMX)")
+	fs.StringVar(&t.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	t.budget = trainer.BudgetFlags(fs)
 }
 
@@ -122,11 +130,29 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		return trainInBackground(args, repo, dir, storeDir, logPath, stdout)
 	}
 
+	if tf.cpuprofile != "" {
+		f, err := os.Create(tf.cpuprofile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	l, err := mf.load()
 	if err != nil {
 		return err
 	}
 	defer l.Close()
+	if err := setPrecision(l.be, tf.precision); err != nil {
+		return err
+	}
+	teacher, teacherName, err := modelfile.Teacher(l.file, l.be, tf.teacher)
+	if err != nil {
+		return err
+	}
 	chat, err := answer.NewChat(l.tok)
 	if err != nil {
 		return err
@@ -140,7 +166,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	if repo != nil && tf.out == "" {
 		return trainIntoStore(ctx, repo, rev, storeDir, wait, &storetrain.Builder{
 			Infer: l.m, Chat: chat, Student: newStudent, Budget: budget, Method: tf.method, Filter: filter,
-			Description: tf.description, Scratch: scratch, Events: ev.Event,
+			Description: tf.description, Scratch: scratch, Events: ev.Event, Teacher: teacher, TeacherName: teacherName,
 		}, ev, stdout, stderr)
 	}
 
@@ -168,11 +194,11 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	if budget.Train.RelativeLR {
 		lr += " (relative)"
 	}
-	fmt.Fprintf(stderr, "training a Cartridge: budget %s, method %s, %s, %d conversations, %d epochs, %s → %s\n",
-		budget.Name, tf.method, p, budget.Synth.Conversations, budget.Train.Epochs, lr, out)
+	fmt.Fprintf(stderr, "training a Cartridge: budget %s, method %s, %s, %d conversations, %d epochs, %s, %s → %s\n",
+		budget.Name, tf.method, p, budget.Synth.Conversations, budget.Train.Epochs, lr, precisionName(l.be), out)
 	job := &trainer.Job{
 		Corpus: corpus, Infer: l.m, Chat: chat, Method: tf.method, Budget: budget, WorkDir: work, Dataset: tf.data, Out: out,
-		Events: ev.Event, Student: newStudent,
+		Events: ev.Event, Student: newStudent, Teacher: teacher, TeacherName: teacherName,
 	}
 	t0 := time.Now()
 	res, err := job.Run(ctx)
@@ -186,6 +212,35 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	fmt.Fprintf(stdout, "wrote %s: ", out)
 	res.WriteSummary(stdout, len(corpus.Files), time.Since(t0))
 	return nil
+}
+
+// setPrecision applies --precision to the backend the student will use.
+func setPrecision(be backend.Backend, p string) error {
+	c, isCPU := be.(*cpu.Backend)
+	switch p {
+	case "auto", "":
+		return nil
+	case "f32":
+		if isCPU {
+			c.SetTrainBF16(false)
+		}
+		return nil
+	case "bf16":
+		if !isCPU || !c.SetTrainBF16(true) {
+			return fmt.Errorf("--precision bf16 needs a CPU with Intel AMX (AMX-BF16, Linux 5.16 or later), which this one is not; use --precision f32 or auto")
+		}
+		return nil
+	}
+	return fmt.Errorf("--precision %q: want auto, bf16 or f32", p)
+}
+
+// precisionName says how the student's weights are kept ("bf16 weights on
+// AMX", "f32 weights").
+func precisionName(be backend.Backend) string {
+	if c, ok := be.(*cpu.Backend); ok && c.TrainPrecision() == "bf16" {
+		return "bf16 weights on AMX"
+	}
+	return "f32 weights"
 }
 
 // trainIntoStore makes sure the commit's Cartridge is in the store: a

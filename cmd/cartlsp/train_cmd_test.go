@@ -150,6 +150,7 @@ func TestCLITrainAskErrors(t *testing.T) {
 		{[]string{"train", "--model", modelPath, "--seed-types", "poems", repo}, 1, "unknown seed type"},
 		{[]string{"train", "--model", modelPath, "a", "b"}, 2, "one directory"},
 		{[]string{"train", "--model", modelPath, "--exclude", "[", repo}, 1, "exclude pattern"},
+		{[]string{"train", "--model", modelPath, "--precision", "fp8", "-o", filepath.Join(dir, "x.cart"), repo}, 1, "want auto, bf16 or f32"},
 		{[]string{"ask", "--model", modelPath}, 2, "a question is needed"},
 		{[]string{"ask", "--model", modelPath, "--cart", filepath.Join(dir, "nope.cart"), "q"}, 1, "nope.cart"},
 	} {

@@ -31,10 +31,13 @@ import (
 
 // Builder makes the Cartridges of a repository's commits (a follow.Builder).
 type Builder struct {
-	Store       *store.Store
-	Infer       *model.Model
-	Chat        *answer.Chat
-	Student     func() (*student.Model, error)
+	Store   *store.Store
+	Infer   *model.Model
+	Chat    *answer.Chat
+	Student func() (*student.Model, error)
+	// Teacher and TeacherName are passed to the trainings (trainer.Job).
+	Teacher     func() (*model.Model, error)
+	TeacherName string
 	Budget      trainer.Budget
 	Method      string // trainer.Method*; "" is self-study
 	Filter      indexer.Filter
@@ -271,7 +274,7 @@ func (b *Builder) EnsureEvents(ctx context.Context, repo *indexer.Repo, rev stri
 		res.Parent = parent.ID
 		b.log().Info("incremental training", "commit", c.Hash, "parent", parent.Meta.Commit, "changed_files", len(warm.Changed))
 	}
-	job := &trainer.Job{Corpus: corpus, Infer: b.Infer, Chat: b.Chat, Student: b.Student, Method: b.method(), Budget: b.Budget,
+	job := &trainer.Job{Corpus: corpus, Infer: b.Infer, Chat: b.Chat, Student: b.Student, Teacher: b.Teacher, TeacherName: b.TeacherName, Method: b.method(), Budget: b.Budget,
 		WorkDir: txn.WorkDir(), Out: txn.TempCartridgePath(), Events: events, Warm: warm, Yield: b.Yield}
 	jr, err := job.Run(ctx)
 	if err != nil {
@@ -425,9 +428,14 @@ func New(l *modelfile.Loaded, st *store.Store, b trainer.Budget, filter indexer.
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", l.Path, err)
 	}
+	teacher, name, err := modelfile.Teacher(l.File, l.Backend, modelfile.TeacherAuto)
+	if err != nil {
+		return nil, err
+	}
 	return &Builder{
 		Store: st, Infer: l.Model, Chat: chat, Budget: b, Filter: filter,
 		Student: func() (*student.Model, error) { return student.New(l.File, l.Backend) },
+		Teacher: teacher, TeacherName: name,
 	}, nil
 }
 

@@ -18,6 +18,11 @@ var amxConfig = func() (c [64]byte) {
 //go:noescape
 func amxKernel(ks int, a, b *uint16, c *float32, ldc int, acc bool, pf *uint16)
 
+// amxPeak runs n rounds of four tile products on zeroed tiles.
+//
+//go:noescape
+func amxPeak(n int)
+
 // bf16PackAVX512 converts steps·32 floats to bf16, 32 per stride bytes
 // (Go twin bf16PackGo).
 //

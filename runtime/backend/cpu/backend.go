@@ -11,8 +11,9 @@ import (
 // products by the SIMD kernels this CPU supports, work split over a Pool.
 // Activations are float32 Go slices (tensor); loaded weights are Weights.
 type Backend struct {
-	pool *Pool
-	bf16 bool // TrainWeight keeps bf16 panels for the matrix unit (bf16.go)
+	pool     *Pool
+	bf16     bool // TrainWeight keeps bf16 panels for the matrix unit (bf16.go)
+	loadBF16 bool // LoadWeight dequantizes matrices to bf16 panels (a teacher)
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -74,6 +75,9 @@ func act(t backend.Tensor) *tensor {
 
 // LoadWeight repacks a GGUF weight for the kernels.
 func (b *Backend) LoadWeight(typ gguf.Type, rows, cols int, raw []byte) (backend.Tensor, error) {
+	if b.loadBF16 && rows >= 32 && cols >= 32 {
+		return b.loadWeightBF16(typ, rows, cols, raw)
+	}
 	w, err := NewWeight(typ, rows, cols, raw)
 	if err != nil {
 		return nil, err

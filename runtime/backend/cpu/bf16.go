@@ -243,6 +243,10 @@ var trainBF16 = amxDetected && os.Getenv("CARTLSP_TRAIN_F32") != "1"
 // CPU has it and the kernels are not switched to Go (tests, CARTLSP_NOASM).
 func useAMX() bool { return amxDetected && active >= levelAVX512 }
 
+// HasAMX reports whether this CPU and OS run the bf16 tile products
+// (SetTrainBF16, WithBF16Weights).
+func HasAMX() bool { return amxDetected }
+
 // SetTrainBF16 says whether later TrainWeight calls keep bf16 panels (on)
 // or float32 (off) and returns the setting in force: on needs AMX.
 func (b *Backend) SetTrainBF16(on bool) bool {
@@ -258,13 +262,37 @@ func (b *Backend) TrainPrecision() string {
 	return "f32"
 }
 
+// WithBF16Weights is a view of b whose LoadWeight dequantizes matrices
+// into bf16 panels for the matrix unit (forward only) instead of keeping
+// their GGUF blocks; nil when the CPU has no AMX. It shares b's workers:
+// close b, not the view. A model loaded on it computes with bf16 operands
+// and float32 sums rather than llama.cpp's quantized activations — what
+// self-study's teacher may do and answers do not (docs/ARCHITECTURE.md,
+// "Training precision").
+func (b *Backend) WithBF16Weights() *Backend {
+	if !amxDetected {
+		return nil
+	}
+	v := *b
+	v.loadBF16 = true
+	return &v
+}
+
+func (b *Backend) loadWeightBF16(typ gguf.Type, rows, cols int, raw []byte) (backend.Tensor, error) {
+	x := make([]float32, rows*cols)
+	if err := gguf.Dequantize(typ, raw, x); err != nil {
+		return nil, fmt.Errorf("cpu: %w", err)
+	}
+	return &bf16Weight{rows: rows, cols: cols, fwd: packPanels(b.pool, x, rows, cols, false)}, nil
+}
+
 // bf16Weight is a frozen [rows, cols] weight the student multiplies both
 // ways, in bf16 panels for each direction (2 bytes a number each, the same
 // memory as one float32 copy).
 type bf16Weight struct {
 	rows, cols int
 	fwd        *bf16Panels // Bt = W: y = x·Wᵀ
-	bwd        *bf16Panels // Bt = Wᵀ: dx = dy·W
+	bwd        *bf16Panels // Bt = Wᵀ: dx = dy·W; nil for a loaded (inference) weight
 }
 
 func (w *bf16Weight) Rows() int       { return w.rows }

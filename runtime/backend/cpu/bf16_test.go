@@ -194,3 +194,18 @@ func BenchmarkBF16Gemm(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAMXPeak is the matrix unit's ceiling on this core: TDPBF16PS on
+// tiles already loaded, four independent accumulators, nothing else.
+//
+//	go test -run '^$' -bench AMXPeak ./runtime/backend/cpu
+func BenchmarkAMXPeak(b *testing.B) {
+	if !amxDetected {
+		b.Skip("no AMX")
+	}
+	const n = 1 << 16
+	for i := 0; i < b.N; i++ {
+		amxPeak(n)
+	}
+	b.ReportMetric(float64(b.N)*n*4*16*16*32*2/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}

@@ -15,6 +15,9 @@ import (
 func (b *Backend) MatMulBack(dx, dy, w backend.Tensor, acc bool) {
 	d, g := act(dx), act(dy)
 	if bw, ok := w.(*bf16Weight); ok {
+		if bw.bwd == nil {
+			panic("cpu: MatMulBack through a weight loaded for inference (LoadWeight), not for training (TrainWeight)")
+		}
 		bf16Gemm(b.pool, g.rows, g.data, g.cols, bw.bwd, d.data, d.cols, acc)
 		return
 	}
