@@ -28,8 +28,9 @@ type Budget struct {
 // corpus, 32 synthesized at once; a Cartridge of up to 384 tokens (at least
 // 24× below the corpus) started from an outline of the corpus, Adam's rate
 // relative to each layer's scale (an absolute 0.04 diverged). With the
-// default model it takes about 40 minutes on 2 CPU cores for a ~12k-token
-// repository (11 synthesis, 28 training), over the 20-minute goal. full follows the paper (65k conversations, chunks of
+// default model it takes about 21 minutes on 2 CPU cores with Intel AMX for
+// a ~12k-token repository (6 synthesis, 14 training; bf16 teacher and
+// student weights), about 40 without AMX (11 + 28). full follows the paper (65k conversations, chunks of
 // 512–4096 tokens, p = 2048) and wants a GPU.
 var Budgets = map[string]Budget{
 	"tiny": {

@@ -80,18 +80,20 @@ type Job struct {
 
 // JobResult is a finished job.
 type JobResult struct {
-	Cartridge      *cartridge.Cartridge
-	CorpusTokens   int
-	Conversations  int
-	SynthSeconds   float64 // this run's synthesis time
-	Train          *TrainResult
-	DatasetPath    string
-	LossCSV        string
-	LossPNG        string
-	UsedDataset    bool // the dataset was already complete
-	ResumedAtStep  int
-	StudentTokens  int // per epoch
-	StudentTargets int // per epoch
+	Cartridge     *cartridge.Cartridge
+	CorpusTokens  int
+	Conversations int
+	SynthSeconds  float64 // this run's synthesis time (the teacher's loading included)
+	// SynthConversations is how many conversations this run synthesized.
+	SynthConversations int
+	Train              *TrainResult
+	DatasetPath        string
+	LossCSV            string
+	LossPNG            string
+	UsedDataset        bool // the dataset was already complete
+	ResumedAtStep      int
+	StudentTokens      int // per epoch
+	StudentTargets     int // per epoch
 	// Incremental jobs: the new examples, the replayed ones and the tokens
 	// of the changed files.
 	NewExamples, Replayed, ChangedTokens int
@@ -316,6 +318,8 @@ func (j *Job) synthesize(ctx context.Context, lines *Lines, cfg SynthConfig, car
 	} else if n > len(carried) {
 		j.event(Event{Phase: "resume", Message: fmt.Sprintf("dataset %s: %d of %d conversations already synthesized, resuming", path, n, cfg.Conversations)})
 	}
+	t0 := time.Now()
+	before := len(ds.Done())
 	teacher := j.Infer
 	if j.Teacher != nil && len(ds.Done()) < cfg.Conversations {
 		if teacher, err = j.Teacher(); err != nil {
@@ -327,7 +331,6 @@ func (j *Job) synthesize(ctx context.Context, lines *Lines, cfg SynthConfig, car
 	}
 	s := &Synthesizer{Model: teacher, Chat: j.Chat, Lines: lines, Cfg: cfg, Batch: j.Budget.SynthBatch,
 		Progress: func(done, total int) { j.event(Event{Phase: "synthesis", Done: done, Total: total}) }}
-	t0 := time.Now()
 	if err := s.Run(ctx, ds); err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil, fmt.Errorf("synthesis interrupted after %d of %d conversations (they are saved; run again to resume): %w",
@@ -336,6 +339,7 @@ func (j *Job) synthesize(ctx context.Context, lines *Lines, cfg SynthConfig, car
 		return nil, err
 	}
 	res.SynthSeconds = time.Since(t0).Seconds()
+	res.SynthConversations = len(ds.Done()) - before
 	var convs []*Conversation
 	for _, c := range ds.Sorted() {
 		if c.Index >= len(carried) && c.Index < cfg.Conversations {

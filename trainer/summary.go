@@ -19,8 +19,25 @@ func (res *JobResult) WriteSummary(w io.Writer, files int, total time.Duration) 
 	if !math.IsNaN(tr.EvalLoss) {
 		fmt.Fprintf(w, ", held-out %.4f", tr.EvalLoss)
 	}
-	fmt.Fprintf(w, "\n  corpus %d tokens in %d files; synthesis %s, training %s, total %s\n  loss curve: %s, %s\n",
-		res.CorpusTokens, files, seconds(res.SynthSeconds), seconds(tr.Seconds), total.Round(time.Second), res.LossCSV, res.LossPNG)
+	rate := ""
+	if res.SynthConversations > 0 && res.SynthSeconds > 0 {
+		rate = fmt.Sprintf(" (%.1f conversations/min)", float64(res.SynthConversations)/res.SynthSeconds*60)
+	}
+	fmt.Fprintf(w, "\n  corpus %d tokens in %d files; synthesis %s%s, training %s (%.0f student tokens/s), total %s\n  loss curve: %s, %s\n",
+		res.CorpusTokens, files, seconds(res.SynthSeconds), rate, seconds(tr.Seconds), tokensPerSecond(res, tr.Seconds), total.Round(time.Second), res.LossCSV, res.LossPNG)
+}
+
+// tokensPerSecond is the student tokens of every step per second of
+// training.
+func tokensPerSecond(res *JobResult, secs float64) float64 {
+	if secs <= 0 || res.Train == nil {
+		return 0
+	}
+	n := 0
+	for _, lp := range res.Train.Losses {
+		n += lp.Tokens
+	}
+	return float64(n) / secs
 }
 
 // seconds formats a duration in seconds, rounded to the second.
