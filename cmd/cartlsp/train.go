@@ -55,7 +55,7 @@ func (t *trainFlags) register(fs *flag.FlagSet) {
 	fs.Var(&t.exclude, "exclude", "glob of files to leave out, matched against paths and their tails, e.g. '*_test.go' (repeatable, comma-separated)")
 	fs.StringVar(&t.description, "description", "", "one line describing the codebase, shown to the model during synthesis")
 	fs.BoolVar(&t.quiet, "quiet", false, "no progress bar")
-	fs.StringVar(&t.precision, "precision", "auto", "the student's weights in training: bf16 (on Intel AMX; about 2× faster per step), f32, or auto (bf16 where the CPU has AMX, else f32)")
+	fs.StringVar(&t.precision, "precision", "auto", "the student's weights in training: bf16 (on Intel AMX, about 2× faster per step; or AVX512-BF16), f32, or auto (bf16 where the CPU has AMX, else f32)")
 	fs.StringVar(&t.teacher, "teacher", "auto", "how the teacher writing the synthetic conversations runs: bf16 (the model's matrices dequantized to bf16 on Intel AMX; several times faster), exact (the quantized model, llama.cpp's numerics, as answers use), or auto (bf16 where the CPU has AMX)")
 	fs.StringVar(&t.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	t.budget = trainer.BudgetFlags(fs)
@@ -227,7 +227,7 @@ func setPrecision(be backend.Backend, p string) error {
 		return nil
 	case "bf16":
 		if !isCPU || !c.SetTrainBF16(true) {
-			return fmt.Errorf("--precision bf16 needs a CPU with Intel AMX (AMX-BF16, Linux 5.16 or later), which this one is not; use --precision f32 or auto")
+			return fmt.Errorf("--precision bf16 needs a CPU with Intel AMX (AMX-BF16, Linux 5.16 or later) or AVX512-BF16, which this one is not; use --precision f32 or auto")
 		}
 		return nil
 	}
@@ -238,7 +238,7 @@ func setPrecision(be backend.Backend, p string) error {
 // AMX", "f32 weights").
 func precisionName(be backend.Backend) string {
 	if c, ok := be.(*cpu.Backend); ok && c.TrainPrecision() == "bf16" {
-		return "bf16 weights on AMX"
+		return "bf16 weights on " + cpu.BF16Unit()
 	}
 	return "f32 weights"
 }

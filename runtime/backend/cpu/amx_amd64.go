@@ -18,6 +18,39 @@ var amxConfig = func() (c [64]byte) {
 //go:noescape
 func amxKernel(ks int, a, b *uint16, c *float32, ldc int, acc bool, pf *uint16)
 
+// bf16dpKernel is amxKernel's product by AVX512-BF16 dot products
+// (bf16dp_amd64.s; Go twin amxKernelGo).
+//
+//go:noescape
+func bf16dpKernel(ks int, a, b *uint16, c *float32, ldc int, acc bool)
+
+// bf16dpDetected reports AVX512-BF16 (CPUID leaf 7 subleaf 1, EAX bit 5)
+// with the AVX-512 state saved by the OS.
+var bf16dpDetected = func() bool {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 7 {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&0xe6 != 0xe6 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	const avx512f, avx512bw = 1 << 16, 1 << 30
+	if ebx7&(avx512f|avx512bw) != avx512f|avx512bw {
+		return false
+	}
+	eax71, _, _, _ := cpuid(7, 1)
+	return eax71&(1<<5) != 0
+}()
+
+// bf16dpTile runs bf16dpKernel on slices (pf is not used).
+func bf16dpTile(ks int, a, b []uint16, c []float32, ldc int, acc bool, pf []uint16) {
+	_ = a[ks*1024-1]
+	_ = b[ks*1024-1]
+	_ = c[31*ldc+31]
+	bf16dpKernel(ks, &a[0], &b[0], &c[0], 4*ldc, acc)
+}
+
 // amxPeak runs n rounds of four tile products on zeroed tiles.
 //
 //go:noescape

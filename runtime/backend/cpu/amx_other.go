@@ -11,3 +11,9 @@ func amxTile(ks int, a, b []uint16, c []float32, ldc int, acc bool) {
 func bf16Pack(dst []uint16, src []float32, steps, stride int) { bf16PackGo(dst, src, steps, stride) }
 
 func amxPeak(n int) {}
+
+const bf16dpDetected = false
+
+func bf16dpTile(ks int, a, b []uint16, c []float32, ldc int, acc bool, pf []uint16) {
+	amxKernelGo(ks, a, b, c, ldc, acc, pf)
+}

@@ -153,10 +153,7 @@ func bf16Gemm(p *Pool, m int, a []float32, lda int, pk *bf16Panels, c []float32,
 	defer bf16Bufs.Put(buf)
 	*buf = grow(*buf, mb*kc)
 	ap := *buf
-	kern := amxKernelGo
-	if useAMX() {
-		kern = amxTile
-	}
+	kern := bf16Kernel()
 	npanels := pk.np / 32
 	for i0 := 0; i0 < m; i0 += mb {
 		rows := min(mb, m-i0)
@@ -235,22 +232,56 @@ func packBF16A(p *Pool, ap []uint16, a []float32, lda, i0, rows, k0, kk, bs int)
 	})
 }
 
-// trainBF16 is whether TrainWeight keeps weights in bf16 for the matrix
-// unit; CARTLSP_TRAIN_F32=1 keeps them in float32.
-var trainBF16 = amxDetected && os.Getenv("CARTLSP_TRAIN_F32") != "1"
+// trainBF16 is whether TrainWeight keeps weights in bf16 by default: where
+// the tiles run them (CARTLSP_TRAIN_F32=1 keeps float32). AVX512-BF16
+// alone is opt-in (SetTrainBF16, cartlsp train --precision bf16).
+var trainBF16 = HasAMX() && os.Getenv("CARTLSP_TRAIN_F32") != "1"
+
+// noAMX leaves the tiles unused (CARTLSP_NOAMX=1): an AMX CPU then runs
+// the AVX512-BF16 kernel, as a CPU without AMX would.
+var noAMX = os.Getenv("CARTLSP_NOAMX") == "1"
 
 // useAMX is whether the tile kernel (rather than its Go twin) runs: the
 // CPU has it and the kernels are not switched to Go (tests, CARTLSP_NOASM).
-func useAMX() bool { return amxDetected && active >= levelAVX512 }
+func useAMX() bool { return amxDetected && !noAMX && active >= levelAVX512 }
 
-// HasAMX reports whether this CPU and OS run the bf16 tile products
-// (SetTrainBF16, WithBF16Weights).
-func HasAMX() bool { return amxDetected }
+// useBF16DP is whether the AVX512-BF16 kernel can run.
+func useBF16DP() bool { return bf16dpDetected && active >= levelAVX512 }
+
+type bf16Kern func(ks int, a, b []uint16, c []float32, ldc int, acc bool, pf []uint16)
+
+// bf16Kernel is the 32×32 block product in use: the tiles, else AVX512-BF16
+// dot products, else the Go twin.
+func bf16Kernel() bf16Kern {
+	switch {
+	case useAMX():
+		return amxTile
+	case useBF16DP():
+		return bf16dpTile
+	}
+	return amxKernelGo
+}
+
+// HasAMX reports whether this CPU and OS run the bf16 tile products (and
+// CARTLSP_NOAMX does not turn them off).
+func HasAMX() bool { return amxDetected && !noAMX }
+
+// BF16Unit names what runs the bf16 products of TrainWeight: "amx",
+// "avx512-bf16", or "" when the CPU has neither.
+func BF16Unit() string {
+	switch {
+	case HasAMX():
+		return "amx"
+	case bf16dpDetected:
+		return "avx512-bf16"
+	}
+	return ""
+}
 
 // SetTrainBF16 says whether later TrainWeight calls keep bf16 panels (on)
-// or float32 (off) and returns the setting in force: on needs AMX.
+// or float32 (off) and returns the setting in force: on needs a BF16Unit.
 func (b *Backend) SetTrainBF16(on bool) bool {
-	b.bf16 = on && amxDetected
+	b.bf16 = on && BF16Unit() != ""
 	return b.bf16
 }
 
@@ -270,7 +301,7 @@ func (b *Backend) TrainPrecision() string {
 // self-study's teacher may do and answers do not (docs/ARCHITECTURE.md,
 // "Training precision").
 func (b *Backend) WithBF16Weights() *Backend {
-	if !amxDetected {
+	if !HasAMX() {
 		return nil
 	}
 	v := *b

@@ -90,13 +90,52 @@ func TestAMXKernel(t *testing.T) {
 	}
 }
 
+// TestBF16DPKernel checks the AVX512-BF16 kernel against the Go twin.
+func TestBF16DPKernel(t *testing.T) {
+	if !bf16dpDetected {
+		t.Skip("no AVX512-BF16")
+	}
+	rng := rand.New(rand.NewSource(4))
+	for _, ks := range []int{1, 3, 28} {
+		for _, acc := range []bool{false, true} {
+			a, b := randomBF16Block(rng, max(ks, 1)*1024), randomBF16Block(rng, max(ks, 1)*1024)
+			const ldc = 37
+			c0 := make([]float32, 32*ldc)
+			for i := range c0 {
+				c0[i] = float32(rng.NormFloat64())
+			}
+			got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+			bf16dpTile(ks, a, b, got, ldc, acc, nil)
+			amxKernelGo(ks, a, b, want, ldc, acc, nil)
+			for i := range got {
+				if i%ldc >= 32 {
+					if got[i] != c0[i] {
+						t.Fatalf("ks %d: element %d beyond the block was written", ks, i)
+					}
+					continue
+				}
+				if math.Abs(float64(got[i]-want[i])) > 1e-5*math.Sqrt(float64(32*ks+1))*4 {
+					t.Fatalf("ks %d acc %v: C[%d,%d] = %g, want %g", ks, acc, i/ldc, i%ldc, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 // TestBF16Gemm checks the whole product, edges included, against float64
 // sums of the bf16-rounded operands, on the tiles and on the Go twin.
 func TestBF16Gemm(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
-	levels := []level{levelGeneric}
+	type kernel struct {
+		lvl   level
+		noAMX bool
+	}
+	kernels := []kernel{{levelGeneric, false}}
 	if amxDetected {
-		levels = append(levels, levelAVX512)
+		kernels = append(kernels, kernel{levelAVX512, false})
+	}
+	if bf16dpDetected {
+		kernels = append(kernels, kernel{levelAVX512, true})
 	}
 	for _, sh := range [][3]int{{1, 32, 32}, {33, 40, 50}, {70, 64, 33}, {100, 96, 896}, {600, 64, 1000}, {40, 64, 2100}} {
 		m, n, k := sh[0], sh[1], sh[2]
@@ -107,9 +146,10 @@ func TestBF16Gemm(t *testing.T) {
 			}
 			w := randomActs(rng, rows*cols)
 			a := randomActs(rng, m*k)
-			for _, lvl := range levels {
+			for _, kn := range kernels {
+				lvl := kn.lvl
 				for _, acc := range []bool{false, true} {
-					name := fmt.Sprintf("%dx%dx%d/T=%v/%v/acc=%v", m, n, k, transpose, lvl, acc)
+					name := fmt.Sprintf("%dx%dx%d/T=%v/%v/noamx=%v/acc=%v", m, n, k, transpose, lvl, kn.noAMX, acc)
 					t.Run(name, func(t *testing.T) {
 						p := NewPool(2)
 						defer p.Close()
@@ -119,10 +159,13 @@ func TestBF16Gemm(t *testing.T) {
 							c[i] = float32(i % 7)
 						}
 						c0 := append([]float32(nil), c...)
+						old := noAMX
+						noAMX = kn.noAMX
 						withLevel(t, lvl, func() {
 							pk := packPanels(p, w, rows, cols, transpose)
 							bf16Gemm(p, m, a, k, pk, c, ldc, acc)
 						})
+						noAMX = old
 						var maxErr float64
 						for i := 0; i < m; i++ {
 							for j := 0; j < ldc; j++ {
@@ -168,8 +211,8 @@ func TestBF16Gemm(t *testing.T) {
 //
 //	go test -run '^$' -bench 'BF16Gemm' ./runtime/backend/cpu
 func BenchmarkBF16Gemm(b *testing.B) {
-	if !amxDetected {
-		b.Skip("no AMX")
+	if !amxDetected && !bf16dpDetected {
+		b.Skip("no bf16 products")
 	}
 	for _, sh := range [][3]int{{512, 896, 896}, {512, 4864, 896}, {512, 896, 4864}, {512, 32768, 896}} {
 		m, n, k := sh[0], sh[1], sh[2]
@@ -178,12 +221,20 @@ func BenchmarkBF16Gemm(b *testing.B) {
 		for _, threads := range []int{1, 2} {
 			p := NewPool(threads)
 			pk := packPanels(p, w, n, k, false)
-			b.Run(fmt.Sprintf("%dx%dx%d/bf16/threads=%d", m, n, k, threads), func(b *testing.B) {
-				for i := 0; i < b.N; i++ {
-					bf16Gemm(p, m, a, k, pk, c, n, false)
+			for _, kern := range []string{"amx", "avx512bf16"} {
+				if kern == "amx" && !amxDetected || kern == "avx512bf16" && !bf16dpDetected {
+					continue
 				}
-				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+				b.Run(fmt.Sprintf("%dx%dx%d/bf16-%s/threads=%d", m, n, k, kern, threads), func(b *testing.B) {
+					old := noAMX
+					noAMX = kern != "amx"
+					defer func() { noAMX = old }()
+					for i := 0; i < b.N; i++ {
+						bf16Gemm(p, m, a, k, pk, c, n, false)
+					}
+					b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 			b.Run(fmt.Sprintf("%dx%dx%d/f32/threads=%d", m, n, k, threads), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					SgemmNT(p, m, n, k, a, w, c, false)
