@@ -4,8 +4,8 @@ package cpu
 
 const amxDetected = false
 
-func amxTile(ks int, a, b []uint16, c []float32, ldc int, acc bool) {
-	amxKernelGo(ks, a, b, c, ldc, acc)
+func amxTile(ks int, a, b []uint16, c []float32, ldc int, acc bool, pf []uint16) {
+	amxKernelGo(ks, a, b, c, ldc, acc, pf)
 }
 
 func bf16Pack(dst []uint16, src []float32, steps, stride int) { bf16PackGo(dst, src, steps, stride) }
