@@ -89,7 +89,7 @@ type Backend interface {
 	// blocks of type typ; raw is not retained.
 	LoadWeight(typ gguf.Type, rows, cols int, raw []byte) (Tensor, error)
 	// TrainWeight is a frozen float weight [rows, cols] of the student,
-	// used by MatMul, MatMulBack and GetRows only. The backend chooses its
+	// used by MatMul, MatMulBack, GetRows and Download only. The backend chooses its
 	// storage: data itself as float32, or bf16 for a matrix unit (Type then
 	// says TypeBF16, and data is not retained).
 	TrainWeight(rows, cols int, data []float32) Tensor

@@ -7,6 +7,7 @@
 package backendtest
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -159,51 +160,43 @@ var cases = []struct {
 				p.check(c.typ.String(), d, c.tol)
 			}
 		}
-		w := p.tensor(40, 96, 0.1) // a float weight held as an activation (the student's)
-		x := p.tensor(19, 96, 1)
-		d := p.zeros(19, 40)
-		p.be.MatMul(d.got, x.got, w.got)
-		p.want.MatMul(d.want, x.want, w.want)
-		p.check("float activation weight", d, f32)
-		dy := p.tensor(19, 40, 1)
-		dx := p.tensor(19, 96, 1)
-		p.be.MatMulBack(dx.got, dy.got, w.got, true)
-		p.want.MatMulBack(dx.want, dy.want, w.want, true)
-		p.check("MatMulBack accumulating", dx, f32)
-		p.be.MatMulBack(dx.got, dy.got, w.got, false)
-		p.want.MatMulBack(dx.want, dy.want, w.want, false)
-		p.check("MatMulBack", dx, f32)
-
-		// A training weight: float32, or bf16 where the backend says so
+		// The student's float weights: held as an activation (FromHost), or
+		// as a training weight — float32, or bf16 where the backend says so
 		// (8 significant bits of each operand: relative rounding 2⁻⁹).
-		for _, sh := range [][2]int{{40, 96}, {64, 100}} {
-			vals := make([]float32, sh[0]*sh[1])
+		for _, c := range []struct {
+			name       string
+			rows, cols int
+			train      bool
+		}{{"float activation weight", 40, 96, false}, {"training weight", 40, 96, true}, {"training weight", 64, 100, true}} {
+			vals := make([]float32, c.rows*c.cols)
 			for i := range vals {
 				vals[i] = float32(p.rng.NormFloat64() * 0.1)
 			}
-			tw := twin{p.be.TrainWeight(sh[0], sh[1], slices.Clone(vals)), p.want.TrainWeight(sh[0], sh[1], slices.Clone(vals))}
+			w := p.host(c.rows, c.cols, vals)
+			if c.train {
+				w = twin{p.be.TrainWeight(c.rows, c.cols, slices.Clone(vals)), p.want.TrainWeight(c.rows, c.cols, slices.Clone(vals))}
+			}
 			tol := f32
-			if tw.got.Type() == gguf.TypeBF16 {
+			if w.got.Type() == gguf.TypeBF16 {
 				tol = 8e-3
 			}
-			p.check("training weight", tw, tol)
-			x := p.tensor(37, sh[1], 1)
-			d := p.zeros(37, sh[0])
-			p.be.MatMul(d.got, x.got, tw.got)
-			p.want.MatMul(d.want, x.want, tw.want)
-			p.check("MatMul training weight", d, tol)
-			dy := p.tensor(37, sh[0], 1)
-			dx := p.tensor(37, sh[1], 1)
-			p.be.MatMulBack(dx.got, dy.got, tw.got, true)
-			p.want.MatMulBack(dx.want, dy.want, tw.want, true)
-			p.check("MatMulBack training weight accumulating", dx, tol)
-			p.be.MatMulBack(dx.got, dy.got, tw.got, false)
-			p.want.MatMulBack(dx.want, dy.want, tw.want, false)
-			p.check("MatMulBack training weight", dx, tol)
-			rows := p.zeros(3, sh[1])
-			p.be.GetRows(rows.got, tw.got, []int{5, 0, sh[0] - 1})
-			p.want.GetRows(rows.want, tw.want, []int{5, 0, sh[0] - 1})
-			p.check("GetRows training weight", rows, tol)
+			p.check(c.name, w, tol)
+			x := p.tensor(37, c.cols, 1)
+			d := p.zeros(37, c.rows)
+			p.be.MatMul(d.got, x.got, w.got)
+			p.want.MatMul(d.want, x.want, w.want)
+			p.check("MatMul "+c.name, d, tol)
+			dy := p.tensor(37, c.rows, 1)
+			dx := p.tensor(37, c.cols, 1)
+			for _, acc := range []bool{true, false} {
+				p.be.MatMulBack(dx.got, dy.got, w.got, acc)
+				p.want.MatMulBack(dx.want, dy.want, w.want, acc)
+				p.check(fmt.Sprintf("MatMulBack %s (acc %v)", c.name, acc), dx, tol)
+			}
+			rows := p.zeros(3, c.cols)
+			p.be.GetRows(rows.got, w.got, []int{5, 0, c.rows - 1})
+			p.want.GetRows(rows.want, w.want, []int{5, 0, c.rows - 1})
+			p.check("GetRows "+c.name, rows, tol)
 		}
 	}},
 	{"Elementwise", func(p *pair) {

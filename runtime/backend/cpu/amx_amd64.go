@@ -24,25 +24,6 @@ func amxKernel(ks int, a, b *uint16, c *float32, ldc int, acc bool, pf *uint16)
 //go:noescape
 func bf16dpKernel(ks int, a, b *uint16, c *float32, ldc int, acc bool)
 
-// bf16dpDetected reports AVX512-BF16 (CPUID leaf 7 subleaf 1, EAX bit 5)
-// with the AVX-512 state saved by the OS.
-var bf16dpDetected = func() bool {
-	maxLeaf, _, _, _ := cpuid(0, 0)
-	if maxLeaf < 7 {
-		return false
-	}
-	if xcr0, _ := xgetbv(); xcr0&0xe6 != 0xe6 {
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	const avx512f, avx512bw = 1 << 16, 1 << 30
-	if ebx7&(avx512f|avx512bw) != avx512f|avx512bw {
-		return false
-	}
-	eax71, _, _, _ := cpuid(7, 1)
-	return eax71&(1<<5) != 0
-}()
-
 // bf16dpTile runs bf16dpKernel on slices (pf is not used).
 func bf16dpTile(ks int, a, b []uint16, c []float32, ldc int, acc bool, pf []uint16) {
 	_ = a[ks*1024-1]
@@ -62,29 +43,25 @@ func amxPeak(n int)
 //go:noescape
 func bf16PackAVX512(dst *uint16, src *float32, steps, stride int)
 
-// amxDetected reports whether the CPU has AMX-TILE and AMX-BF16, the OS
-// saves tile state (XCR0 bits 17–18) and grants this process the tiles.
-var amxDetected = func() bool {
-	maxLeaf, _, _, _ := cpuid(0, 0)
-	if maxLeaf < 7 {
-		return false
+// detectBF16 reports the bf16 product units next to AVX-512 (level l):
+// AMX-TILE and AMX-BF16 with the tile state saved by the OS (XCR0 bits
+// 17–18) and granted to this process, and AVX512-BF16 (CPUID leaf 7
+// subleaf 1, EAX bit 5).
+func detectBF16(l level) (amx, dp bool) {
+	if l < levelAVX512 {
+		return false, false
 	}
 	_, _, _, edx7 := cpuid(7, 0)
 	const (
 		amxBF16 = 1 << 22
 		amxTile = 1 << 24
 	)
-	if edx7&(amxBF16|amxTile) != amxBF16|amxTile {
-		return false
-	}
-	if xcr0, _ := xgetbv(); xcr0&(3<<17) != 3<<17 {
-		return false
-	}
-	return amxPermit()
-}()
+	xcr0, _ := xgetbv()
+	amx = edx7&(amxBF16|amxTile) == amxBF16|amxTile && xcr0&(3<<17) == 3<<17 && amxPermit()
+	eax71, _, _, _ := cpuid(7, 1)
+	return amx, eax71&(1<<5) != 0
+}
 
-// amxTile runs amxKernel on slices; pf (len ≥ 128·ks bytes, or nil) is
-// prefetched.
 func amxTile(ks int, a, b []uint16, c []float32, ldc int, acc bool, pf []uint16) {
 	_ = a[ks*1024-1]
 	_ = b[ks*1024-1]

@@ -2,12 +2,12 @@ package cpu
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"sync"
 
 	"github.com/cartlsp/cartlsp/runtime/backend"
 	"github.com/cartlsp/cartlsp/runtime/gguf"
+	"github.com/cartlsp/cartlsp/runtime/half"
 )
 
 // The student's frozen weights in bfloat16 on a matrix unit (Intel AMX):
@@ -27,24 +27,15 @@ import (
 //     two consecutive k of one column side by side.
 // Rows, columns and k beyond the operand's size are zero.
 
-// bf16FromF32 rounds f to the nearest bfloat16, ties to even (NaN is not
-// expected in activations and is not preserved).
-func bf16FromF32(f float32) uint16 {
-	u := math.Float32bits(f)
-	u += 0x7FFF + (u>>16)&1
-	return uint16(u >> 16)
-}
-
-// f32FromBF16 widens a bfloat16 exactly.
-func f32FromBF16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
-
-// bf16PackGo is bf16PackAVX512's Go twin: steps·32 floats of src to bf16,
-// 32 of them every stride elements of dst.
+// bf16PackGo is bf16PackAVX512's Go twin: steps·32 floats of src to bf16
+// (half.F32ToBF16, nearest even), 32 of them every stride elements of dst.
+// The two agree bit for bit on finite numbers; only the twin keeps a NaN
+// a NaN (activations have none).
 func bf16PackGo(dst []uint16, src []float32, steps, stride int) {
 	for s := 0; s < steps; s++ {
 		d, x := dst[s*stride:s*stride+32], src[s*32:s*32+32]
 		for i, v := range x {
-			d[i] = bf16FromF32(v)
+			d[i] = half.F32ToBF16(v)
 		}
 	}
 }
@@ -63,7 +54,7 @@ func amxKernelGo(ks int, a, b []uint16, c []float32, ldc int, acc bool, pf []uin
 			for st := 0; st < ks; st++ {
 				ar, br := a[st*1024+i*32:], b[st*1024+bo:]
 				for k := 0; k < 32; k += 2 {
-					s += f32FromBF16(ar[k])*f32FromBF16(br[k/2*32]) + f32FromBF16(ar[k+1])*f32FromBF16(br[k/2*32+1])
+					s += half.BF16ToF32(ar[k])*half.BF16ToF32(br[k/2*32]) + half.BF16ToF32(ar[k+1])*half.BF16ToF32(br[k/2*32+1])
 				}
 			}
 			c[i*ldc+j] = s
@@ -106,7 +97,7 @@ func packPanels(p *Pool, w []float32, rows, cols int, transpose bool) *bf16Panel
 				for jj := 0; jj < 32; jj++ {
 					o := (jj/16)*512 + (jj%16)*2
 					for kk := 0; kk < 32; kk++ {
-						st[o+(kk/2)*32+kk%2] = bf16FromF32(at(pn*32+jj, s*32+kk))
+						st[o+(kk/2)*32+kk%2] = half.F32ToBF16(at(pn*32+jj, s*32+kk))
 					}
 				}
 			}
@@ -119,7 +110,7 @@ func packPanels(p *Pool, w []float32, rows, cols int, transpose bool) *bf16Panel
 func (pk *bf16Panels) at(j, kk int) float32 {
 	ks := pk.kp / 32
 	jj, s, r := j%32, kk/32, kk%32
-	return f32FromBF16(pk.data[(j/32)*ks*1024+s*1024+(jj/16)*512+(r/2)*32+(jj%16)*2+r%2])
+	return half.BF16ToF32(pk.data[(j/32)*ks*1024+s*1024+(jj/16)*512+(r/2)*32+(jj%16)*2+r%2])
 }
 
 var bf16Bufs = sync.Pool{New: func() any { return new([]uint16) }}
@@ -224,7 +215,7 @@ func packBF16A(p *Pool, ap []uint16, a []float32, lda, i0, rows, k0, kk, bs int)
 					d := blk[s*1024+r*32 : s*1024+r*32+32]
 					clear(d)
 					for q := s * 32; q < kk && q < s*32+32; q++ {
-						d[q-s*32] = bf16FromF32(x[q])
+						d[q-s*32] = half.F32ToBF16(x[q])
 					}
 				}
 			}
@@ -232,10 +223,11 @@ func packBF16A(p *Pool, ap []uint16, a []float32, lda, i0, rows, k0, kk, bs int)
 	})
 }
 
-// trainBF16 is whether TrainWeight keeps weights in bf16 by default: where
+// The bf16 product units of this CPU (set with the kernel level, features.go)
+// and trainBF16, whether TrainWeight keeps weights in bf16 by default: where
 // the tiles run them (CARTLSP_TRAIN_F32=1 keeps float32). AVX512-BF16
 // alone is opt-in (SetTrainBF16, cartlsp train --precision bf16).
-var trainBF16 = HasAMX() && os.Getenv("CARTLSP_TRAIN_F32") != "1"
+var amxDetected, bf16dpDetected, trainBF16 bool
 
 // noAMX leaves the tiles unused (CARTLSP_NOAMX=1): an AMX CPU then runs
 // the AVX512-BF16 kernel, as a CPU without AMX would.
@@ -243,7 +235,7 @@ var noAMX = os.Getenv("CARTLSP_NOAMX") == "1"
 
 // useAMX is whether the tile kernel (rather than its Go twin) runs: the
 // CPU has it and the kernels are not switched to Go (tests, CARTLSP_NOASM).
-func useAMX() bool { return amxDetected && !noAMX && active >= levelAVX512 }
+func useAMX() bool { return HasAMX() && active >= levelAVX512 }
 
 // useBF16DP is whether the AVX512-BF16 kernel can run.
 func useBF16DP() bool { return bf16dpDetected && active >= levelAVX512 }
@@ -333,8 +325,9 @@ func (w *bf16Weight) Slice(lo, hi int) backend.Tensor {
 	panic(fmt.Sprintf("cpu: slicing rows %d..%d of a bf16 training weight", lo, hi))
 }
 
-// TrainWeight is a frozen weight of the student: bf16 panels when the CPU
-// has AMX (and CARTLSP_TRAIN_F32 is not set), else data as float32.
+// TrainWeight is a frozen weight of the student: bf16 panels when
+// SetTrainBF16 is on (by default where the CPU has AMX and
+// CARTLSP_TRAIN_F32 is not set), else data as float32.
 func (b *Backend) TrainWeight(rows, cols int, data []float32) backend.Tensor {
 	if len(data) != rows*cols {
 		panic(fmt.Sprintf("cpu: %d numbers for a [%d, %d] weight", len(data), rows, cols))

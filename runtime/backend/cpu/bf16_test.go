@@ -5,26 +5,9 @@ import (
 	"math"
 	"math/rand"
 	"testing"
-)
 
-func TestBF16Round(t *testing.T) {
-	for _, c := range []struct {
-		in   uint32
-		want uint16
-	}{
-		{0x3F800000, 0x3F80}, // 1
-		{0x3F808000, 0x3F80}, // tie, even stays
-		{0x3F818000, 0x3F82}, // tie, odd rounds up
-		{0x3F808001, 0x3F81}, // above the tie
-		{0xBF807FFF, 0xBF80}, // below the tie, negative
-		{0x00000000, 0x0000},
-		{0x80000000, 0x8000},
-	} {
-		if got := bf16FromF32(math.Float32frombits(c.in)); got != c.want {
-			t.Errorf("bf16(%#08x) = %#04x, want %#04x", c.in, got, c.want)
-		}
-	}
-}
+	"github.com/cartlsp/cartlsp/runtime/half"
+)
 
 // TestBF16Pack checks the AVX-512 packer against its Go twin, bit for bit.
 func TestBF16Pack(t *testing.T) {
@@ -50,7 +33,7 @@ func TestBF16Pack(t *testing.T) {
 func randomBF16Block(rng *rand.Rand, n int) []uint16 {
 	x := make([]uint16, n)
 	for i := range x {
-		x[i] = bf16FromF32(float32(rng.NormFloat64()))
+		x[i] = half.F32ToBF16(float32(rng.NormFloat64()))
 	}
 	return x
 }
@@ -183,7 +166,7 @@ func TestBF16Gemm(t *testing.T) {
 									} else {
 										bv = w[j*cols+kk]
 									}
-									pr := float64(f32FromBF16(bf16FromF32(a[i*k+kk]))) * float64(f32FromBF16(bf16FromF32(bv)))
+									pr := float64(half.BF16ToF32(half.F32ToBF16(a[i*k+kk]))) * float64(half.BF16ToF32(half.F32ToBF16(bv)))
 									s += pr
 									mag += math.Abs(pr)
 								}

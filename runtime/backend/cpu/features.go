@@ -28,6 +28,8 @@ var detected, active level
 func init() {
 	detected = detectLevel()
 	active = detected
+	amxDetected, bf16dpDetected = detectBF16(detected)
+	trainBF16 = HasAMX() && os.Getenv("CARTLSP_TRAIN_F32") != "1"
 	if os.Getenv("CARTLSP_NOASM") == "1" {
 		active = levelGeneric
 	}
