@@ -53,6 +53,12 @@ type Tensor interface {
 	Slice(lo, hi int) Tensor
 }
 
+// InPlace is implemented by loaded weights that may read their GGUF bytes
+// where they lie (in a mapped model file) instead of holding a copy.
+type InPlace interface {
+	InPlace() bool
+}
+
 // AttnShape is the geometry of multi-head attention with grouped KV heads:
 // query head h reads KV head h/(Heads/KVHeads).
 type AttnShape struct {
@@ -86,7 +92,9 @@ type Backend interface {
 	// ---- Memory.
 
 	// LoadWeight prepares a frozen [rows, cols] weight from GGUF row-major
-	// blocks of type typ; raw is not retained.
+	// blocks of type typ. A backend may read raw in place (the weight then
+	// implements InPlace and reports true): the caller keeps raw valid and
+	// unchanged while the weight is in use. Otherwise raw is not retained.
 	LoadWeight(typ gguf.Type, rows, cols int, raw []byte) (Tensor, error)
 	// TrainWeight is a frozen float weight [rows, cols] of the student,
 	// used by MatMul, MatMulBack, GetRows and Download only. The backend chooses its
@@ -95,6 +103,12 @@ type Backend interface {
 	TrainWeight(rows, cols int, data []float32) Tensor
 	// NewTensor is a zeroed [rows, cols] activation.
 	NewTensor(rows, cols int) Tensor
+	// NewCache is a zeroed [rows, cols] tensor for a KV cache's keys or
+	// values, in the backend's cache precision (binary16 on the CPU
+	// backend; Type says which). Copy and Upload into it round to that
+	// precision, Download widens; Attention reads it. Callers round keys and
+	// values with RoundF16 first, so every backend holds the same numbers.
+	NewCache(rows, cols int) Tensor
 	// FromHost is a [rows, cols] tensor holding data (len rows·cols); the
 	// backend may keep data as its memory, so the caller must not change it
 	// while the tensor is in use.
@@ -130,13 +144,14 @@ type Backend interface {
 	// RoundF16 rounds every element to the nearest binary16 value (an F16
 	// KV cache's storage).
 	RoundF16(x Tensor)
-	// Attention is causal attention over a KV cache as llama.cpp computes it
-	// with an F16 cache and no flash attention: query row i of q [n, Heads·hd]
-	// (at position pos0+i) attends to rows 0..pos0+i of k and v
-	// [≥ pos0+n, KVHeads·hd], and out [n, Heads·hd] receives the result.
-	// q is rounded to f16 on the way, as are the softmax weights; batched
-	// tells that the step holds more than one token, which selects
-	// llama.cpp's summation order.
+	// Attention is causal attention over a KV cache: query row i of q
+	// [n, Heads·hd] (at position pos0+i) attends to rows 0..pos0+i of k and
+	// v [≥ pos0+n, KVHeads·hd] (cache tensors from NewCache, or
+	// activations), and out [n, Heads·hd] receives softmax(q·kᵀ/√hd)·v. A
+	// backend may round q and the softmax weights to f16 on the way, as
+	// llama.cpp does with an F16 cache (the CPU backend's exact mode);
+	// batched tells that the step holds more than one token, which selects
+	// llama.cpp's summation order there.
 	Attention(out, q, k, v Tensor, s AttnShape, pos0 int, batched bool)
 
 	// ---- The student: attention over a trainable prefix, backward passes,

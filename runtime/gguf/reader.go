@@ -34,6 +34,7 @@ type File struct {
 
 	data    []byte // the whole file
 	unmap   func([]byte) error
+	mapped  bool // data is a mapping of the file (Release drops pages)
 	dataOff uint64 // start of the data section in data
 	index   map[string]int
 	kvIndex map[string]int
@@ -65,7 +66,7 @@ func (t *TensorInfo) Elems() uint64 {
 
 // Open maps the file at path read-only and parses it. Close releases it.
 func Open(path string) (*File, error) {
-	data, unmap, err := mapFile(path)
+	data, unmap, mapped, err := mapFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
@@ -74,8 +75,18 @@ func Open(path string) (*File, error) {
 		_ = unmap(data)
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	f.unmap = unmap
+	f.unmap, f.mapped = unmap, mapped
 	return f, nil
+}
+
+// Release says that t's bytes are not needed in memory for now (a backend
+// repacked them): where the file is mapped, their pages leave the process's
+// resident set and are read from the file again if touched. TensorData stays
+// valid.
+func (f *File) Release(t *TensorInfo) {
+	if f.mapped {
+		release(f.TensorData(t))
+	}
 }
 
 // Close releases the mapping made by Open. Slices from TensorData must not be

@@ -26,10 +26,89 @@ type SeqTokens struct {
 // Batch is one forward step over several sequences of different lengths.
 type Batch []SeqTokens
 
+// UBatch is the most tokens one step computes at once: a longer batch runs
+// as several steps (llama.cpp's n_ubatch, and its default), so activation
+// memory stays bounded whatever the prompt's length.
+const UBatch = 512
+
 // Forward appends the batch's tokens to their sequences in cache and returns
 // logits [nOut, Vocab] for the requested positions, in batch order.
 // The cache is left unchanged when an error is returned.
 func (m *Model) Forward(ctx context.Context, cache *KVCache, b Batch) ([]float32, error) {
+	total := 0
+	for _, st := range b {
+		total += len(st.Tokens)
+	}
+	if total <= UBatch {
+		return m.forward(ctx, cache, b)
+	}
+	// Validate the whole batch before any step changes the cache.
+	seen := map[int]bool{}
+	for _, st := range b {
+		if st.Seq < 0 || st.Seq >= cache.Seqs() {
+			return nil, fmt.Errorf("model: sequence %d is outside the cache's %d", st.Seq, cache.Seqs())
+		}
+		if seen[st.Seq] {
+			return nil, fmt.Errorf("model: sequence %d appears twice in one batch", st.Seq)
+		}
+		seen[st.Seq] = true
+		if cache.Len(st.Seq)+len(st.Tokens) > cache.MaxLen() {
+			return nil, fmt.Errorf("model: sequence %d would hold %d tokens, more than the cache's %d",
+				st.Seq, cache.Len(st.Seq)+len(st.Tokens), cache.MaxLen())
+		}
+	}
+	start := make(map[int]int, len(b))
+	for _, st := range b {
+		start[st.Seq] = cache.Len(st.Seq)
+	}
+	// Cut the batch into steps of at most UBatch tokens, in order; a
+	// sequence may span steps (its later tokens attend to the earlier ones
+	// through the cache). Each piece asks for the logits its part of the
+	// sequence owes.
+	var logits []float32
+	var step Batch
+	n := 0
+	flush := func() error {
+		if len(step) == 0 {
+			return nil
+		}
+		l, err := m.forward(ctx, cache, step)
+		if err != nil {
+			for s, p := range start {
+				cache.Truncate(s, p)
+			}
+			return err
+		}
+		logits = append(logits, l...)
+		step, n = step[:0], 0
+		return nil
+	}
+	for _, st := range b {
+		toks := st.Tokens
+		for len(toks) > 0 {
+			take := min(len(toks), UBatch-n)
+			mode := st.Logits
+			if mode == LogitsLast && take < len(toks) {
+				mode = LogitsNone // the last token is in a later piece
+			}
+			step = append(step, SeqTokens{Seq: st.Seq, Tokens: toks[:take], Logits: mode})
+			n += take
+			toks = toks[take:]
+			if n == UBatch {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return logits, nil
+}
+
+// forward is one step of Forward (any number of tokens).
+func (m *Model) forward(ctx context.Context, cache *KVCache, b Batch) ([]float32, error) {
 	// Flatten: token t belongs to sequence seq[t] at position pos[t].
 	var toks, pos, outRows []int
 	seen := map[int]bool{}

@@ -9,8 +9,9 @@ import (
 // KVCache holds the keys and values of past tokens, for several independent
 // sequences, as tensors of the model's backend. Keys are stored after RoPE.
 // Keys and values are rounded to binary16 precision on write, as llama.cpp's
-// default F16 cache does, so decoding here and there sees the same numbers;
-// they are kept as float32 so attention needs no conversion.
+// default F16 cache does, so decoding here and there sees the same numbers,
+// and held in the backend's cache tensors (binary16 on the CPU backend: 2
+// bytes per element).
 type KVCache struct {
 	be                    backend.Backend
 	layers, kvDim, maxLen int
@@ -50,8 +51,8 @@ func (c *KVCache) Truncate(s, n int) {
 	}
 }
 
-// Bytes is the memory held by the cache's keys and values, counted at the
-// 2 bytes per element of an F16 cache.
+// Bytes is the memory the cache's held keys and values take, counted at the
+// 2 bytes per element of an F16 cache (what the CPU backend stores).
 func (c *KVCache) Bytes() int64 {
 	var n int64
 	for i := range c.seqs {
@@ -75,7 +76,7 @@ func (c *KVCache) reserve(s, extra int) error {
 	if sc.cap < need {
 		grow := max(need, min(c.maxLen, max(2*sc.n, need+256)))
 		for l := 0; l < c.layers; l++ {
-			nk, nv := c.be.NewTensor(grow, c.kvDim), c.be.NewTensor(grow, c.kvDim)
+			nk, nv := c.be.NewCache(grow, c.kvDim), c.be.NewCache(grow, c.kvDim)
 			if sc.n > 0 {
 				c.be.Copy(nk.Slice(0, sc.n), sc.k[l].Slice(0, sc.n))
 				c.be.Copy(nv.Slice(0, sc.n), sc.v[l].Slice(0, sc.n))

@@ -36,6 +36,7 @@ type Model struct {
 	Output  backend.Tensor // [Vocab, Dim]; the embedding when tied
 	Backend backend.Backend
 	File    *gguf.File
+	inPlace map[string]bool // tensors whose weights read the file's bytes in place
 	fpOnce  sync.Once
 	fp      string
 }
@@ -47,15 +48,15 @@ func New(f *gguf.File, be backend.Backend) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, Backend: be, File: f}
-	if m.Embed, err = loadMatrix(f, be, "token_embd.weight", cfg.Vocab, cfg.Dim); err != nil {
+	m := &Model{Config: cfg, Backend: be, File: f, inPlace: map[string]bool{}}
+	if m.Embed, err = loadMatrix(f, be, "token_embd.weight", cfg.Vocab, cfg.Dim, m.inPlace); err != nil {
 		return nil, err
 	}
 	if m.OutNorm, err = loadVector(f, be, "output_norm.weight", cfg.Dim); err != nil {
 		return nil, err
 	}
 	if _, ok := f.Tensor("output.weight"); ok {
-		if m.Output, err = loadMatrix(f, be, "output.weight", cfg.Vocab, cfg.Dim); err != nil {
+		if m.Output, err = loadMatrix(f, be, "output.weight", cfg.Vocab, cfg.Dim, m.inPlace); err != nil {
 			return nil, err
 		}
 	} else {
@@ -80,7 +81,7 @@ func New(f *gguf.File, be backend.Backend) (*Model, error) {
 			{&l.Wdown, "ffn_down.weight", cfg.Dim, cfg.FFN},
 		}
 		for _, mt := range mats {
-			if *mt.dst, err = loadMatrix(f, be, p+mt.name, mt.rows, mt.cols); err != nil {
+			if *mt.dst, err = loadMatrix(f, be, p+mt.name, mt.rows, mt.cols, m.inPlace); err != nil {
 				return nil, err
 			}
 		}
@@ -105,7 +106,9 @@ func New(f *gguf.File, be backend.Backend) (*Model, error) {
 	return m, nil
 }
 
-func loadMatrix(f *gguf.File, be backend.Backend, name string, rows, cols int) (backend.Tensor, error) {
+// loadMatrix loads a weight and notes in inPlaceSet whether it reads the
+// file's bytes in place; the pages of one that does not are released.
+func loadMatrix(f *gguf.File, be backend.Backend, name string, rows, cols int, inPlaceSet map[string]bool) (backend.Tensor, error) {
 	t, ok := f.Tensor(name)
 	if !ok {
 		return nil, fmt.Errorf("model: tensor %s is missing", name)
@@ -117,7 +120,17 @@ func loadMatrix(f *gguf.File, be backend.Backend, name string, rows, cols int) (
 	if err != nil {
 		return nil, fmt.Errorf("model: loading %s: %w", name, err)
 	}
+	if inPlace(mat) {
+		inPlaceSet[name] = true
+	} else {
+		f.Release(t) // repacked: the file's pages need not stay resident
+	}
 	return mat, nil
+}
+
+func inPlace(w backend.Tensor) bool {
+	ip, ok := w.(backend.InPlace)
+	return ok && ip.InPlace()
 }
 
 // loadVector reads a norm weight or bias as a [1, n] tensor.
@@ -151,6 +164,9 @@ func (m *Model) Fingerprint() string {
 			binary.LittleEndian.PutUint64(buf[:], t.Size)
 			h.Write(buf[:])
 			h.Write(m.File.TensorData(t))
+			if !m.inPlace[t.Name] {
+				m.File.Release(t) // hashed; the weights do not read these pages
+			}
 		}
 		m.fp = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	})

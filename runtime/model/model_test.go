@@ -329,3 +329,50 @@ func TestModelFromFile(t *testing.T) {
 		t.Fatal("different weights gave the same fingerprint")
 	}
 }
+
+// TestLongBatchSplitsIntoSteps: a batch longer than model.UBatch runs as
+// several steps, with the same logits as feeding its pieces one Forward at
+// a time, LogitsLast still meaning each sequence's last token, and an error
+// in a later step leaving the cache as it was.
+func TestLongBatchSplitsIntoSteps(t *testing.T) {
+	m := tinyModel(t, modeltest.Options{Matrix: gguf.TypeQ8_0, Embed: gguf.TypeQ8_0, Context: 2048, Seed: 6}, 2)
+	rng := rand.New(rand.NewPCG(4, 4))
+	a, b := randTokens(rng, 700, m.Vocab), randTokens(rng, 400, m.Vocab)
+	ctx := context.Background()
+	V := m.Vocab
+	c := m.NewCache(2, 2048)
+	got, err := m.Forward(ctx, c, model.Batch{{Seq: 0, Tokens: a, Logits: model.LogitsLast}, {Seq: 1, Tokens: b, Logits: model.LogitsAll}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != (1+len(b))*V || c.Len(0) != len(a) || c.Len(1) != len(b) {
+		t.Fatalf("%d logits, cache %d/%d; want %d logits, %d/%d", len(got)/V, c.Len(0), c.Len(1), 1+len(b), len(a), len(b))
+	}
+	ref := m.NewCache(2, 2048)
+	var want []float32
+	for _, piece := range []model.Batch{
+		{{Seq: 0, Tokens: a[:300], Logits: model.LogitsNone}},
+		{{Seq: 0, Tokens: a[300:], Logits: model.LogitsLast}},
+		{{Seq: 1, Tokens: b[:256], Logits: model.LogitsAll}},
+		{{Seq: 1, Tokens: b[256:], Logits: model.LogitsAll}},
+	} {
+		l, err := m.Forward(ctx, ref, piece)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, l...)
+	}
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); d > 1e-4 {
+			t.Fatalf("logit %d: one long batch %g, pieces %g", i, got[i], want[i])
+		}
+	}
+	// A bad token in the third step: nothing is kept.
+	bad := append(randTokens(rng, 1200, m.Vocab), m.Vocab)
+	if _, err := m.Forward(ctx, c, model.Batch{{Seq: 0, Tokens: bad}}); err == nil {
+		t.Fatal("a token outside the vocabulary was accepted")
+	}
+	if c.Len(0) != len(a) {
+		t.Fatalf("after a failed long batch the cache holds %d tokens, want %d", c.Len(0), len(a))
+	}
+}

@@ -264,20 +264,38 @@ var cases = []struct {
 		}
 	}},
 	{"Attention", func(p *pair) {
-		// The f16 rounding of q and of the weights may fall on either side
-		// of a tie in the two backends: one f16 step (5e−4) on a few terms.
-		s := backend.AttnShape{Heads: 4, KVHeads: 2, HeadDim: 64}
-		for _, c := range []struct{ n, pos0 int }{{1, 0}, {1, 37}, {6, 0}, {9, 20}} {
-			L := c.pos0 + c.n
-			k, v := p.tensor(L, 128, 1), p.tensor(L, 128, 1)
+		// A backend may round q and the weights to f16 (llama.cpp's
+		// numerics): one f16 step (5e−4) on every term. Keys and values
+		// come as activations and as cache tensors; the longer cases cross
+		// key blocks and (for one token) are split into key chunks.
+		for _, c := range []struct {
+			heads, kvHeads, n, pos0 int
+			cache               bool
+		}{
+			{4, 2, 1, 0, false}, {4, 2, 1, 37, false}, {4, 2, 6, 0, false}, {4, 2, 9, 20, false},
+			{4, 2, 1, 37, true}, {4, 2, 9, 20, true}, {14, 2, 1, 1300, true}, {6, 2, 40, 290, true}, {3, 1, 17, 0, true},
+		} {
+			s := backend.AttnShape{Heads: c.heads, KVHeads: c.kvHeads, HeadDim: 64}
+			L, kvd := c.pos0+c.n, c.kvHeads*64
+			k, v := p.tensor(L, kvd, 1), p.tensor(L, kvd, 1)
 			p.be.RoundF16(k.got)
 			p.want.RoundF16(k.want)
 			p.be.RoundF16(v.got)
 			p.want.RoundF16(v.want)
-			q, o := p.tensor(c.n, 256, 0.3), p.zeros(c.n, 256)
+			if c.cache {
+				kc := twin{p.be.NewCache(L, kvd), p.want.NewCache(L, kvd)}
+				vc := twin{p.be.NewCache(L, kvd), p.want.NewCache(L, kvd)}
+				for _, cp := range [][2]twin{{kc, k}, {vc, v}} {
+					p.be.Copy(cp[0].got, cp[1].got)
+					p.want.Copy(cp[0].want, cp[1].want)
+				}
+				p.check("cache copy", kc, 0) // binary16 values survive the cache exactly
+				k, v = kc, vc
+			}
+			q, o := p.tensor(c.n, c.heads*64, 0.3), p.zeros(c.n, c.heads*64)
 			p.be.Attention(o.got, q.got, k.got, v.got, s, c.pos0, c.n > 1)
 			p.want.Attention(o.want, q.want, k.want, v.want, s, c.pos0, c.n > 1)
-			p.check("Attention", o, 1e-3)
+			p.check(fmt.Sprintf("Attention %+v", c), o, 1e-3)
 		}
 	}},
 	{"PrefixAttention", func(p *pair) {

@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/cartlsp/cartlsp/runtime/backend"
 	"github.com/cartlsp/cartlsp/runtime/gguf"
@@ -14,12 +15,15 @@ type Backend struct {
 	pool     *Pool
 	bf16     bool // TrainWeight keeps bf16 panels for the matrix unit (bf16.go)
 	loadBF16 bool // LoadWeight dequantizes matrices to bf16 panels (a teacher)
+	exact    bool // Attention follows llama.cpp bit for bit (SetExactAttention)
 }
 
 var _ backend.Backend = (*Backend)(nil)
 
 // NewBackend starts a CPU backend with the given number of threads.
-func NewBackend(threads int) *Backend { return &Backend{pool: NewPool(threads), bf16: trainBF16} }
+func NewBackend(threads int) *Backend {
+	return &Backend{pool: NewPool(threads), bf16: trainBF16, exact: os.Getenv("CARTLSP_EXACT_ATTENTION") == "1"}
+}
 
 // Name is "cpu/<kernel level>".
 func (b *Backend) Name() string { return "cpu/" + Features() }
@@ -57,6 +61,10 @@ type weight struct{ w *Weight }
 func (t *weight) Rows() int       { return t.w.Rows() }
 func (t *weight) Cols() int       { return t.w.Cols() }
 func (t *weight) Type() gguf.Type { return t.w.Type() }
+
+// InPlace says the weight reads LoadWeight's bytes where they lie.
+func (t *weight) InPlace() bool { return t.w.inPlace }
+
 func (t *weight) Slice(lo, hi int) backend.Tensor {
 	panic("cpu: a loaded weight cannot be sliced")
 }
@@ -98,6 +106,13 @@ func (b *Backend) FromHost(rows, cols int, data []float32) backend.Tensor {
 }
 
 func (b *Backend) Upload(dst backend.Tensor, src []float32) {
+	if h, ok := dst.(*f16Tensor); ok {
+		if len(src) != len(h.data) {
+			panic(fmt.Sprintf("cpu: uploading %d numbers into a [%d, %d] tensor", len(src), h.rows, h.cols))
+		}
+		f32ToF16(h.data, src)
+		return
+	}
 	d := act(dst)
 	if len(src) != len(d.data) {
 		panic(fmt.Sprintf("cpu: uploading %d numbers into a [%d, %d] tensor", len(src), d.rows, d.cols))
@@ -117,6 +132,13 @@ func (b *Backend) Download(dst []float32, src backend.Tensor) {
 		}
 		return
 	}
+	if h, ok := src.(*f16Tensor); ok {
+		if len(dst) != len(h.data) {
+			panic(fmt.Sprintf("cpu: downloading a [%d, %d] tensor into %d numbers", h.rows, h.cols, len(dst)))
+		}
+		f16ToF32(dst, h.data)
+		return
+	}
 	s := act(src)
 	if len(dst) != len(s.data) {
 		panic(fmt.Sprintf("cpu: downloading a [%d, %d] tensor into %d numbers", s.rows, s.cols, len(dst)))
@@ -124,5 +146,12 @@ func (b *Backend) Download(dst []float32, src backend.Tensor) {
 	copy(dst, s.data)
 }
 
-func (b *Backend) Copy(dst, src backend.Tensor) { copy(act(dst).data, act(src).data) }
-func (b *Backend) Zero(t backend.Tensor)        { clear(act(t).data) }
+func (b *Backend) Copy(dst, src backend.Tensor) { copyTensor(dst, src) }
+
+func (b *Backend) Zero(t backend.Tensor) {
+	if h, ok := t.(*f16Tensor); ok {
+		clear(h.data)
+		return
+	}
+	clear(act(t).data)
+}

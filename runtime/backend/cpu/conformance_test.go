@@ -11,16 +11,23 @@ import (
 
 // TestConformance: every operation of the CPU backend agrees with the
 // float64 reference backend, with the student's weights in float32 and, on a
-// CPU with AMX, in bf16.
+// CPU with AMX, in bf16, and with attention on its blocked and its exact path.
 func TestConformance(t *testing.T) {
 	for _, bf16 := range []bool{false, true} {
-		be := cpu.NewBackend(2)
-		if be.SetTrainBF16(bf16) != bf16 {
+		for _, exact := range []bool{false, true} {
+			be := cpu.NewBackend(2)
+			if be.SetTrainBF16(bf16) != bf16 {
+				be.Close()
+				continue
+			}
+			be.SetExactAttention(exact)
+			name := be.TrainPrecision() + "/blocked"
+			if exact {
+				name = be.TrainPrecision() + "/exact"
+			}
+			t.Run(name, func(t *testing.T) { backendtest.Conformance(t, be) })
 			be.Close()
-			continue
 		}
-		t.Run(be.TrainPrecision(), func(t *testing.T) { backendtest.Conformance(t, be) })
-		be.Close()
 	}
 }
 

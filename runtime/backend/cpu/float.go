@@ -60,6 +60,19 @@ func f16ToF32(dst []float32, src []uint16) {
 	}
 }
 
+// f32ToF16 rounds src to F16 bit patterns (nearest even) into dst.
+func f32ToF16(dst []uint16, src []float32) {
+	dst = dst[:len(src)]
+	i := 0
+	if active >= levelAVX2 && len(src) >= 8 {
+		i = len(src) &^ 7
+		f32ToF16Asm(&dst[0], &src[0], i)
+	}
+	for ; i < len(src); i++ {
+		dst[i] = half.F32ToF16(src[i])
+	}
+}
+
 // quantQ8 quantizes one activation row (see quantQ8Go), in assembly where
 // available.
 func quantQ8(x []float32, qs []int8, meta []uint32, corr int32) {

@@ -209,3 +209,25 @@ qzero:
 qdone:
 	VZEROUPPER
 	RET
+
+// func f32ToF16Asm(dst *uint16, src *float32, n int)
+// Round to nearest even (VCVTPS2PH imm 0), n a multiple of 8.
+TEXT ·f32ToF16Asm(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   h16done
+
+h16loop:
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0, Y0, X1
+	VMOVDQU   X1, (DI)
+	ADDQ      $32, SI
+	ADDQ      $16, DI
+	DECQ      CX
+	JNZ       h16loop
+
+h16done:
+	VZEROUPPER
+	RET

@@ -61,3 +61,33 @@ func TestF16ToF32(t *testing.T) {
 		})
 	}
 }
+
+// TestF32ToF16 rounds every F16 value, the midpoints between neighbours
+// (ties go to even), their neighbours, and values past the range, against
+// half.F32ToF16.
+func TestF32ToF16(t *testing.T) {
+	var src []float32
+	for h := 0; h < 1<<16; h++ {
+		a := half.F16ToF32(uint16(h))
+		if math.IsNaN(float64(a)) {
+			continue
+		}
+		src = append(src, a)
+		if b := half.F16ToF32(uint16(h + 1)); h&0x7fff < 0x7c00 && !math.IsInf(float64(a), 0) && !math.IsNaN(float64(b)) {
+			mid := float32((float64(a) + float64(b)) / 2)
+			src = append(src, mid, math.Nextafter32(mid, a), math.Nextafter32(mid, b))
+		}
+	}
+	src = append(src, 1e6, -1e6, 65520, 65519, 3e38, float32(math.Inf(1)))
+	for _, lvl := range levels() {
+		withLevel(t, lvl, func() {
+			dst := make([]uint16, len(src))
+			f32ToF16(dst, src)
+			for i, x := range src {
+				if want := half.F32ToF16(x); dst[i] != want {
+					t.Fatalf("%v %g: %#04x, want %#04x", lvl, x, dst[i], want)
+				}
+			}
+		})
+	}
+}

@@ -138,17 +138,49 @@ func (b *Backend) SwiGLU(dst, g, u backend.Tensor) {
 	})
 }
 
-func (b *Backend) RoundF16(x backend.Tensor) { RoundF16(act(x).data) }
+// RoundF16 rounds an activation; a cache tensor holds binary16 already.
+func (b *Backend) RoundF16(x backend.Tensor) {
+	if _, ok := x.(*f16Tensor); ok {
+		return
+	}
+	RoundF16(act(x).data)
+}
 
-// Attention computes llama.cpp's attention over an F16 cache without flash
+// Attention is causal attention over a KV cache (binary16 cache tensors, or
+// float32 activations). By default it runs the blocked, GQA-grouped path
+// (flashAttention); with SetExactAttention it computes what llama.cpp
+// computes with an F16 cache and no flash attention, bit for bit
+// (exactAttention).
+func (b *Backend) Attention(out, q, k, v backend.Tensor, s backend.AttnShape, pos0 int, batched bool) {
+	if b.exact {
+		b.exactAttention(out, q, k, v, s, pos0, batched)
+		return
+	}
+	b.flashAttention(act(out), act(q), k, v, s, pos0)
+}
+
+// SetExactAttention chooses Attention's path: llama.cpp's numerics bit for
+// bit (on; the parity tests) or the blocked path (off, the default). It
+// returns the setting in force. CARTLSP_EXACT_ATTENTION=1 turns it on for
+// every backend.
+func (b *Backend) SetExactAttention(on bool) bool {
+	b.exact = on
+	return b.exact
+}
+
+// exactAttention is llama.cpp's attention over an F16 cache without flash
 // attention, bit for bit: q and the softmax weights are rounded to f16
 // before their products with the f16 keys and values; the products are
 // summed in tinyBLAS's order when the step has several tokens and in
 // ggml_vec_dot_f16's for a single token (AttnScores, AttnValues); scores are
 // scaled by 1.0f/sqrtf(HeadDim) and exponentiated and summed as
-// ggml_vec_soft_max_f32 does (SoftmaxExp).
-func (b *Backend) Attention(out, q, k, v backend.Tensor, s backend.AttnShape, pos0 int, batched bool) {
-	oa, qa, ka, va := act(out), act(q), act(k), act(v)
+// ggml_vec_soft_max_f32 does (SoftmaxExp). A binary16 cache is widened
+// first (exactly).
+func (b *Backend) exactAttention(out, q, k, v backend.Tensor, s backend.AttnShape, pos0 int, batched bool) {
+	var kbuf, vbuf []float32
+	ka := &tensor{data: widen(k, &kbuf), rows: k.Rows(), cols: k.Cols()}
+	va := &tensor{data: widen(v, &vbuf), rows: v.Rows(), cols: v.Cols()}
+	oa, qa := act(out), act(q)
 	n, hd, KV := qa.rows, s.HeadDim, ka.cols
 	group := s.Heads / s.KVHeads
 	scale := 1 / float32(math.Sqrt(float64(hd)))

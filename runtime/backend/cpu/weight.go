@@ -66,6 +66,8 @@ type Weight struct {
 	f32  []float32 // F32
 	u16  []uint16  // F16, BF16
 	raw  []byte    // K-quants: GGUF blocks, row-major
+	// inPlace: raw is the caller's bytes (LoadWeight's), read where they lie
+	inPlace bool
 	kscm []uint8   // Q4_K, Q5_K: decoded scales and mins (kScaleMins)
 }
 
@@ -125,7 +127,9 @@ func NewWeight(typ gguf.Type, rows, cols int, raw []byte) (*Weight, error) {
 			w.u16[i] = le16(raw[2*i:])
 		}
 	case gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
-		w.raw = append([]byte(nil), raw...)
+		// Read in place: the kernels take the GGUF blocks as they lie (in a
+		// mapped file, no second copy).
+		w.raw, w.inPlace = raw, true
 		if typ != gguf.TypeQ6_K {
 			w.kscm = kScaleMins(w.raw, typ.BlockBytes())
 		}

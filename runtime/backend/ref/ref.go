@@ -108,6 +108,10 @@ func (b *impl[T]) LoadWeight(typ gguf.Type, rows, cols int, raw []byte) (backend
 
 func (b *impl[T]) NewTensor(rows, cols int) backend.Tensor { return b.newT(rows, cols) }
 
+// NewCache holds keys and values in T: the callers' RoundF16 gives them
+// binary16's values.
+func (b *impl[T]) NewCache(rows, cols int) backend.Tensor { return b.newT(rows, cols) }
+
 func (b *impl[T]) FromHost(rows, cols int, data []float32) backend.Tensor {
 	t := b.newT(rows, cols)
 	b.Upload(t, data)
@@ -238,8 +242,9 @@ func (b *impl[T]) RoundF16(x backend.Tensor) {
 	}
 }
 
-// Attention: softmax(q·kᵀ/√hd) over positions 0..pos0+i, then ·v, with q and
-// the weights rounded to f16 as the cache's numerics say.
+// Attention: softmax(q·kᵀ/√hd) over positions 0..pos0+i, then ·v, in T
+// (the definition; the CPU backend's exact mode also rounds q and the
+// weights to f16, as llama.cpp does).
 func (b *impl[T]) Attention(out, q, k, v backend.Tensor, s backend.AttnShape, pos0 int, batched bool) {
 	ot, qt, kt, vt := of[T](out), of[T](q), of[T](k), of[T](v)
 	hd, G := s.HeadDim, s.Heads/s.KVHeads
@@ -251,7 +256,7 @@ func (b *impl[T]) Attention(out, q, k, v backend.Tensor, s backend.AttnShape, po
 		for h := 0; h < s.Heads; h++ {
 			g := h / G
 			for d := range qh {
-				qh[d] = roundF16(qt.row(i)[h*hd+d])
+				qh[d] = qt.row(i)[h*hd+d]
 			}
 			mx := math.Inf(-1)
 			for j := 0; j < L; j++ {
@@ -271,7 +276,7 @@ func (b *impl[T]) Attention(out, q, k, v backend.Tensor, s backend.AttnShape, po
 			o := ot.row(i)[h*hd : (h+1)*hd]
 			clear(o)
 			for j := 0; j < L; j++ {
-				a := roundF16(T(w[j] / sum))
+				a := T(w[j] / sum)
 				vr := vt.row(j)[g*hd : (g+1)*hd]
 				for d := range o {
 					o[d] += a * vr[d]
