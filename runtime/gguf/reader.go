@@ -34,7 +34,7 @@ type File struct {
 
 	data    []byte // the whole file
 	unmap   func([]byte) error
-	mapped  bool // data is a mapping of the file (Release drops pages)
+	mapped  bool   // data is a mapping of the file (Release drops pages)
 	dataOff uint64 // start of the data section in data
 	index   map[string]int
 	kvIndex map[string]int

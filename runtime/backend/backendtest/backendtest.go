@@ -270,7 +270,7 @@ var cases = []struct {
 		// key blocks and (for one token) are split into key chunks.
 		for _, c := range []struct {
 			heads, kvHeads, n, pos0 int
-			cache               bool
+			cache                   bool
 		}{
 			{4, 2, 1, 0, false}, {4, 2, 1, 37, false}, {4, 2, 6, 0, false}, {4, 2, 9, 20, false},
 			{4, 2, 1, 37, true}, {4, 2, 9, 20, true}, {14, 2, 1, 1300, true}, {6, 2, 40, 290, true}, {3, 1, 17, 0, true},

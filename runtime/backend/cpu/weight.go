@@ -63,12 +63,12 @@ type Weight struct {
 	ntiles     int
 	q8off      bool // Q8_0 quants stored as q XOR 0x80
 
-	f32  []float32 // F32
-	u16  []uint16  // F16, BF16
-	raw  []byte    // K-quants: GGUF blocks, row-major
+	f32 []float32 // F32
+	u16 []uint16  // F16, BF16
+	raw []byte    // K-quants: GGUF blocks, row-major
 	// inPlace: raw is the caller's bytes (LoadWeight's), read where they lie
 	inPlace bool
-	kscm []uint8   // Q4_K, Q5_K: decoded scales and mins (kScaleMins)
+	kscm    []uint8 // Q4_K, Q5_K: decoded scales and mins (kScaleMins)
 }
 
 // Rows is the number of output features.
