@@ -56,9 +56,13 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
-# Side by side with llama.cpp (needs: python3 -m pip install llama-cpp-python).
+# Side by side with llama.cpp's own llama-bench, built from the llama.cpp that PyPI's llama-cpp-python
+# sdist vendors (scripts/llama_bench_build.sh, ~10 min once): prefill 512/8192, decode 128 after
+# 512/8192, flash attention off and on, SmolLM2-135M and Qwen2.5-Coder-0.5B, peak RSS; ~40 min on
+# 2 cores. Writes bin/bench.md (docs/BENCHMARKS.md quotes it).
 bench: model
-	scripts/bench.sh $(MODEL)
+	scripts/bench.sh bin/bench.md
+	@cat bin/bench.md
 
 # The language server's latency as an editor sees it (scripts/lsp_latency.py): ask time to first
 # token and completion latency, HEAD's Cartridge vs the corpus in context, on google/uuid. --train

@@ -1,35 +1,46 @@
 #!/usr/bin/env bash
-# Side-by-side speed of cartlsp and llama.cpp on the same model and machine,
-# in one run, alternating the two so machine noise hits both alike.
-# Needs: python3 -m pip install llama-cpp-python (it compiles llama.cpp).
-# Usage: scripts/bench.sh [MODEL.gguf]   (prints a Markdown table)
+# cartlsp against llama.cpp's own llama-bench, side by side in one run, same
+# model files, same threads: prefill 512 and 8192 tokens, decode 128 tokens
+# after 512 and after 8192, llama.cpp with flash attention off and on, on
+# SmolLM2-135M and Qwen2.5-Coder-0.5B (the official Q4_K_M file). The
+# engines alternate (ROUNDS rounds; each figure is the best round) so machine
+# noise hits both alike. Peak RSS is each process's own (getrusage of the
+# child), for the same context: the 8192 + 128 token run.
+#
+# Usage: scripts/bench.sh [OUT.md]    env: THREADS (2), ROUNDS (2), MODELS
+# (default "smollm2-135m qwen2.5-coder-0.5b"), LONG (8192)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=${1:-$(go run ./cmd/cartlsp model pull --quiet)}
+threads=${THREADS:-2}
+rounds=${ROUNDS:-2}
+long=${LONG:-8192}
+models=${MODELS:-"smollm2-135m qwen2.5-coder-0.5b"}
+out=${1:-/dev/stdout}
 go build -o bin/cartlsp ./cmd/cartlsp
-python3 -c 'import llama_cpp' 2>/dev/null || { echo "llama-cpp-python is missing: python3 -m pip install llama-cpp-python" >&2; exit 1; }
+lb=$(scripts/llama_bench_build.sh)
 tmp=$(mktemp -d)
-for t in 1 2; do
-  for round in 1 2; do
-    bin/cartlsp bench --model "$model" --threads "$t" --json >>"$tmp/go.$t"
-    python3 scripts/bench_llama.py "$model" "$t" >>"$tmp/llama.$t"
+trap 'rm -rf "$tmp"' EXIT
+# rss CMD…: runs CMD, its stdout to stdout, and its peak RSS (MiB) to fd 3.
+rss() {
+  python3 -c 'import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], stdout=sys.stdout)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, file=sys.stderr)
+sys.exit(r.returncode)' "$@" 2>&3
+}
+for name in $models; do
+  bin/cartlsp model pull --quiet "$name" >/dev/null
+  m=$(bin/cartlsp model path "$name")
+  for round in $(seq "$rounds"); do
+    echo "bench: $name round $round/$rounds" >&2
+    for fa in 0 1; do
+      "$lb" -m "$m" -t "$threads" -fa "$fa" -p 512,"$long" -n 0 -r 1 -o jsonl >>"$tmp/$name.llama.jsonl"
+      "$lb" -m "$m" -t "$threads" -fa "$fa" -p 0 -n 128 -d 512 -r 1 -o jsonl >>"$tmp/$name.llama.jsonl"
+      rss "$lb" -m "$m" -t "$threads" -fa "$fa" -p 0 -n 128 -d "$long" -r 1 -o jsonl >>"$tmp/$name.llama.jsonl" \
+        3>>"$tmp/$name.llama-rss.fa$fa"
+    done
+    bin/cartlsp bench --model "$m" --threads "$threads" --prompt 512 --gen 128 --reps 1 --json >>"$tmp/$name.cartlsp.jsonl"
+    rss bin/cartlsp bench --model "$m" --threads "$threads" --prompt "$long" --gen 128 --reps 1 --json \
+      >>"$tmp/$name.cartlsp.jsonl" 3>>"$tmp/$name.cartlsp-rss"
   done
 done
-python3 - "$tmp" <<'PY'
-import json, sys, platform, os
-tmp = sys.argv[1]
-def best(path):
-    rows = [json.loads(l) for l in open(path)]
-    return max(rows, key=lambda r: r["prefill_tok_per_s"]), max(rows, key=lambda r: r["decode_tok_per_s"]), max(r["peak_rss_mib"] for r in rows)
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
-print(f"Machine: {cpu}, {os.cpu_count()} cores. Best of 2 runs of median-of-3 each.\n")
-print("| threads | engine | prefill 512 tok/s | decode 128 @512 tok/s | peak RSS MiB | prefill ratio | decode ratio |")
-print("|---|---|---|---|---|---|---|")
-for t in (1, 2):
-    gp, gd, gm = best(f"{tmp}/go.{t}")
-    lp, ld, lm = best(f"{tmp}/llama.{t}")
-    print(f"| {t} | {lp['backend']} | {lp['prefill_tok_per_s']:.1f} | {ld['decode_tok_per_s']:.1f} | {lm:.0f} | 1.00 | 1.00 |")
-    print(f"| {t} | cartlsp {gp['backend']} | {gp['prefill_tok_per_s']:.1f} | {gd['decode_tok_per_s']:.1f} | {gm:.0f} | "
-          f"{gp['prefill_tok_per_s']/lp['prefill_tok_per_s']:.2f} | {gd['decode_tok_per_s']/ld['decode_tok_per_s']:.2f} |")
-PY
-rm -rf "$tmp"
+python3 scripts/bench_table.py "$tmp" "$long" "$threads" "$rounds" $models >"$out"
