@@ -35,27 +35,15 @@ const UBatch = 512
 // logits [nOut, Vocab] for the requested positions, in batch order.
 // The cache is left unchanged when an error is returned.
 func (m *Model) Forward(ctx context.Context, cache *KVCache, b Batch) ([]float32, error) {
+	if err := m.checkBatch(cache, b); err != nil {
+		return nil, err
+	}
 	total := 0
 	for _, st := range b {
 		total += len(st.Tokens)
 	}
 	if total <= UBatch {
 		return m.forward(ctx, cache, b)
-	}
-	// Validate the whole batch before any step changes the cache.
-	seen := map[int]bool{}
-	for _, st := range b {
-		if st.Seq < 0 || st.Seq >= cache.Seqs() {
-			return nil, fmt.Errorf("model: sequence %d is outside the cache's %d", st.Seq, cache.Seqs())
-		}
-		if seen[st.Seq] {
-			return nil, fmt.Errorf("model: sequence %d appears twice in one batch", st.Seq)
-		}
-		seen[st.Seq] = true
-		if cache.Len(st.Seq)+len(st.Tokens) > cache.MaxLen() {
-			return nil, fmt.Errorf("model: sequence %d would hold %d tokens, more than the cache's %d",
-				st.Seq, cache.Len(st.Seq)+len(st.Tokens), cache.MaxLen())
-		}
 	}
 	start := make(map[int]int, len(b))
 	for _, st := range b {
@@ -107,27 +95,38 @@ func (m *Model) Forward(ctx context.Context, cache *KVCache, b Batch) ([]float32
 	return logits, nil
 }
 
-// forward is one step of Forward (any number of tokens).
-func (m *Model) forward(ctx context.Context, cache *KVCache, b Batch) ([]float32, error) {
-	// Flatten: token t belongs to sequence seq[t] at position pos[t].
-	var toks, pos, outRows []int
+// checkBatch refuses a batch that would change the cache wrongly: a
+// sequence outside it or twice in the batch, more tokens than a sequence may
+// hold, a token outside the vocabulary.
+func (m *Model) checkBatch(cache *KVCache, b Batch) error {
 	seen := map[int]bool{}
 	for _, st := range b {
 		if st.Seq < 0 || st.Seq >= cache.Seqs() {
-			return nil, fmt.Errorf("model: sequence %d is outside the cache's %d", st.Seq, cache.Seqs())
+			return fmt.Errorf("model: sequence %d is outside the cache's %d", st.Seq, cache.Seqs())
 		}
 		if seen[st.Seq] {
-			return nil, fmt.Errorf("model: sequence %d appears twice in one batch", st.Seq)
+			return fmt.Errorf("model: sequence %d appears twice in one batch", st.Seq)
 		}
 		seen[st.Seq] = true
 		if cache.Len(st.Seq)+len(st.Tokens) > cache.MaxLen() {
-			return nil, fmt.Errorf("model: sequence %d would hold %d tokens, more than the cache's %d",
+			return fmt.Errorf("model: sequence %d would hold %d tokens, more than the cache's %d",
 				st.Seq, cache.Len(st.Seq)+len(st.Tokens), cache.MaxLen())
 		}
-		for i, tok := range st.Tokens {
+		for _, tok := range st.Tokens {
 			if tok < 0 || tok >= m.Vocab {
-				return nil, fmt.Errorf("model: token id %d is outside the vocabulary of %d", tok, m.Vocab)
+				return fmt.Errorf("model: token id %d is outside the vocabulary of %d", tok, m.Vocab)
 			}
+		}
+	}
+	return nil
+}
+
+// forward is one step of Forward (any number of tokens).
+func (m *Model) forward(ctx context.Context, cache *KVCache, b Batch) ([]float32, error) {
+	// Flatten (the batch was checked by Forward): token t belongs to sequence seq[t] at position pos[t].
+	var toks, pos, outRows []int
+	for _, st := range b {
+		for i, tok := range st.Tokens {
 			if st.Logits == LogitsAll || (st.Logits == LogitsLast && i == len(st.Tokens)-1) {
 				outRows = append(outRows, len(toks))
 			}

@@ -367,7 +367,7 @@ func TestLongBatchSplitsIntoSteps(t *testing.T) {
 			t.Fatalf("logit %d: one long batch %g, pieces %g", i, got[i], want[i])
 		}
 	}
-	// A bad token in the third step: nothing is kept.
+	// A bad token in what would be the third step: refused before any step, nothing kept.
 	bad := append(randTokens(rng, 1200, m.Vocab), m.Vocab)
 	if _, err := m.Forward(ctx, c, model.Batch{{Seq: 0, Tokens: bad}}); err == nil {
 		t.Fatal("a token outside the vocabulary was accepted")
