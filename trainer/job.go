@@ -186,7 +186,17 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &Trainer{Student: s, Infer: j.Infer, InitTokens: initTokens, Cfg: tcfg,
+	header := 0
+	if tcfg.Init == InitSelected {
+		opening, err := j.Chat.System(answer.SystemPrompt(""))
+		if err != nil {
+			return nil, err
+		}
+		for header < min(len(opening), len(initTokens)) && opening[header] == initTokens[header] {
+			header++
+		}
+	}
+	tr := &Trainer{Student: s, Infer: j.Infer, InitTokens: initTokens, InitHeader: header, InitModel: j.Teacher, Cfg: tcfg,
 		Checkpoint: filepath.Join(j.WorkDir, CheckpointFile), CheckpointEvery: j.CheckpointEvery}
 	if j.Warm != nil {
 		tr.Start = j.Warm.Prefix

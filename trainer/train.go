@@ -34,6 +34,11 @@ const (
 	// as detailed as fits in p): what the files define, rather than their
 	// first lines' license headers and imports.
 	InitOutline = "outline"
+	// InitSelected is the KV of the corpus tokens that the corpus's later
+	// tokens attend to most, chosen per layer and KV head from windows
+	// covering the whole corpus, behind the system turn's opening
+	// (student.InitSelected).
+	InitSelected = "selected"
 )
 
 // TrainConfig says how a Cartridge is trained.
@@ -75,9 +80,9 @@ func (c TrainConfig) check() error {
 		return fmt.Errorf("training: %d held-out conversations", c.Holdout)
 	}
 	switch c.Init {
-	case InitFirstTokens, InitOutline, InitRandomTokens, InitRandomVectors:
+	case InitFirstTokens, InitOutline, InitSelected, InitRandomTokens, InitRandomVectors:
 	default:
-		return fmt.Errorf("training: init %q; want %s, %s, %s or %s", c.Init, InitFirstTokens, InitOutline, InitRandomTokens, InitRandomVectors)
+		return fmt.Errorf("training: init %q; want %s, %s, %s, %s or %s", c.Init, InitFirstTokens, InitOutline, InitSelected, InitRandomTokens, InitRandomVectors)
 	}
 	return nil
 }
@@ -103,7 +108,14 @@ func (c TrainConfig) FitP(corpusTokens int) TrainConfig {
 type Trainer struct {
 	Student    *student.Model
 	Infer      *model.Model // computes the initial KV
-	InitTokens []int        // the corpus's first tokens, for InitFirstTokens
+	InitTokens []int        // the corpus's first tokens, for InitFirstTokens; its whole system turn for InitSelected
+	// InitHeader is how many of InitTokens open the system turn before the
+	// corpus (InitSelected keeps them as they are).
+	InitHeader int
+	// InitModel, when set, makes the model that prefills the corpus for
+	// InitSelected in place of Infer (self-study's faster teacher, say:
+	// the same file's weights in bf16); it is dropped after.
+	InitModel func() (*model.Model, error)
 	// Start, when set, is where training starts instead of Cfg.Init: an
 	// incremental training warm-starts from the parent commit's Cartridge.
 	// It is copied, never changed.
@@ -400,6 +412,22 @@ func (t *Trainer) initPrefix(ctx context.Context) (*student.Prefix, error) {
 			toks = append(toks, t.InitTokens...)
 		}
 		return student.InitFromTokens(ctx, t.Infer, toks, cfg.P, cfg.Frozen)
+	case InitSelected:
+		toks := t.InitTokens
+		if len(toks) <= cfg.P || t.InitHeader >= cfg.P {
+			for len(toks) < cfg.P {
+				toks = append(toks, t.InitTokens...)
+			}
+			return student.InitFromTokens(ctx, t.Infer, toks, cfg.P, cfg.Frozen)
+		}
+		m := t.Infer
+		if t.InitModel != nil {
+			var err error
+			if m, err = t.InitModel(); err != nil {
+				return nil, fmt.Errorf("training: the model that initialises the Cartridge: %w", err)
+			}
+		}
+		return student.InitSelected(ctx, m, toks, max(t.InitHeader, cfg.Frozen), cfg.P, cfg.Frozen, student.SelectConfig{})
 	case InitRandomTokens:
 		return student.InitRandomTokens(ctx, t.Infer, cfg.P, cfg.Frozen, cfg.Seed)
 	default:

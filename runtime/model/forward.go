@@ -124,9 +124,10 @@ func (m *Model) checkBatch(cache *KVCache, b Batch) error {
 // forward is one step of Forward (any number of tokens).
 func (m *Model) forward(ctx context.Context, cache *KVCache, b Batch) ([]float32, error) {
 	// Flatten (the batch was checked by Forward): token t belongs to sequence seq[t] at position pos[t].
-	var toks, pos, outRows []int
+	var toks, pos, seqs, outRows []int
 	for _, st := range b {
 		for i, tok := range st.Tokens {
+			seqs = append(seqs, st.Seq)
 			if st.Logits == LogitsAll || (st.Logits == LogitsLast && i == len(st.Tokens)-1) {
 				outRows = append(outRows, len(toks))
 			}
@@ -165,6 +166,7 @@ func (m *Model) forward(ctx context.Context, cache *KVCache, b Batch) ([]float32
 	cs := be.FromHost(n, m.RopeDims, m.RopeAngles(pos)) // cs: [n, RopeDims/2·2]
 	qShape, kShape, ash := m.RopeShape(m.Heads), m.RopeShape(m.KVHeads), m.AttnShape()
 
+	tr := traceFrom(ctx)
 	be.GetRows(x, m.Embed, toks)
 	for li := range m.Layers {
 		if err := backend.Yield(ctx); err != nil { // pauses background work for interactive work
@@ -200,6 +202,11 @@ func (m *Model) forward(ctx context.Context, cache *KVCache, b Batch) ([]float32
 			be.Copy(sc.v[li].Slice(p0, p1), v.Slice(t0, t1))
 			be.Attention(att.Slice(t0, t1), q.Slice(t0, t1), cache.keys(st.Seq, li, p1), cache.values(st.Seq, li, p1), ash, p0, n > 1)
 			t0 = t1
+		}
+		if tr != nil {
+			hq := make([]float32, n*D)
+			be.Download(hq, q)
+			tr.Queries(li, seqs, pos, hq)
 		}
 		be.MatMul(o, att, l.Wo)
 		be.Add(x, o)
