@@ -89,7 +89,7 @@ func InitSelected(ctx context.Context, infer *model.Model, tokens []int, header,
 			var got []selQuery
 			for t, at := range pos {
 				if at >= header && ((at-header)%sc.Stride == sc.Stride-1 || at == n-1) {
-					got = append(got, selQuery{pos: at, q: q[t*w : (t+1)*w]})
+					got = append(got, selQuery{pos: at, q: slices.Clone(q[t*w : (t+1)*w])})
 				}
 			}
 			mu.Lock()
