@@ -403,7 +403,17 @@ func (t *Trainer) initPrefix(ctx context.Context) (*student.Prefix, error) {
 		return t.Start.Clone(), nil
 	}
 	switch cfg.Init {
-	case InitFirstTokens, InitOutline:
+	case InitFirstTokens, InitOutline, InitSelected:
+		if cfg.Init == InitSelected && len(t.InitTokens) > cfg.P && t.InitHeader < cfg.P {
+			m := t.Infer
+			if t.InitModel != nil {
+				var err error
+				if m, err = t.InitModel(); err != nil {
+					return nil, fmt.Errorf("training: the model that initialises the Cartridge: %w", err)
+				}
+			}
+			return student.InitSelected(ctx, m, t.InitTokens, max(t.InitHeader, cfg.Frozen), cfg.P, cfg.Frozen, student.SelectConfig{})
+		}
 		toks := t.InitTokens
 		if len(toks) == 0 {
 			return nil, errors.New("training: no corpus tokens to initialise from")
@@ -412,22 +422,6 @@ func (t *Trainer) initPrefix(ctx context.Context) (*student.Prefix, error) {
 			toks = append(toks, t.InitTokens...)
 		}
 		return student.InitFromTokens(ctx, t.Infer, toks, cfg.P, cfg.Frozen)
-	case InitSelected:
-		toks := t.InitTokens
-		if len(toks) <= cfg.P || t.InitHeader >= cfg.P {
-			for len(toks) < cfg.P {
-				toks = append(toks, t.InitTokens...)
-			}
-			return student.InitFromTokens(ctx, t.Infer, toks, cfg.P, cfg.Frozen)
-		}
-		m := t.Infer
-		if t.InitModel != nil {
-			var err error
-			if m, err = t.InitModel(); err != nil {
-				return nil, fmt.Errorf("training: the model that initialises the Cartridge: %w", err)
-			}
-		}
-		return student.InitSelected(ctx, m, toks, max(t.InitHeader, cfg.Frozen), cfg.P, cfg.Frozen, student.SelectConfig{})
 	case InitRandomTokens:
 		return student.InitRandomTokens(ctx, t.Infer, cfg.P, cfg.Frozen, cfg.Seed)
 	default:

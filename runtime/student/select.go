@@ -83,7 +83,6 @@ func InitSelected(ctx context.Context, infer *model.Model, tokens []int, header,
 		win := content[w0:min(len(content), w0+sc.Window)]
 		n := header + len(win)
 		queries := make([][]selQuery, L)
-		var mu sync.Mutex
 		tr := &model.Trace{Queries: func(layer int, _, pos []int, q []float32) {
 			w := len(q) / len(pos)
 			var got []selQuery
@@ -92,9 +91,7 @@ func InitSelected(ctx context.Context, infer *model.Model, tokens []int, header,
 					got = append(got, selQuery{pos: at, q: slices.Clone(q[t*w : (t+1)*w])})
 				}
 			}
-			mu.Lock()
 			queries[layer] = append(queries[layer], got...)
-			mu.Unlock()
 		}}
 		cache := infer.NewCache(1, n)
 		prompt := append(append(make([]int, 0, n), tokens[:header]...), win...)

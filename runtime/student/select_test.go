@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/cartlsp/cartlsp/runtime/backend/cpu"
@@ -29,16 +30,9 @@ func scoreKeysPlain(qs []selQuery, k []float32, n, header, heads, G, hd, far int
 				}
 				logits[j] /= math.Sqrt(float64(hd))
 			}
-			mx := math.Inf(-1)
-			for _, x := range logits {
-				mx = max(mx, x)
-			}
-			var z float64
-			for _, x := range logits {
-				z += math.Exp(x - mx)
-			}
+			logSoftmax64(logits)
 			for j := header; j <= qr.pos-far; j++ {
-				out[g][j] += math.Exp(logits[j]-mx) / z
+				out[g][j] += math.Exp(logits[j])
 			}
 		}
 		for j := header; j <= qr.pos-far; j++ {
@@ -126,7 +120,7 @@ func TestInitSelected(t *testing.T) {
 			row := func(x []float32, j int) []float32 { return x[(g*p+j)*hd : (g*p+j+1)*hd] }
 			src := func(x []float32, j int) []float32 { return x[j*G*hd+g*hd : j*G*hd+(g+1)*hd] }
 			for j := range header {
-				if !equal32(row(pre.K[l], j), src(fills[0].k[l], j)) || !equal32(row(pre.V[l], j), src(fills[0].v[l], j)) {
+				if !slices.Equal(row(pre.K[l], j), src(fills[0].k[l], j)) || !slices.Equal(row(pre.V[l], j), src(fills[0].v[l], j)) {
 					t.Fatalf("layer %d head %d: header row %d is not the prefill's", l, g, j)
 				}
 			}
@@ -135,7 +129,7 @@ func TestInitSelected(t *testing.T) {
 				at := -1 // the corpus position whose value this row holds, searched from the last one on
 				for c := last + 1; c < len(content) && at < 0; c++ {
 					f := fills[c/window]
-					if equal32(row(pre.V[l], j), src(f.v[l], header+c%window)) {
+					if slices.Equal(row(pre.V[l], j), src(f.v[l], header+c%window)) {
 						at = c
 					}
 				}
@@ -169,41 +163,5 @@ func TestInitSelected(t *testing.T) {
 	cancel()
 	if _, err := InitSelected(cctx, infer, toks, header, p, 1, SelectConfig{Window: window}); err == nil {
 		t.Error("a cancelled context was not honoured")
-	}
-}
-
-func equal32(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// BenchmarkScoreKeys is one layer of one 4096-token window of
-// Qwen2.5-Coder-0.5B's geometry, every 8th query sampled.
-func BenchmarkScoreKeys(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	const header, n, heads, G, hd = 60, 60 + 4096, 14, 2, 64
-	k := make([]float32, n*G*hd)
-	for i := range k {
-		k[i] = float32(rng.NormFloat64())
-	}
-	var qs []selQuery
-	for pos := header + 7; pos < n; pos += 8 {
-		q := make([]float32, heads*hd)
-		for i := range q {
-			q[i] = float32(rng.NormFloat64())
-		}
-		qs = append(qs, selQuery{pos: pos, q: q})
-	}
-	be := cpu.NewBackend(2)
-	defer be.Close()
-	for b.Loop() {
-		scoreKeys(be, qs, k, n, header, heads, G, hd, 64)
 	}
 }
