@@ -114,3 +114,32 @@ func TestLanguage(t *testing.T) {
 		}
 	}
 }
+
+// SkipDirs leaves more directories out and KeepDirs reads default-skipped
+// ones; neither changes the configuration line of a filter that sets neither.
+func TestLoadDirSkipKeepDirs(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.go", []byte("package a\n"))
+	write(t, dir, "testdata/x.go", []byte("package x\n"))
+	write(t, dir, "sub/testdata/y.go", []byte("package y\n"))
+	write(t, dir, "dist/index.js", []byte("module.exports = 1\n"))
+	write(t, dir, "vendor/v.go", []byte("package v\n"))
+	f := Filter{SkipDirs: []string{"testdata"}, KeepDirs: []string{"dist"}}
+	c, err := LoadDir(context.Background(), dir, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range c.Files {
+		paths = append(paths, f.Path)
+	}
+	if want := []string{"a.go", "dist/index.js"}; !reflect.DeepEqual(paths, want) {
+		t.Errorf("files %v, want %v", paths, want)
+	}
+	if got, want := (Filter{}).Config(), `defaults=v1 max=262144 exclude=[]`; got != want {
+		t.Errorf("plain config %q, want %q (repository fingerprints would change)", got, want)
+	}
+	if (Filter{}).Config() == f.Config() {
+		t.Error("SkipDirs and KeepDirs are not in the configuration line")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -13,6 +14,14 @@ import (
 type Filter struct {
 	MaxFileBytes int      // larger files are skipped; 0 means DefaultMaxFileBytes
 	Exclude      []string // extra glob patterns (path.Match) matched against the path and every suffix of it, e.g. "*_test.go", "docs/*"
+	// SkipDirs are more directory names (or path.Match patterns of names)
+	// never descended into, e.g. "testdata" or "*.egg-info" for a
+	// dependency, whose tests are not its API.
+	SkipDirs []string
+	// KeepDirs are names of the default skipped directories that are read
+	// after all (e.g. "dist" for an npm package, whose published code often
+	// lives there).
+	KeepDirs []string
 }
 
 // DefaultMaxFileBytes is the largest file a corpus takes by default.
@@ -51,16 +60,38 @@ func (f Filter) Config() string {
 	if max <= 0 {
 		max = DefaultMaxFileBytes
 	}
-	return fmt.Sprintf("defaults=v%d max=%d exclude=%q", FilterVersion, max, f.Exclude)
+	c := fmt.Sprintf("defaults=v%d max=%d exclude=%q", FilterVersion, max, f.Exclude)
+	// Written only when set, so that a repository's fingerprint is the
+	// same as before these fields existed.
+	if len(f.SkipDirs) > 0 {
+		c += fmt.Sprintf(" skipdirs=%q", f.SkipDirs)
+	}
+	if len(f.KeepDirs) > 0 {
+		c += fmt.Sprintf(" keepdirs=%q", f.KeepDirs)
+	}
+	return c
 }
 
 // SkipDir reports whether a directory (its base name) is left out.
 func (f Filter) SkipDir(name string) bool {
+	for _, pat := range f.SkipDirs {
+		if ok, _ := path.Match(pat, name); ok {
+			return true
+		}
+	}
+	if skippedDirs[name] && slices.Contains(f.KeepDirs, name) {
+		return false
+	}
 	return skippedDirs[name] || strings.HasPrefix(name, ".") && name != "."
 }
 
-// Check validates the exclude patterns.
+// Check validates the exclude and directory patterns.
 func (f Filter) Check() error {
+	for _, p := range f.SkipDirs {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("directory pattern %q: %w", p, err)
+		}
+	}
 	for _, p := range f.Exclude {
 		if _, err := path.Match(p, ""); err != nil {
 			return fmt.Errorf("exclude pattern %q: %w", p, err)

@@ -14,7 +14,8 @@
 #   errors  github.com/pkg/errors v0.9.1 (root)              errors.jsonl  window 32768 (held out)
 #   pflag   github.com/spf13/pflag v1.0.5 (root)             pflag.jsonl   window 8192 (held out, ≈5×)
 # The held-out sets (errors, pflag) were written before any Cartridge was trained on their corpora;
-# the recipe is not tuned on them. An 8192-token window stands for a small memory budget (the model's
+# the recipe is not tuned on them. MODEL=qwen2.5-coder-1.5b (or a GGUF path) runs another model; a
+# baseline's report is named CORPUS-baseline, so give such runs their own OUT. An 8192-token window stands for a small memory budget (the model's
 # own is 32768). Runs resume: a finished Cartridge or report is not made again. Each run's
 # `train` wall time and peak RSS go to $OUT/NAME.time; the split between synthesis and training is in
 # the Cartridge (`cartlsp inspect`). Hours on 2 CPU cores.
@@ -23,6 +24,9 @@ BIN=${BIN:-bin/cartlsp}
 GO=${GO:-go}
 OUT=${OUT:-bin/quality}
 GEN=${GEN:-0}
+MODEL=${MODEL:-} # a model name or GGUF file for train and eval; empty: the default model
+MFLAG=()
+[ -z "$MODEL" ] || MFLAG=(--model "$MODEL")
 mkdir -p "$OUT"
 
 moddir() { $GO mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p'; }
@@ -51,7 +55,7 @@ shift || true
 case $cmd in
 baseline)
 	read -r dir q win <<<"$(corpus "$1")"
-	[ -f "$OUT/$1-baseline.json" ] || "$BIN" eval --questions "$q" --corpus "$dir" --window "$win" \
+	[ -f "$OUT/$1-baseline.json" ] || "$BIN" eval "${MFLAG[@]}" --questions "$q" --corpus "$dir" --window "$win" \
 		--conditions none,icl --gen "$GEN" --out "$OUT/$1-baseline"
 	;;
 run)
@@ -60,9 +64,9 @@ run)
 	read -r dir q win <<<"$(corpus "$c")"
 	if [ ! -f "$OUT/$name.cart" ]; then
 		/usr/bin/time -f "%e s wall, %U s user, %M KiB peak RSS" -o "$OUT/$name.time" \
-			"$BIN" train --budget small --quiet --dir -o "$OUT/$name.cart" "$@" "$dir"
+			"$BIN" train "${MFLAG[@]}" --budget small --quiet --dir -o "$OUT/$name.cart" "$@" "$dir"
 	fi
-	[ -f "$OUT/$name.json" ] || "$BIN" eval --questions "$q" --corpus "$dir" --window "$win" \
+	[ -f "$OUT/$name.json" ] || "$BIN" eval "${MFLAG[@]}" --questions "$q" --corpus "$dir" --window "$win" \
 		--cart "$OUT/$name.cart" --conditions cartridge --gen "$GEN" --out "$OUT/$name"
 	;;
 table)
