@@ -226,10 +226,10 @@ func goPackageNames(importPath string) []string {
 // JavaScript and TypeScript module specifiers: import … from "x", import
 // "x", export … from "x", require("x"), import("x").
 var (
-	jsFrom    = regexp.MustCompile(`(?m)\b(?:import|export)\s+([^;'"]*?)\s*from\s*['"]([^'"]+)['"]`)
-	jsBare    = regexp.MustCompile(`(?m)\bimport\s*['"]([^'"]+)['"]`)
-	jsRequire = regexp.MustCompile(`(?:\b(?:const|let|var)\s+([\w$]+|\{[^}]*\})\s*=\s*)?\b(?:require|import)\s*\(\s*['"]([^'"]+)['"]\s*\)`)
-	jsIdent   = regexp.MustCompile(`[A-Za-z_$][\w$]*`)
+	jsFrom      = regexp.MustCompile(`(?m)\b(?:import|export)\s+([^;'"]*?)\s*from\s*['"]([^'"]+)['"]`)
+	jsBare      = regexp.MustCompile(`(?m)\bimport\s*['"]([^'"]+)['"]`)
+	jsRequire   = regexp.MustCompile(`(?:\b(?:const|let|var)\s+([\w$]+|\{[^}]*\})\s*=\s*)?\b(?:require|import)\s*\(\s*['"]([^'"]+)['"]\s*\)`)
+	jsIdent     = regexp.MustCompile(`[A-Za-z_$][\w$]*`)
 	jsClauseSep = regexp.MustCompile(`[{},]`)
 )
 
