@@ -1,0 +1,254 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cartlsp/cartlsp/runtime/cartridge"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
+)
+
+// Limits bound what a pull reads.
+type Limits struct {
+	// MaxCartridgeBytes bounds the Cartridge layer (DefaultMaxCartridgeBytes
+	// when 0).
+	MaxCartridgeBytes int64
+}
+
+// DefaultMaxCartridgeBytes is the largest Cartridge a pull accepts: 2 GiB,
+// past the full budget's p = 2048 on a 7B model in f16.
+const DefaultMaxCartridgeBytes = 2 << 30
+
+// maxManifestBytes bounds a manifest, as registries do (4 MiB).
+const maxManifestBytes = 4 << 20
+
+// ErrNotFound says the location has no Cartridge for the artifact's tag.
+var ErrNotFound = errors.New("no such Cartridge")
+
+// ErrMismatch says an artifact is not what it was asked for or is not sound:
+// it is never installed.
+var ErrMismatch = errors.New("refused")
+
+// Push uploads the Cartridge at path as the artifact a (its layer, then a
+// manifest annotated with a's identity, tagged a.Reference()) and returns the
+// manifest's descriptor. The Cartridge is read whole first: its model must
+// be a's and its values finite.
+func Push(ctx context.Context, t Writable, a Artifact, path string) (ocispec.Descriptor, error) {
+	if err := a.check(); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	c, err := cartridge.Read(path)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("registry: push %s: %w", a.ID(), err)
+	}
+	if c.Meta.Model.Fingerprint != a.Model {
+		return ocispec.Descriptor{}, fmt.Errorf("registry: push %s: %s was trained for model %s, not %s", a.ID(), path, c.Meta.Model.Fingerprint, a.Model)
+	}
+	a.P = c.Meta.P
+	layer, err := fileDescriptor(path)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if ok, err := t.Exists(ctx, layer); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("registry: push %s: %w", a.ID(), err)
+	} else if !ok {
+		f, err := os.Open(path)
+		if err != nil {
+			return ocispec.Descriptor{}, fmt.Errorf("registry: %w", err)
+		}
+		err = t.Push(ctx, layer, f)
+		f.Close()
+		if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+			return ocispec.Descriptor{}, fmt.Errorf("registry: push %s: %w", a.ID(), err)
+		}
+	}
+	m, err := oras.PackManifest(ctx, t, oras.PackManifestVersion1_1, ArtifactType, oras.PackManifestOptions{
+		Layers: []ocispec.Descriptor{layer}, ManifestAnnotations: a.annotations(),
+	})
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("registry: push %s: %w", a.ID(), err)
+	}
+	if err := t.Tag(ctx, m, a.Reference()); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("registry: tag %s: %w", a.Reference(), err)
+	}
+	return m, nil
+}
+
+// fileDescriptor is the layer descriptor of a file: its sha256 and size.
+func fileDescriptor(path string) (ocispec.Descriptor, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("registry: %w", err)
+	}
+	defer f.Close()
+	dg := digest.SHA256.Digester()
+	n, err := io.Copy(dg.Hash(), f)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("registry: %w", err)
+	}
+	return ocispec.Descriptor{
+		MediaType: LayerMediaType, Digest: dg.Digest(), Size: n,
+		Annotations: map[string]string{ocispec.AnnotationTitle: filepath.Base(path)},
+	}, nil
+}
+
+// Pull finds the artifact want (by its tag), checks it and writes its
+// Cartridge to dst, atomically: nothing is written unless every check
+// passes. The checks, in order: the manifest's size and digest; its
+// artifact type; its annotations against want's identity (module, version,
+// model, corpus, recipe); one layer of the Cartridge media type within the
+// size limit; the layer's digest as it streams; then the Cartridge read
+// whole (header, shapes, finite values) and its model fingerprint and p.
+func Pull(ctx context.Context, t Target, want Artifact, dst string, lim Limits) (Artifact, error) {
+	if err := want.check(); err != nil {
+		return Artifact{}, err
+	}
+	tag := want.Reference()
+	desc, err := t.Resolve(ctx, tag)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return Artifact{}, fmt.Errorf("registry: %s for this model and recipe (tag %s): %w", want.ID(), tag, ErrNotFound)
+	}
+	if err != nil {
+		return Artifact{}, fmt.Errorf("registry: resolve %s: %w", tag, err)
+	}
+	got, layer, err := readManifest(ctx, t, desc)
+	if err != nil {
+		return Artifact{}, fmt.Errorf("registry: %s (tag %s): %w", want.ID(), tag, err)
+	}
+	if why := mismatch(want, got); why != "" {
+		return Artifact{}, fmt.Errorf("registry: %s (tag %s): %w: %s", want.ID(), tag, ErrMismatch, why)
+	}
+	max := lim.MaxCartridgeBytes
+	if max <= 0 {
+		max = DefaultMaxCartridgeBytes
+	}
+	if layer.Size > max {
+		return Artifact{}, fmt.Errorf("registry: %s: %w: its Cartridge is %d bytes, over the limit of %d", want.ID(), ErrMismatch, layer.Size, max)
+	}
+	tmp, err := fetchToTemp(ctx, t, layer, dst)
+	if err != nil {
+		return Artifact{}, fmt.Errorf("registry: %s: %w", want.ID(), err)
+	}
+	defer os.Remove(tmp)
+	c, err := cartridge.Read(tmp)
+	if err != nil {
+		return Artifact{}, fmt.Errorf("registry: %s: %w: the Cartridge does not read: %v", want.ID(), ErrMismatch, err)
+	}
+	if c.Meta.Model.Fingerprint != want.Model {
+		return Artifact{}, fmt.Errorf("registry: %s: %w: the Cartridge is for model %s, not %s", want.ID(), ErrMismatch, c.Meta.Model.Fingerprint, want.Model)
+	}
+	if got.P != 0 && c.Meta.P != got.P {
+		return Artifact{}, fmt.Errorf("registry: %s: %w: the Cartridge has p = %d, its manifest says %d", want.ID(), ErrMismatch, c.Meta.P, got.P)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return Artifact{}, fmt.Errorf("registry: %w", err)
+	}
+	got.Tag, got.Digest = tag, desc.Digest.String()
+	return got, nil
+}
+
+// readManifest fetches and checks a Cartridge manifest, returning the
+// artifact its annotations describe and its layer.
+func readManifest(ctx context.Context, t Target, desc ocispec.Descriptor) (Artifact, ocispec.Descriptor, error) {
+	if desc.MediaType != ocispec.MediaTypeImageManifest {
+		return Artifact{}, ocispec.Descriptor{}, fmt.Errorf("%w: its manifest is %q, not an OCI image manifest", ErrMismatch, desc.MediaType)
+	}
+	if desc.Size > maxManifestBytes {
+		return Artifact{}, ocispec.Descriptor{}, fmt.Errorf("%w: its manifest is %d bytes, over %d", ErrMismatch, desc.Size, maxManifestBytes)
+	}
+	b, err := content.FetchAll(ctx, t, desc) // checks size and digest
+	if err != nil {
+		return Artifact{}, ocispec.Descriptor{}, fmt.Errorf("%w: fetching its manifest: %v", ErrMismatch, err)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Artifact{}, ocispec.Descriptor{}, fmt.Errorf("%w: its manifest: %v", ErrMismatch, err)
+	}
+	if m.ArtifactType != ArtifactType {
+		return Artifact{}, ocispec.Descriptor{}, fmt.Errorf("%w: its artifact type is %q, not a Cartridge (%s)", ErrMismatch, m.ArtifactType, ArtifactType)
+	}
+	if len(m.Layers) != 1 || m.Layers[0].MediaType != LayerMediaType {
+		return Artifact{}, ocispec.Descriptor{}, fmt.Errorf("%w: want one layer of type %s, got %d layers", ErrMismatch, LayerMediaType, len(m.Layers))
+	}
+	return fromAnnotations(m.Annotations), m.Layers[0], nil
+}
+
+// fetchToTemp streams a blob into a temp file beside dst, checking its size
+// and digest, and returns the temp file's path.
+func fetchToTemp(ctx context.Context, t Target, desc ocispec.Descriptor, dst string) (string, error) {
+	rc, err := t.Fetch(ctx, desc)
+	if err != nil {
+		return "", fmt.Errorf("fetching its Cartridge: %w", err)
+	}
+	defer rc.Close()
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".pull-*")
+	if err != nil {
+		return "", err
+	}
+	vr := content.NewVerifyReader(rc, desc)
+	_, err = io.Copy(f, vr)
+	if err == nil {
+		err = vr.Verify()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("%w: its Cartridge does not match its digest %s: %v", ErrMismatch, desc.Digest, err)
+	}
+	return f.Name(), nil
+}
+
+// List returns the Cartridges at the location for a model (every model
+// when model is ""): the tags carrying the model's part (ModelTag), each
+// confirmed by its manifest's annotations. Tags of other shapes are passed
+// over; a manifest that does not read is left out.
+func List(ctx context.Context, t Target, model string) ([]Artifact, error) {
+	var tags []string
+	err := t.Tags(ctx, "", func(ts []string) error {
+		for _, tag := range ts {
+			part := "_m"
+			if model != "" {
+				part = ModelTag(model)
+			}
+			if strings.Contains(tag, part) {
+				tags = append(tags, tag)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registry: listing tags: %w", err)
+	}
+	var out []Artifact
+	for _, tag := range tags {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		desc, err := t.Resolve(ctx, tag)
+		if err != nil {
+			continue
+		}
+		a, _, err := readManifest(ctx, t, desc)
+		if err != nil || a.Reference() != tag || model != "" && a.Model != model {
+			continue
+		}
+		a.Tag, a.Digest = tag, desc.Digest.String()
+		out = append(out, a)
+	}
+	return out, nil
+}
