@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cartlsp/cartlsp/atomicfile"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -191,7 +192,7 @@ func fetchToTemp(ctx context.Context, t Target, desc ocispec.Descriptor, dst str
 		return "", fmt.Errorf("fetching its Cartridge: %w", err)
 	}
 	defer rc.Close()
-	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".pull-*")
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".pull-*"+atomicfile.TempSuffix) // a crash leaves what store gc removes
 	if err != nil {
 		return "", err
 	}

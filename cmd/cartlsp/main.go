@@ -34,6 +34,7 @@ func init() {
 		"inspect":  {"describe a Cartridge (model, size, corpus, recipe, metrics) or a synthesized dataset", runInspect},
 		"train":    {"train a Cartridge for a repository or directory (self-study), resuming where it stopped", runTrain},
 		"ask":      {"answer a question with a Cartridge, streaming the answer", runAsk},
+		"deps":     {"find, train, share and fetch the Cartridges of a repository's dependencies (deps ls | train | push | pull)", runDeps},
 		"compose":  {"concatenate Cartridges into one (a.cart b.cart -o ab.cart)", runCompose},
 		"eval":     {"measure answers with and without a Cartridge on a question set (Markdown + JSON report)", runEval},
 		"hook":     {"install or remove the git hooks that train a Cartridge after each commit (hook install | uninstall | status)", runHook},

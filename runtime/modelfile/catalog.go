@@ -3,6 +3,7 @@ package modelfile
 import (
 	_ "embed"
 	"fmt"
+	"path/filepath"
 	"strings"
 )
 
@@ -181,4 +182,16 @@ func mustLookup(name string) Spec {
 		panic("modelfile: " + err.Error())
 	}
 	return s
+}
+
+// NameOf is the catalog name of the model file at path (by its file name),
+// else the file name without ".gguf": a model's name for people.
+func NameOf(path string) string {
+	base := filepath.Base(path)
+	for _, s := range Catalog {
+		if s.File == base {
+			return s.Name
+		}
+	}
+	return strings.TrimSuffix(base, ".gguf")
 }

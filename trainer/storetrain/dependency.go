@@ -1,0 +1,123 @@
+package storetrain
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/cartlsp/cartlsp/deps"
+	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/store"
+	"github.com/cartlsp/cartlsp/trainer"
+)
+
+// DependencyFilter is the corpus filter of a dependency: the Builder's
+// (the repository's) with the ecosystem's tests left out (deps.Filter).
+func (b *Builder) DependencyFilter(d deps.Dependency) indexer.Filter {
+	return deps.Filter(d.Ecosystem, b.Filter)
+}
+
+// DependencyKey is the store key of a dependency's Cartridge: the model,
+// the dependency (deps.CorpusFingerprint: name, version, filter,
+// tokenizer) and the recipe. It needs no source, so every machine finds
+// the same entry, trained here or pulled.
+func (b *Builder) DependencyKey(d deps.Dependency) store.Key {
+	bud := b.Budget
+	bud.Synth.Description = b.Description
+	return store.Key{
+		Model:  b.Infer.Fingerprint(),
+		Corpus: deps.CorpusFingerprint(d, b.DependencyFilter(d), b.Chat.Tokenizer().Fingerprint()),
+		Recipe: trainer.RecipeHash(b.method(), bud),
+	}
+}
+
+// DependencyMeta is the store metadata of a dependency's entry.
+func (b *Builder) DependencyMeta(d deps.Dependency, source string) store.Meta {
+	return store.Meta{Key: b.DependencyKey(d), Repo: d.ID(), Ecosystem: string(d.Ecosystem), Source: source,
+		Budget: b.Budget.Name, Method: b.method(), Created: time.Now().UTC()}
+}
+
+// LookupDependency finds a dependency's Cartridge in the store; nil when
+// there is none.
+func (b *Builder) LookupDependency(d deps.Dependency) (*store.Entry, error) {
+	return b.Store.Lookup(b.DependencyKey(d))
+}
+
+// EnsureDependency makes sure the store has the dependency's Cartridge,
+// training it on the source in dir when it has not (from scratch: a
+// version's source is fixed, there is nothing to warm-start from). It
+// returns the entry's Cartridge path and whether it trained.
+func (b *Builder) EnsureDependency(ctx context.Context, d deps.Dependency, dir string, wait bool) (path string, trained bool, err error) {
+	if d.Local() {
+		return "", false, fmt.Errorf("%s is replaced by the directory %s: it is part of the repository's own code, trained with it", d.ID(), d.Replace)
+	}
+	k := b.DependencyKey(d)
+	if e, err := b.Store.Lookup(k); err != nil {
+		return "", false, err
+	} else if e != nil {
+		return filepath.Join(e.Dir, store.CartridgeName), false, nil
+	}
+	release, err := b.Store.LockRepo(ctx, "dependency "+string(d.Ecosystem)+" "+d.ID(), wait)
+	if err != nil {
+		return "", false, err
+	}
+	defer release()
+	if e, err := b.Store.Lookup(k); err != nil {
+		return "", false, err
+	} else if e != nil {
+		return filepath.Join(e.Dir, store.CartridgeName), false, nil
+	}
+	meta := b.DependencyMeta(d, "trained")
+	txn, err := b.Store.Begin(ctx, k, meta, wait)
+	if err != nil {
+		return "", false, err
+	}
+	defer txn.Release()
+	corpus, err := indexer.LoadDir(ctx, dir, b.DependencyFilter(d))
+	if err != nil {
+		return "", false, err
+	}
+	if len(corpus.Files) == 0 {
+		return "", false, fmt.Errorf("%s: no source files in %s under the corpus filter", d.ID(), dir)
+	}
+	corpus.Kind, corpus.Source, corpus.Description = "module", d.ID(), b.Description
+	job := &trainer.Job{Corpus: corpus, Infer: b.Infer, Chat: b.Chat, Student: b.Student, Teacher: b.Teacher, TeacherName: b.TeacherName,
+		Method: b.method(), Budget: b.Budget, WorkDir: txn.WorkDir(), Out: txn.TempCartridgePath(), Events: b.Events, Yield: b.Yield}
+	jr, err := job.Run(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	meta.TrainSeconds = jr.SynthSeconds + jr.Train.Seconds
+	meta.Created = time.Now().UTC()
+	if err := txn.Commit(meta, trainer.CheckpointFile); err != nil {
+		return "", false, err
+	}
+	return txn.CartridgePath(), true, nil
+}
+
+// InstallDependency puts a Cartridge fetched by fetch (which writes it to
+// the path it is given, checked, or fails) into the store as the
+// dependency's entry, from source (the location it came from). A store that
+// has the entry already keeps it.
+func (b *Builder) InstallDependency(ctx context.Context, d deps.Dependency, source string, fetch func(dst string) error) (path string, installed bool, err error) {
+	k := b.DependencyKey(d)
+	if e, err := b.Store.Lookup(k); err != nil {
+		return "", false, err
+	} else if e != nil {
+		return filepath.Join(e.Dir, store.CartridgeName), false, nil
+	}
+	meta := b.DependencyMeta(d, source)
+	txn, err := b.Store.Begin(ctx, k, meta, true)
+	if err != nil {
+		return "", false, err
+	}
+	defer txn.Release()
+	if err := fetch(txn.TempCartridgePath()); err != nil {
+		return "", false, err
+	}
+	if err := txn.Commit(meta); err != nil {
+		return "", false, err
+	}
+	return txn.CartridgePath(), true, nil
+}
