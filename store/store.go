@@ -56,15 +56,15 @@ func DefaultDir() (string, error) {
 
 // Meta describes an entry; it is the entry's meta.json.
 type Meta struct {
-	Key    Key    `json:"key"`
-	Repo   string `json:"repo,omitempty"` // the repository's absolute path, or a URL, or module@version
+	Key  Key    `json:"key"`
+	Repo string `json:"repo,omitempty"` // the repository's absolute path, or a URL, or module@version
 	// Ecosystem is set on a dependency's Cartridge (go, npm, pypi; Repo is
 	// then its module@version); Source says where it came from: "trained"
 	// here or the location it was pulled from.
 	Ecosystem string `json:"ecosystem,omitempty"`
 	Source    string `json:"source,omitempty"`
-	Commit string `json:"commit,omitempty"`
-	Branch string `json:"branch,omitempty"`
+	Commit    string `json:"commit,omitempty"`
+	Branch    string `json:"branch,omitempty"`
 	// Parent is the ID of the entry this Cartridge was warm-started from, ""
 	// when it was trained from scratch.
 	Parent string `json:"parent,omitempty"`
