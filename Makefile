@@ -4,7 +4,7 @@ BIN     := bin/cartlsp
 MODEL    = $(shell $(BIN) model path)
 SMALL_MODEL = $(shell $(BIN) model path smollm2-135m)
 
-.PHONY: all build model demo test test-short vet nvim vscode-test vsix bench bench-lsp parity-ref clean
+.PHONY: all build model demo test test-short vet nvim registry vscode-test vsix bench bench-lsp parity-ref clean
 
 all: build
 
@@ -26,10 +26,18 @@ demo: model
 	BIN=$(BIN) GO=$(GO) scripts/demo.sh
 
 # Every test: unit tests on tiny random models, parity with llama.cpp on both real models,
-# the default model where the point is the model, the small one elsewhere, and Neovim
-# driving `cartlsp serve` headless (extensions/nvim).
-test: model vet nvim vscode-test
-	CARTLSP_MODEL=$(MODEL) CARTLSP_SMALL_MODEL=$(SMALL_MODEL) CARTLSP_REQUIRE_NVIM=1 $(GO) test -count=1 -timeout 20m ./...
+# the default model where the point is the model, the small one elsewhere, Neovim
+# driving `cartlsp serve` headless (extensions/nvim), and Cartridge sharing against the
+# CNCF distribution registry on loopback (bin/registry).
+test: model vet nvim registry vscode-test
+	CARTLSP_MODEL=$(MODEL) CARTLSP_SMALL_MODEL=$(SMALL_MODEL) CARTLSP_REQUIRE_NVIM=1 CARTLSP_REGISTRY=$(abspath bin/registry) \
+		$(GO) test -count=1 -timeout 20m ./...
+
+# The CNCF distribution registry (github.com/distribution/distribution/v3), built from its Go module
+# (tools/registry pins it) for the sharing tests; ~2 min once.
+registry: bin/registry
+bin/registry: tools/registry/go.mod tools/registry/go.sum
+	$(GO) build -C tools/registry -o $(abspath bin/registry) github.com/distribution/distribution/v3/cmd/registry
 
 # The VS Code extension: eslint, unit tests, and integration tests with the real server and the
 # small model (the point there is the editor).
