@@ -76,6 +76,10 @@ type Job struct {
 	// Warm, when set, makes the job incremental: it starts from the parent
 	// commit's Cartridge and learns the changed files (incremental.go).
 	Warm *Warm
+	// Beside are Cartridge files (the dependency Cartridges) the Cartridge
+	// is trained behind, frozen, in the order it will be composed after
+	// them (Trainer.Beside): it learns to answer beside them.
+	Beside []string
 }
 
 // JobResult is a finished job.
@@ -201,6 +205,21 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 	if j.Warm != nil {
 		tr.Start = j.Warm.Prefix
 	}
+	var besideSources []string
+	if len(j.Beside) > 0 {
+		c, err := cartridge.Load(j.Infer.Fingerprint(), j.Beside...)
+		if err != nil {
+			return nil, fmt.Errorf("the Cartridges to train beside: %w", err)
+		}
+		tr.Beside = &student.Prefix{P: c.Meta.P, Frozen: c.Meta.P, KVHeads: c.Meta.Model.KVHeads, HeadDim: c.Meta.Model.HeadDim, K: c.Keys, V: c.Values}
+		for _, p := range j.Beside {
+			m, _, err := cartridge.ReadHeader(p)
+			if err != nil {
+				return nil, err
+			}
+			besideSources = append(besideSources, m.Corpus.Source)
+		}
+	}
 	if tr.CheckpointEvery == 0 {
 		tr.CheckpointEvery = time.Minute
 	}
@@ -244,7 +263,7 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 				Tree: j.Corpus.Fingerprint(), Tokens: lines.Tokens(), Files: len(j.Corpus.Files), Description: j.Corpus.Description},
 			Recipe: cartridge.Recipe{Method: j.Method, SeedTypes: seedTypes, Conversations: res.Conversations, Steps: tres.Steps,
 				Epochs: tcfg.Epochs, LR: tcfg.LR, Init: tcfg.Init, Seed: b.Train.Seed, Budget: b.Name,
-				TrainSeconds: tres.Seconds},
+				Beside: besideSources, TrainSeconds: tres.Seconds},
 			Metrics: map[string]float64{
 				"student_tokens":  float64(res.StudentTokens),
 				"student_targets": float64(res.StudentTargets),

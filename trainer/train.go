@@ -120,7 +120,13 @@ type Trainer struct {
 	// incremental training warm-starts from the parent commit's Cartridge.
 	// It is copied, never changed.
 	Start *student.Prefix
-	Cfg   TrainConfig
+	// Beside, when set, is a frozen prefix the Cartridge is trained behind:
+	// the dependency Cartridges it will be composed after (plain
+	// concatenation, in that order), so that it learns to answer beside
+	// them rather than alone. Only the Cartridge's own p tokens train, and
+	// the result is those tokens alone.
+	Beside *student.Prefix
+	Cfg    TrainConfig
 
 	// Checkpoint is the checkpoint file ("" for none): written atomically
 	// every CheckpointEvery and at the end, and resumed from when it
@@ -189,7 +195,7 @@ func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*T
 	for _, ex := range examples {
 		res.Targets += len(ex.Targets)
 	}
-	id := runID(cfg, examples, held, t.InitTokens, t.Start)
+	id := runID(cfg, examples, held, t.InitTokens, t.Start, t.Beside)
 
 	opt := student.NewAdam(cfg.LR)
 	opt.Relative = cfg.RelativeLR
@@ -217,6 +223,16 @@ func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*T
 		pre, err = t.initPrefix(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if t.Beside != nil {
+			// Trained as it will be composed (cartridge.Compose): Beside,
+			// then the Cartridge without its sink; Beside frozen.
+			if pre, err = pre.Slice(cfg.Frozen, cfg.P, 0); err == nil {
+				pre, err = student.Concat(t.Beside, pre)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("training beside the dependency Cartridges: %w", err)
+			}
 		}
 	}
 	evalLoss := math.NaN()
@@ -323,6 +339,20 @@ func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*T
 	}
 	if err := save(); err != nil {
 		return nil, err
+	}
+	if t.Beside != nil {
+		// The Cartridge alone: a sink (the first Cartridge's, which is the
+		// same token's KV at position 0) and its trained tokens.
+		sink, err := t.Beside.Slice(0, cfg.Frozen, cfg.Frozen)
+		if err == nil {
+			var own *student.Prefix
+			if own, err = pre.Slice(t.Beside.P, pre.P, 0); err == nil {
+				pre, err = student.Concat(sink, own)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	res.Prefix, res.Seconds, res.EvalLoss = pre, elapsed(), evalLoss
 	return res, nil
@@ -431,7 +461,7 @@ func (t *Trainer) initPrefix(ctx context.Context) (*student.Prefix, error) {
 
 // runID identifies a training run: its configuration and data. A
 // checkpoint resumes only the run it was made by.
-func runID(cfg TrainConfig, examples, held []student.Example, initTokens []int, start *student.Prefix) string {
+func runID(cfg TrainConfig, examples, held []student.Example, initTokens []int, start, beside *student.Prefix) string {
 	h := sha256.New()
 	b, _ := json.Marshal(cfg)
 	h.Write(b)
@@ -448,9 +478,15 @@ func runID(cfg TrainConfig, examples, held []student.Example, initTokens []int, 
 	for _, tk := range initTokens[:min(len(initTokens), 4096)] {
 		fmt.Fprintf(h, ",%d", tk)
 	}
-	if start != nil {
-		fmt.Fprintf(h, "|start %d", start.P)
-		for _, layer := range [][][]float32{start.K, start.V} {
+	for _, p := range []struct {
+		name string
+		pre  *student.Prefix
+	}{{"start", start}, {"beside", beside}} {
+		if p.pre == nil {
+			continue
+		}
+		fmt.Fprintf(h, "|%s %d", p.name, p.pre.P)
+		for _, layer := range [][][]float32{p.pre.K, p.pre.V} {
 			for _, x := range layer {
 				for _, v := range x[:min(len(x), 64)] {
 					fmt.Fprintf(h, ",%x", math.Float32bits(v))

@@ -167,3 +167,73 @@ func TestMicroBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainBeside trains a Cartridge behind a frozen "dependency" prefix:
+// the dependency never moves, the result is the Cartridge alone (p tokens,
+// the sink in front), and its held-out loss is the loss of the
+// composition [dependency | Cartridge without its sink], which is what
+// cartridge.Compose serves.
+func TestTrainBeside(t *testing.T) {
+	cfg := tinyTrainConfig()
+	tt := newTiny(t)
+	s := tt.student(t)
+	initToks, _ := tt.chat.System(answer.SystemPrompt(testCorpus().Render()))
+	var examples []student.Example // next-token prediction: losses far from 0
+	for i := 0; i+40 <= len(initToks) && len(examples) < 7; i += 40 {
+		examples = append(examples, student.NextToken(initToks[i:i+40]))
+	}
+	train, held := Split(examples, 1, 4)
+	depCfg := cfg
+	depCfg.P = 6
+	dep, err := (&Trainer{Infer: tt.m, InitTokens: initToks[3:], Cfg: depCfg}).initPrefix(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep.Frozen = dep.P
+	before := dep.Clone()
+	tr := &Trainer{Student: s, Infer: tt.m, InitTokens: initToks, Cfg: cfg, Beside: dep}
+	res, err := tr.Run(context.Background(), train, held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Prefix.P != cfg.P || res.Prefix.Frozen != cfg.Frozen {
+		t.Fatalf("the result has p = %d (%d frozen), want %d (%d)", res.Prefix.P, res.Prefix.Frozen, cfg.P, cfg.Frozen)
+	}
+	for l := range dep.K {
+		if !slices.Equal(dep.K[l], before.K[l]) || !slices.Equal(dep.V[l], before.V[l]) {
+			t.Fatalf("layer %d: the prefix trained beside was changed", l)
+		}
+	}
+	own, err := res.Prefix.Slice(cfg.Frozen, cfg.P, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	composed, err := student.Concat(dep, own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, err := tr.meanLoss(context.Background(), composed, held, cfg.MicroTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(loss-res.EvalLoss) > 1e-9 {
+		t.Errorf("held-out loss of the composition %g, the training's %g: it did not train the composed arrangement", loss, res.EvalLoss)
+	}
+	if res.EvalLoss >= res.Losses[0].EvalLoss {
+		t.Errorf("held-out loss did not fall beside the prefix: %g → %g", res.Losses[0].EvalLoss, res.EvalLoss)
+	}
+	alone, err := tr.meanLoss(context.Background(), res.Prefix, held, cfg.MicroTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(alone-res.EvalLoss) < 1e-6 {
+		t.Errorf("the Cartridge alone has the composition's loss %g: the check cannot tell arrangements apart", alone)
+	}
+	sink, _ := dep.Slice(0, 1, 1)
+	head, _ := res.Prefix.Slice(0, 1, 1)
+	for l := range sink.K {
+		if !slices.Equal(sink.K[l], head.K[l]) {
+			t.Fatalf("layer %d: the result's sink is not the first Cartridge's", l)
+		}
+	}
+}

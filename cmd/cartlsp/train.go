@@ -41,7 +41,7 @@ func (l *listFlag) Set(s string) error {
 type trainFlags struct {
 	method, out, work, data, description string
 	precision, teacher, cpuprofile       string
-	exclude                              listFlag
+	exclude, beside                      listFlag
 	fresh, quiet                         bool
 	budget                               func() (trainer.Budget, error) // --budget and its overrides
 }
@@ -58,6 +58,7 @@ func (t *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.precision, "precision", "auto", "the student's weights in training: bf16 (on Intel AMX, about 2× faster per step; or AVX512-BF16), f32, or auto (bf16 where the CPU has AMX, else f32)")
 	fs.StringVar(&t.teacher, "teacher", "auto", "how the teacher writing the synthetic conversations runs: bf16 (the model's matrices dequantized to bf16 on Intel AMX; several times faster), exact (the quantized model, llama.cpp's numerics, as answers use), or auto (bf16 where the CPU has AMX)")
 	fs.StringVar(&t.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	fs.Var(&t.beside, "beside", "a dependency Cartridge (.cart) to train behind, frozen, in the order answers will compose them before this one: the Cartridge learns to answer beside them (repeatable; with -o)")
 	t.budget = trainer.BudgetFlags(fs)
 }
 
@@ -118,8 +119,8 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		fmt.Fprintf(stderr, "cartlsp train: %s is a subdirectory of the repository %s: training its files as they are on disk (as with --dir)\n", dir, repo.Root)
 		repo = nil
 	}
-	if repo != nil && tf.out == "" && (tf.fresh || tf.work != "" || tf.data != "") {
-		return fmt.Errorf("--fresh, --work and --data apply when training into a file (-o); in a repository the store keeps the work (cartlsp store ls | gc, train --scratch)")
+	if repo != nil && tf.out == "" && (tf.fresh || tf.work != "" || tf.data != "" || len(tf.beside) > 0) {
+		return fmt.Errorf("--fresh, --work, --data and --beside apply when training into a file (-o); in a repository the store keeps the work (cartlsp store ls | gc, train --scratch)")
 	}
 	if repo != nil && tf.out == "" && storeDir == "" {
 		if storeDir, err = store.DefaultDir(); err != nil {
@@ -198,7 +199,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		budget.Name, tf.method, p, budget.Synth.Conversations, budget.Train.Epochs, lr, precisionName(l.be), out)
 	job := &trainer.Job{
 		Corpus: corpus, Infer: l.m, Chat: chat, Method: tf.method, Budget: budget, WorkDir: work, Dataset: tf.data, Out: out,
-		Events: ev.Event, Student: newStudent, Teacher: teacher, TeacherName: teacherName,
+		Events: ev.Event, Student: newStudent, Teacher: teacher, TeacherName: teacherName, Beside: tf.beside,
 	}
 	t0 := time.Now()
 	res, err := job.Run(ctx)

@@ -58,7 +58,10 @@ type Recipe struct {
 	Init          string   `json:"init"` // "first-tokens", "random-tokens", "random-vectors"
 	Seed          uint64   `json:"seed"`
 	Budget        string   `json:"budget,omitempty"`
-	TrainSeconds  float64  `json:"train_seconds"`
+	// Beside names the Cartridges this one was trained behind (their
+	// corpora's sources, in order): it answers best composed after them.
+	Beside       []string `json:"beside,omitempty"`
+	TrainSeconds float64  `json:"train_seconds"`
 }
 
 // RoPE layouts a Cartridge may record.
@@ -102,6 +105,7 @@ const (
 	keyRecipeInit          = "cartlsp.recipe.init"
 	keyRecipeSeed          = "cartlsp.recipe.seed"
 	keyRecipeBudget        = "cartlsp.recipe.budget"
+	keyRecipeBeside        = "cartlsp.recipe.beside"
 	keyRecipeTrainSeconds  = "cartlsp.recipe.train_seconds"
 
 	keyMetrics = "cartlsp.metrics"
@@ -184,6 +188,9 @@ func (m Meta) metadata() (map[string]string, error) {
 		md[keyRecipeSeed] = strconv.FormatUint(m.Recipe.Seed, 10)
 	}
 	str(keyRecipeBudget, m.Recipe.Budget)
+	if len(m.Recipe.Beside) > 0 {
+		js(keyRecipeBeside, m.Recipe.Beside)
+	}
 	flt(keyRecipeTrainSeconds, m.Recipe.TrainSeconds)
 
 	if len(m.Metrics) > 0 {
@@ -255,6 +262,7 @@ func parseMetadata(md map[string]string) (Meta, error) {
 	m.Recipe.Init = p.str(keyRecipeInit, false)
 	m.Recipe.Seed = p.uint(keyRecipeSeed)
 	m.Recipe.Budget = p.str(keyRecipeBudget, false)
+	p.json(keyRecipeBeside, &m.Recipe.Beside)
 	m.Recipe.TrainSeconds = p.float(keyRecipeTrainSeconds)
 
 	p.json(keyMetrics, &m.Metrics)

@@ -138,3 +138,63 @@ func toHeads(x []float32, p, kvHeads, hd int) []float32 {
 	}
 	return out
 }
+
+// Concat is a followed by b: a's tokens first, then b's, per layer and KV
+// head (keys as they are: each part keeps the rotation it was made with,
+// as Cartridges compose by plain concatenation). Its first a.P + b.Frozen
+// tokens are frozen: b trains beside a, which stays as it is.
+func Concat(a, b *Prefix) (*Prefix, error) {
+	if err := a.shapeOK(); err != nil {
+		return nil, err
+	}
+	if err := b.shapeOK(); err != nil {
+		return nil, err
+	}
+	if a.KVHeads != b.KVHeads || a.HeadDim != b.HeadDim || len(a.K) != len(b.K) {
+		return nil, fmt.Errorf("prefixes of %d layers × %d KV heads × %d dims and %d × %d × %d do not concatenate",
+			len(a.K), a.KVHeads, a.HeadDim, len(b.K), b.KVHeads, b.HeadDim)
+	}
+	hd, P := a.HeadDim, a.P+b.P
+	c := &Prefix{P: P, Frozen: a.P + b.Frozen, KVHeads: a.KVHeads, HeadDim: hd, K: make([][]float32, len(a.K)), V: make([][]float32, len(a.V))}
+	for l := range a.K {
+		for _, kv := range []struct {
+			dst  *[]float32
+			x, y []float32
+		}{{&c.K[l], a.K[l], b.K[l]}, {&c.V[l], a.V[l], b.V[l]}} {
+			out := make([]float32, 0, a.KVHeads*P*hd)
+			for h := 0; h < a.KVHeads; h++ {
+				out = append(out, kv.x[h*a.P*hd:(h+1)*a.P*hd]...)
+				out = append(out, kv.y[h*b.P*hd:(h+1)*b.P*hd]...)
+			}
+			*kv.dst = out
+		}
+	}
+	return c, nil
+}
+
+// Slice is a copy of the prefix's tokens from..to−1, the first frozen of
+// them frozen: what Concat(a, b) trained gives back as b is
+// Slice(a.P, P, b.Frozen).
+func (p *Prefix) Slice(from, to, frozen int) (*Prefix, error) {
+	if err := p.shapeOK(); err != nil {
+		return nil, err
+	}
+	if from < 0 || to > p.P || from > to || frozen < 0 || frozen > to-from {
+		return nil, fmt.Errorf("tokens %d..%d with %d frozen of a prefix of %d tokens", from, to, frozen, p.P)
+	}
+	hd, P := p.HeadDim, to-from
+	t := &Prefix{P: P, Frozen: frozen, KVHeads: p.KVHeads, HeadDim: hd, K: make([][]float32, len(p.K)), V: make([][]float32, len(p.V))}
+	for l := range p.K {
+		for _, kv := range []struct {
+			dst *[]float32
+			x   []float32
+		}{{&t.K[l], p.K[l]}, {&t.V[l], p.V[l]}} {
+			out := make([]float32, 0, p.KVHeads*P*hd)
+			for h := 0; h < p.KVHeads; h++ {
+				out = append(out, kv.x[(h*p.P+from)*hd:(h*p.P+to)*hd]...)
+			}
+			*kv.dst = out
+		}
+	}
+	return t, nil
+}
