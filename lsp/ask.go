@@ -35,13 +35,16 @@ type DocumentRef struct {
 
 // AskResult is cartridge/ask's result.
 type AskResult struct {
-	Answer     string  `json:"answer"`
-	Source     string  `json:"source"`
-	Commit     string  `json:"commit,omitempty"`
-	Cartridge  string  `json:"cartridge,omitempty"`
-	Note       string  `json:"note,omitempty"`
-	StopReason string  `json:"stopReason"`
-	Timings    Timings `json:"timings"`
+	Answer    string `json:"answer"`
+	Source    string `json:"source"`
+	Commit    string `json:"commit,omitempty"`
+	Cartridge string `json:"cartridge,omitempty"`
+	// Dependencies are the dependency Cartridges the answer was decoded
+	// against, composed before the repository's (module@version or file).
+	Dependencies []string `json:"dependencies,omitempty"`
+	Note         string   `json:"note,omitempty"`
+	StopReason   string   `json:"stopReason"`
+	Timings      Timings  `json:"timings"`
 }
 
 // Timings are an answer's latencies and sizes.
@@ -113,7 +116,7 @@ func (s *Server) ask(ctx context.Context, p *AskParams) (*AskResult, error) {
 	// The timings count from the request: waiting for the model and the
 	// prefix included.
 	return &AskResult{
-		Answer: strings.TrimSpace(res.Text), Source: pre.source, Commit: pre.commit, Cartridge: pre.cartridge, Note: pre.note,
+		Answer: strings.TrimSpace(res.Text), Source: pre.source, Commit: pre.commit, Cartridge: pre.cartridge, Dependencies: pre.dependencies, Note: pre.note,
 		StopReason: string(res.Stop),
 		Timings: Timings{FirstTokenMs: ms(first), TotalMs: ms(time.Since(t0)),
 			PromptTokens: res.PromptTokens, GeneratedTokens: len(res.Tokens)},

@@ -16,7 +16,7 @@ const (
 	cmdStatus = "cartlsp.status"
 )
 
-var commands = []string{cmdAsk, cmdTrain, cmdStatus}
+var commands = []string{cmdAsk, cmdTrain, cmdStatus, cmdPullDependencies}
 
 // TrainResult is cartlsp.train's result.
 type TrainResult struct {
@@ -42,6 +42,8 @@ func (s *Server) ExecuteCommand(ctx context.Context, p *protocol.ExecuteCommandP
 		result, err = s.train(ctx)
 	case cmdStatus:
 		result = s.status()
+	case cmdPullDependencies:
+		result, err = s.pullDependencies(ctx)
 	default:
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("cartlsp: unknown command %q (commands: %v)", p.Command, commands))
 	}

@@ -15,18 +15,20 @@ import (
 // Config is what a client can set through initializationOptions and
 // workspace/didChangeConfiguration (docs/LSP.md lists every field).
 type Config struct {
-	Model           string           `json:"model"`
-	Budget          string           `json:"budget"`
-	P               int              `json:"p"`
-	Device          string           `json:"device"`
-	Dependencies    []string         `json:"dependencies"`
-	Exclude         []string         `json:"exclude"`
-	AutoTrain       bool             `json:"autoTrain"`
-	Store           string           `json:"store"`
-	Threads         int              `json:"threads"`
-	InContextTokens int              `json:"inContextTokens"`
-	Ask             AskConfig        `json:"ask"`
-	Completion      CompletionConfig `json:"completion"`
+	Model             string           `json:"model"`
+	Budget            string           `json:"budget"`
+	P                 int              `json:"p"`
+	Device            string           `json:"device"`
+	Dependencies      []string         `json:"dependencies"`
+	Registry          string           `json:"registry"`
+	RegistryPlainHTTP bool             `json:"registryPlainHttp"`
+	Exclude           []string         `json:"exclude"`
+	AutoTrain         bool             `json:"autoTrain"`
+	Store             string           `json:"store"`
+	Threads           int              `json:"threads"`
+	InContextTokens   int              `json:"inContextTokens"`
+	Ask               AskConfig        `json:"ask"`
+	Completion        CompletionConfig `json:"completion"`
 }
 
 // AskConfig sizes answers to questions.
@@ -138,7 +140,7 @@ func (c Config) validate(t Training) error {
 	}
 	for _, d := range c.Dependencies {
 		if strings.TrimSpace(d) == "" {
-			return fmt.Errorf("settings: dependencies: an empty path")
+			return fmt.Errorf("settings: dependencies: an empty entry (want a Cartridge file or module@version)")
 		}
 	}
 	if err := c.filter().Check(); err != nil {

@@ -229,6 +229,14 @@ func (t testTraining) Builder(s TrainingSettings) (follow.Builder, error) {
 	return sb, nil
 }
 
+func (t testTraining) Dependencies(s TrainingSettings) (Dependencies, error) {
+	b, err := t.Builder(s)
+	if err != nil {
+		return nil, err
+	}
+	return storetrain.Dependencies{B: b.(*storetrain.Builder)}, nil
+}
+
 // testBudget shrinks the budgets so that a tiny model trains in seconds.
 func testBudget(name string) (trainer.Budget, error) {
 	b, err := trainer.LookupBudget(name)

@@ -101,9 +101,10 @@ func (e *engine) retire() {
 // contextSpec says what goes before a prompt: the dependency Cartridges,
 // then the repository's Cartridge, or else the corpus in context.
 type contextSpec struct {
-	deps      []string
-	cartridge string // the repository's Cartridge file ("" when there is none yet)
-	commit    string // the commit it (or the corpus) was made from
+	deps      []string // dependency Cartridge files
+	depNames  []string // their names for answers (module@version or the file)
+	cartridge string   // the repository's Cartridge file ("" when there is none yet)
+	commit    string   // the commit it (or the corpus) was made from
 	// corpus, when there is no Cartridge, loads the corpus to put in
 	// context (nil: none); inContextTokens bounds it, and reserve is the
 	// room the window keeps after it for a request (answer.CorpusOptions).
@@ -131,6 +132,7 @@ type prefix struct {
 	*answer.Prefix
 	id                      string
 	source                  string // source*: a dependency Cartridge alone is "none"
+	dependencies            []string
 	commit, cartridge, note string
 }
 
@@ -188,7 +190,7 @@ func (e *engine) build(id string, spec contextSpec, b *prefixBuild) {
 }
 
 func (e *engine) buildPrefix(ctx context.Context, spec contextSpec) (*prefix, error) {
-	p := &prefix{source: sourceNone, commit: spec.commit}
+	p := &prefix{source: sourceNone, commit: spec.commit, dependencies: spec.depNames}
 	files := spec.deps
 	if spec.cartridge != "" {
 		files = append(files[:len(files):len(files)], spec.cartridge)

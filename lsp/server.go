@@ -340,7 +340,13 @@ func (s *Server) session(ctx context.Context) (*session, func(), error) {
 // permitting) until the workspace knows whether a Cartridge answers.
 func (ss *session) spec(ctx context.Context) (contextSpec, error) {
 	if ss.ws == nil {
-		return contextSpec{deps: ss.cfg.Dependencies, why: "The repository is not followed yet."}, nil
+		var files []string
+		for _, d := range ss.cfg.Dependencies {
+			if isCartridgeFile(d) {
+				files = append(files, d)
+			}
+		}
+		return contextSpec{deps: files, depNames: files, why: "The repository is not followed yet."}, nil
 	}
 	if f := ss.ws.follower; f != nil {
 		select {

@@ -57,7 +57,7 @@ func TestLifecycle(t *testing.T) {
 			res := e.initialize(dir, map[string]any{"autoTrain": false})
 			caps := res.Capabilities
 			if caps.CompletionProvider == nil || caps.HoverProvider == nil || caps.InlineCompletionProvider == nil ||
-				len(caps.ExecuteCommandProvider.Commands) != 3 || res.ServerInfo.Name != "cartlsp" {
+				len(caps.ExecuteCommandProvider.Commands) != 4 || res.ServerInfo.Name != "cartlsp" {
 				t.Errorf("capabilities: %+v", res)
 			}
 			if err := e.call(ctx, "initialize", map[string]any{"capabilities": map[string]any{}}, nil); err == nil {

@@ -25,6 +25,9 @@ type Status struct {
 	Cartridge       string `json:"cartridge,omitempty"`
 	CartridgeCommit string `json:"cartridgeCommit,omitempty"`
 	Error           string `json:"error,omitempty"`
+	// Dependencies are the entries of the dependencies setting: which
+	// Cartridges answers compose before the repository's.
+	Dependencies []DependencyStatus `json:"dependencies,omitempty"`
 }
 
 // trainingPercent maps a training's stage and progress to 0–100:

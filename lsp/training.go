@@ -21,6 +21,9 @@ type Training interface {
 	// store as `cartlsp train` and its hooks do, so that the server finds
 	// what they trained.
 	Builder(s TrainingSettings) (follow.Builder, error)
+	// Dependencies finds (and pulls) the dependency Cartridges that the
+	// dependencies setting names by module, in s.Store.
+	Dependencies(s TrainingSettings) (Dependencies, error)
 }
 
 // TrainingSettings are what a workspace's Cartridges are trained with.

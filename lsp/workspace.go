@@ -25,6 +25,7 @@ type workspace struct {
 	why  string // why nothing trains (not a repository, …)
 
 	follower *follow.Follower
+	deps     Dependencies // nil: modules in the dependencies setting are not resolved
 	cancel   context.CancelFunc
 	done     chan struct{}
 	states   chan follow.State // to the reporter, in order
@@ -36,6 +37,9 @@ type workspace struct {
 
 	stopOnce sync.Once
 	stopped  bool // under mu
+
+	depStatus []DependencyStatus // under mu: the dependencies setting, resolved
+	depKey    string             // under mu: dependencyKey of the configuration depStatus is of
 }
 
 // startWorkspace starts following dir with eng (which it acquires).
@@ -67,6 +71,7 @@ func (s *Server) startWorkspace(ctx context.Context, cfg Config, eng *engine, di
 	}
 	if w.repo == nil {
 		w.status = Status{State: "idle", Message: w.why, Source: src}
+		w.resolveDependencies(ctx, cfg, false)
 		close(w.done)
 		w.warmed = true
 		go w.report(ctx)
@@ -80,6 +85,7 @@ func (s *Server) startWorkspace(ctx context.Context, cfg Config, eng *engine, di
 		return nil, err
 	}
 	w.follower = f
+	w.resolveDependencies(ctx, cfg, false)
 	go w.report(ctx)
 	go func() {
 		defer close(w.done)
@@ -108,6 +114,9 @@ func (w *workspace) newFollower(cfg Config) (*follow.Follower, error) {
 	}
 	b, err := w.s.opts.Training.Builder(ts)
 	if err != nil {
+		return nil, err
+	}
+	if w.deps, err = w.s.opts.Training.Dependencies(ts); err != nil {
 		return nil, err
 	}
 	return &follow.Follower{Builder: b, Repo: w.repo, States: w.onState, Manual: !cfg.AutoTrain, Log: w.s.log}, nil
@@ -164,6 +173,7 @@ func (w *workspace) reportState(ctx context.Context, st follow.State) {
 	s := statusOf(st, w.source(st.Current))
 	w.mu.Lock()
 	prev := w.status
+	s.Dependencies = w.depStatus
 	w.status = s
 	wd := w.work
 	w.mu.Unlock()
@@ -259,7 +269,8 @@ func (w *workspace) train(ctx context.Context) (follow.Reply, error) {
 
 // spec is what answers decode after now.
 func (w *workspace) spec(cfg Config) contextSpec {
-	spec := contextSpec{deps: cfg.Dependencies, inContextTokens: cfg.InContextTokens, reserve: cfg.requestTokens(),
+	files, names := w.dependencyFiles(cfg)
+	spec := contextSpec{deps: files, depNames: names, inContextTokens: cfg.InContextTokens, reserve: cfg.requestTokens(),
 		why: w.why, filter: cfg.filter().Config()}
 	if w.follower != nil {
 		if cur := w.follower.Current(); cur != nil {

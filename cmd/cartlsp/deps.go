@@ -123,13 +123,6 @@ func (f *depsFlags) open(ctx context.Context) (*depsEnv, error) {
 	return &depsEnv{found: found, loaded: l, builder: b}, nil
 }
 
-// artifact is the registry artifact of a dependency's Cartridge.
-func (e *depsEnv) artifact(d deps.Dependency) registry.Artifact {
-	k := e.builder.DependencyKey(d)
-	return registry.Artifact{Ecosystem: string(d.Ecosystem), Module: d.Name, Version: d.Version, Model: k.Model,
-		ModelName: modelfile.NameOf(e.loaded.Path), Corpus: k.Corpus, Recipe: k.Recipe, Budget: e.builder.Budget.Name}
-}
-
 // selectDeps picks the dependencies a subcommand acts on: those named
 // (MODULE@VERSION or a name with one version), else the default set.
 func selectDeps(all []deps.Dependency, names []string, def func([]deps.Dependency) []deps.Dependency) ([]deps.Dependency, error) {
@@ -215,7 +208,7 @@ func depsLs(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				r.Store = filepath.Join(en.Dir, store.CartridgeName)
 			}
 			if remote != nil {
-				_, ok := remote[e.artifact(d).Reference()]
+				_, ok := remote[e.builder.Artifact(d).Reference()]
 				r.Registry = &ok
 			}
 		}
@@ -404,7 +397,7 @@ func depsPush(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			continue
 		}
-		a := e.artifact(d)
+		a := e.builder.Artifact(d)
 		m, err := registry.Push(ctx, tg, a, filepath.Join(en.Dir, store.CartridgeName))
 		if err != nil {
 			return err
@@ -439,17 +432,12 @@ func depsPull(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	tg, err := registry.Open(ctx, f.location, f.registryOptions())
-	if err != nil {
-		return err
+	if _, err := registry.Open(ctx, f.location, f.registryOptions()); err != nil {
+		return err // unreachable or not a store: say so once, not per dependency
 	}
 	got, missing := 0, 0
 	for _, d := range list {
-		a := e.artifact(d)
-		path, installed, err := e.builder.InstallDependency(ctx, d, f.location, func(dst string) error {
-			_, err := registry.Pull(ctx, tg, a, dst, registry.Limits{MaxCartridgeBytes: *maxBytes})
-			return err
-		})
+		path, installed, err := e.builder.PullDependency(ctx, d, f.location, f.registryOptions(), registry.Limits{MaxCartridgeBytes: *maxBytes})
 		switch {
 		case errors.Is(err, registry.ErrNotFound) && len(names) == 0:
 			missing++

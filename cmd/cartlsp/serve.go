@@ -86,6 +86,14 @@ func (serveTraining) Builder(s lsp.TrainingSettings) (follow.Builder, error) {
 	return b, nil
 }
 
+func (serveTraining) Dependencies(s lsp.TrainingSettings) (lsp.Dependencies, error) {
+	b, err := storetrain.ForServer(s.Model, s.Store, s.Budget, s.P, s.Filter, s.Yield, s.Log)
+	if err != nil {
+		return nil, err
+	}
+	return storetrain.Dependencies{B: b}, nil
+}
+
 // version is the module version the binary was built from.
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {

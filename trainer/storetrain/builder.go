@@ -57,6 +57,8 @@ type Builder struct {
 	// for (default 32).
 	Ancestors int
 	Events    func(trainer.Event)
+	// ModelName is the model's name for people (registry annotations).
+	ModelName string
 	// Yield is passed to the trainings (trainer.Job.Yield).
 	Yield func(ctx context.Context) error
 	Log   *slog.Logger
@@ -435,7 +437,7 @@ func New(l *modelfile.Loaded, st *store.Store, b trainer.Budget, filter indexer.
 	return &Builder{
 		Store: st, Infer: l.Model, Chat: chat, Budget: b, Filter: filter,
 		Student: func() (*student.Model, error) { return student.New(l.File, l.Backend) },
-		Teacher: teacher, TeacherName: name,
+		Teacher: teacher, TeacherName: name, ModelName: modelfile.NameOf(l.Path),
 	}, nil
 }
 

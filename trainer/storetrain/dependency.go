@@ -8,6 +8,7 @@ import (
 
 	"github.com/cartlsp/cartlsp/deps"
 	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/registry"
 	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer"
 )
@@ -120,4 +121,73 @@ func (b *Builder) InstallDependency(ctx context.Context, d deps.Dependency, sour
 		return "", false, err
 	}
 	return txn.CartridgePath(), true, nil
+}
+
+// Artifact is the registry artifact of a dependency's Cartridge: its
+// identity (module, version, model, corpus, recipe) as the store keys it.
+func (b *Builder) Artifact(d deps.Dependency) registry.Artifact {
+	k := b.DependencyKey(d)
+	return registry.Artifact{Ecosystem: string(d.Ecosystem), Module: d.Name, Version: d.Version, Model: k.Model,
+		ModelName: b.ModelName, Corpus: k.Corpus, Recipe: k.Recipe, Budget: b.Budget.Name}
+}
+
+// PullDependency fetches a dependency's Cartridge from a registry location
+// into the store (registry.Pull's checks, then InstallDependency). A store
+// that has it already keeps it.
+func (b *Builder) PullDependency(ctx context.Context, d deps.Dependency, location string, o registry.Options, lim registry.Limits) (path string, installed bool, err error) {
+	if d.Local() {
+		return "", false, fmt.Errorf("%s is replaced by the directory %s: it has no shared Cartridge", d.ID(), d.Replace)
+	}
+	if e, err := b.LookupDependency(d); err != nil || e != nil {
+		if e != nil {
+			return filepath.Join(e.Dir, store.CartridgeName), false, nil
+		}
+		return "", false, err
+	}
+	tg, err := registry.Open(ctx, location, o)
+	if err != nil {
+		return "", false, err
+	}
+	a := b.Artifact(d)
+	return b.InstallDependency(ctx, d, location, func(dst string) error {
+		_, err := registry.Pull(ctx, tg, a, dst, lim)
+		return err
+	})
+}
+
+// Dependencies finds a workspace's dependency Cartridges for the language
+// server (lsp.Dependencies): specs are resolved among the dependencies the
+// repository's manifests resolve (deps.Discover, deps.Find).
+type Dependencies struct{ B *Builder }
+
+func (x Dependencies) resolve(ctx context.Context, root, spec string) (deps.Dependency, error) {
+	found, err := deps.Discover(ctx, root)
+	if err != nil {
+		return deps.Dependency{}, err
+	}
+	return deps.Find(found.Deps, spec)
+}
+
+// Find returns the store's Cartridge of the dependency spec names ("" when
+// the store has none) and its module@version.
+func (x Dependencies) Find(ctx context.Context, root, spec string) (path, id string, err error) {
+	d, err := x.resolve(ctx, root, spec)
+	if err != nil {
+		return "", "", err
+	}
+	e, err := x.B.LookupDependency(d)
+	if err != nil || e == nil {
+		return "", d.ID(), err
+	}
+	return filepath.Join(e.Dir, store.CartridgeName), d.ID(), nil
+}
+
+// Pull fetches the dependency's Cartridge from location into the store.
+func (x Dependencies) Pull(ctx context.Context, root, spec, location string, plainHTTP bool) (path, id string, err error) {
+	d, err := x.resolve(ctx, root, spec)
+	if err != nil {
+		return "", "", err
+	}
+	path, _, err = x.B.PullDependency(ctx, d, location, registry.Options{PlainHTTP: plainHTTP}, registry.Limits{})
+	return path, d.ID(), err
 }

@@ -1,0 +1,109 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cartlsp/cartlsp/deps"
+	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/registry"
+	"github.com/cartlsp/cartlsp/runtime/modelfile"
+	"github.com/cartlsp/cartlsp/store"
+	"github.com/cartlsp/cartlsp/trainer/storetrain"
+	"go.lsp.dev/protocol"
+)
+
+// TestModuleDependencies names a dependency by module in the settings: the
+// status says its Cartridge is missing, cartlsp.pullDependencies fetches it
+// from a registry directory (where another machine pushed it), and answers
+// then say they were decoded against it.
+func TestModuleDependencies(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("GOMODCACHE", cache)
+	mod := filepath.Join(cache, "example.com", "used@v1.2.0")
+	os.MkdirAll(mod, 0o755)
+	var src strings.Builder
+	src.WriteString("// Package used is a dependency.\npackage used\n")
+	for i := 0; i < 12; i++ {
+		src.WriteString("\n// Value returns a number.\nfunc Value() int { return 7 }\n")
+	}
+	os.WriteFile(filepath.Join(mod, "used.go"), []byte(src.String()), 0o644)
+	files := goFiles()
+	files["go.mod"] = "module example.com/app\n\ngo 1.22\n\nrequire example.com/used v1.2.0\n"
+	files["main.go"] = "package shapes\n\nimport \"example.com/used\"\n\nvar X = used.Value()\n"
+	dir := gitRepo(t, files)
+	modelPath := tinyModel(t)
+
+	// Another machine trains it and pushes it to a registry directory.
+	reg := filepath.Join(t.TempDir(), "registry")
+	{
+		l, err := modelfile.Load(modelPath, modelfile.DeviceCPU, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := store.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := testBudget("tiny")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, err := storetrain.New(l, st, b, indexer.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found, err := deps.Discover(context.Background(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := deps.Find(found.Deps, "example.com/used")
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, trained, err := sb.EnsureDependency(context.Background(), d, mod, false)
+		if err != nil || !trained {
+			t.Fatalf("training the dependency: %v (trained %v)", err, trained)
+		}
+		w, err := registry.OpenWritable(context.Background(), "dir:"+reg, registry.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := registry.Push(context.Background(), w, sb.Artifact(d), path); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+	}
+
+	e := newEditor(t, Options{Config: withModel(modelPath, t.TempDir())}, nil)
+	e.initialize(dir, map[string]any{"budget": "tiny", "dependencies": []string{"example.com/used", "example.com/absent"}, "registry": "dir:" + reg})
+	ready := e.waitStatus("ready", 3*time.Minute, func(s Status) bool { return s.State == "ready" })
+	if len(ready.Dependencies) != 2 || ready.Dependencies[0].State != "missing" || ready.Dependencies[0].ID != "example.com/used@v1.2.0" ||
+		ready.Dependencies[1].State != "error" || !strings.Contains(ready.Dependencies[1].Message, "does not depend on") {
+		t.Fatalf("dependencies before the pull: %+v", ready.Dependencies)
+	}
+	ctx := context.Background()
+	var res PullDependenciesResult
+	raw, err := e.s.ExecuteCommand(ctx, &protocol.ExecuteCommandParams{Command: cmdPullDependencies})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	if len(res.Dependencies) != 2 || res.Dependencies[0].State != "loaded" || !strings.Contains(res.Message, "1 pulled") {
+		t.Fatalf("after the pull: %+v", res)
+	}
+	var ans AskResult
+	if err := e.call(ctx, methodAsk, map[string]any{"question": "What does Value return?", "maxTokens": 4}, &ans); err != nil {
+		t.Fatal(err)
+	}
+	if ans.Source != sourceCartridge || len(ans.Dependencies) != 1 || ans.Dependencies[0] != "example.com/used@v1.2.0" {
+		t.Errorf("the answer: source %q, dependencies %v; want the Cartridge after example.com/used@v1.2.0", ans.Source, ans.Dependencies)
+	}
+}
