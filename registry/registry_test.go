@@ -326,7 +326,7 @@ func TestShareRegistry(t *testing.T) {
 				bad := o
 				bad.DockerConfig = empty
 				tg, _ := Open(context.Background(), loc, bad)
-				if _, err := Pull(context.Background(), tg, artifact("github.com/google/uuid", "v1.6.0", modelB), filepath.Join(t.TempDir(), "x.cart"), Limits{}); err == nil || !strings.Contains(err.Error(), "401") && !strings.Contains(strings.ToLower(err.Error()), "unauthorized") {
+				if _, err := Pull(context.Background(), tg, artifact("github.com/google/uuid", "v1.6.0", modelB), filepath.Join(t.TempDir(), "x.cart"), Limits{}); err == nil || !strings.Contains(err.Error(), "docker login") {
 					t.Errorf("a pull without credentials: %v", err)
 				}
 			}

@@ -61,7 +61,7 @@ func Push(ctx context.Context, t Writable, a Artifact, path string) (ocispec.Des
 		return ocispec.Descriptor{}, err
 	}
 	if ok, err := t.Exists(ctx, layer); err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("registry: push %s: %w", a.ID(), err)
+		return ocispec.Descriptor{}, fmt.Errorf("registry: push %s: %w", a.ID(), explain(err))
 	} else if !ok {
 		f, err := os.Open(path)
 		if err != nil {
@@ -120,7 +120,7 @@ func Pull(ctx context.Context, t Target, want Artifact, dst string, lim Limits) 
 		return Artifact{}, fmt.Errorf("registry: %s for this model and recipe (tag %s): %w", want.ID(), tag, ErrNotFound)
 	}
 	if err != nil {
-		return Artifact{}, fmt.Errorf("registry: resolve %s: %w", tag, err)
+		return Artifact{}, fmt.Errorf("registry: resolve %s: %w", tag, explain(err))
 	}
 	got, layer, err := readManifest(ctx, t, desc)
 	if err != nil {
@@ -233,7 +233,7 @@ func List(ctx context.Context, t Target, model string) ([]Artifact, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("registry: listing tags: %w", err)
+		return nil, fmt.Errorf("registry: listing tags: %w", explain(err))
 	}
 	var out []Artifact
 	for _, tag := range tags {

@@ -18,6 +18,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 	"oras.land/oras-go/v2/registry/remote/retry"
 )
 
@@ -247,3 +248,19 @@ func (f *httpFile) Mode() fs.FileMode          { return 0o444 }
 func (f *httpFile) ModTime() time.Time         { return time.Time{} }
 func (f *httpFile) IsDir() bool                { return false }
 func (f *httpFile) Sys() any                   { return nil }
+
+// explain adds what to do to an error a registry answered: credentials for a
+// refusal, the scheme for a TLS handshake with a plain-HTTP server.
+func explain(err error) error {
+	var er *errcode.ErrorResponse
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, auth.ErrBasicCredentialNotFound),
+		errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden):
+		return fmt.Errorf("%w (the registry wants credentials: `docker login HOST` writes them where cartlsp reads them, $DOCKER_CONFIG/config.json or ~/.docker/config.json)", err)
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return fmt.Errorf("%w (the registry speaks plain HTTP: pass --plain-http, or set registryPlainHttp)", err)
+	}
+	return err
+}
