@@ -105,6 +105,7 @@ class Controller implements vscode.Disposable {
     reg('cartlsp.askRepository', (question?: unknown) => this.askRepository(typeof question === 'string' ? question : undefined));
     reg('cartlsp.askSelection', () => this.askSelection());
     reg('cartlsp.trainNow', () => this.trainNow());
+    reg('cartlsp.pullDependencies', () => this.pullDependencies());
     reg('cartlsp.showStatus', () => this.showStatus());
     reg('cartlsp.openLogs', () => this.output.show(true));
     reg('cartlsp.restartServer', () => this.restart());
@@ -367,6 +368,17 @@ class Controller implements vscode.Disposable {
       await this.trainNow();
     } else if (pick === 'Open Logs') {
       this.output.show(true);
+    }
+  }
+
+  private async pullDependencies(): Promise<void> {
+    try {
+      const r = await this.executeServerCommand<{ message?: string }>('cartlsp.pullDependencies');
+      if (r) {
+        void vscode.window.showInformationMessage(`cartlsp: ${r.message || 'done'}`);
+      }
+    } catch (err) {
+      void vscode.window.showErrorMessage(`cartlsp: pulling dependency Cartridges failed: ${errorMessage(err)}`);
     }
   }
 

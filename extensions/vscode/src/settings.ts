@@ -11,6 +11,8 @@ const serverFields: Record<string, 'string' | 'int' | 'bool' | 'strings' | 'obje
   p: 'int',
   device: 'string',
   dependencies: 'strings',
+  registry: 'string',
+  registryPlainHttp: 'bool',
   autoTrain: 'bool',
   store: 'string',
   threads: 'int',

@@ -1,6 +1,6 @@
 -- cartlsp for Neovim: starts `cartlsp serve` (the protocol is docs/LSP.md in the cartlsp
 -- repository) for the buffers of each project root and adds :CartAsk, :CartAskSelection,
--- :CartTrain, :CartStatus and a statusline component. Works on Neovim 0.7 and later.
+-- :CartTrain, :CartPullDeps, :CartStatus and a statusline component. Works on Neovim 0.7 and later.
 local ask = require('cartlsp.ask')
 local client = require('cartlsp.client')
 local status = require('cartlsp.status')
@@ -80,6 +80,11 @@ local function create_commands()
       show(err, result and result.message)
     end)
   end, { desc = "Train the Cartridge for the repository's HEAD now" })
+  command('CartPullDeps', function()
+    M.execute('cartlsp.pullDependencies', nil, function(err, result)
+      show(err, result and result.message)
+    end)
+  end, { desc = "Fetch the dependency Cartridges of settings.dependencies from settings.registry" })
   command('CartStatus', function()
     M.execute('cartlsp.status', nil, function(err, result)
       show(err, result and (result.message or result.state))

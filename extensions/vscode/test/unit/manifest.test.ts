@@ -10,7 +10,7 @@ const extensionSource = fs.readFileSync(path.join(root, 'src', 'extension.ts'), 
 
 test('every contributed command is registered, and none collides with the server commands', () => {
   const ids: string[] = pkg.contributes.commands.map((c: { command: string }) => c.command);
-  for (const id of ['cartlsp.askRepository', 'cartlsp.askSelection', 'cartlsp.trainNow', 'cartlsp.showStatus', 'cartlsp.openLogs']) {
+  for (const id of ['cartlsp.askRepository', 'cartlsp.askSelection', 'cartlsp.trainNow', 'cartlsp.pullDependencies', 'cartlsp.showStatus', 'cartlsp.openLogs']) {
     assert.ok(ids.includes(id), id);
   }
   for (const id of ids) {
@@ -22,7 +22,7 @@ test('every contributed command is registered, and none collides with the server
 
 test('the settings, the chat participant, engines and main', () => {
   const props = Object.keys(pkg.contributes.configuration.properties);
-  for (const k of ['serverPath', 'model', 'p', 'budget', 'device', 'dependencies', 'autoTrain', 'trace.server']) {
+  for (const k of ['serverPath', 'model', 'p', 'budget', 'device', 'dependencies', 'registry', 'registryPlainHttp', 'autoTrain', 'trace.server']) {
     assert.ok(props.includes(`cartlsp.${k}`), k);
   }
   assert.deepEqual(pkg.contributes.configuration.properties['cartlsp.budget'].enum, ['tiny', 'small', 'full']);
