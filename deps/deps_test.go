@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/cartlsp/cartlsp/indexer"
+	"github.com/cartlsp/cartlsp/indexer/gittest"
 	"golang.org/x/mod/module"
 )
 
@@ -405,3 +406,21 @@ func TestFilter(t *testing.T) {
 func indexerFilter() indexer.Filter { return indexer.Filter{} }
 
 func modVersion(p, v string) module.Version { return module.Version{Path: p, Version: v} }
+
+// In a git repository only HEAD's files count: an untracked file (a build
+// output, a copy of a dependency under bin/) imports nothing.
+func TestRankGitHead(t *testing.T) {
+	r := gittest.New(t)
+	r.Commit("first", map[string]string{
+		"go.mod":  "module example.com/app\n\ngo 1.22\n\nrequire github.com/google/uuid v1.6.0\n",
+		"main.go": "package main\n\nimport \"github.com/google/uuid\"\n\nvar X = uuid.New()\n",
+	})
+	write(t, r.Dir, "bin/copy/a.go", "package a\n\nimport \"github.com/google/uuid\"\n\nvar Y, Z = uuid.New(), uuid.Nil\n")
+	d, err := Discover(context.Background(), r.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Deps) != 1 || d.Deps[0].Files != 1 || d.Deps[0].Uses != 1 {
+		t.Errorf("ranked %+v; want 1 file, 1 use (HEAD's main.go only)", d.Deps)
+	}
+}

@@ -2,14 +2,13 @@ package deps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -20,53 +19,33 @@ import (
 
 // Rank counts, for each dependency, the repository's non-test source files
 // that import it and the references to what they import (Dependency.Files,
-// Dependency.Uses). Go files are parsed (go/parser: imports, and selectors
-// on an imported package's name); JavaScript, TypeScript and Python files are
-// scanned for import statements and the names they bind. The walk skips what
-// a corpus skips (vendor, node_modules, hidden directories) and testdata.
+// Dependency.Uses). The files are the repository's corpus — HEAD's tree in
+// a git repository (so build outputs and other untracked files do not
+// count), else the directory — under the corpus filter's defaults and
+// .cartignore, without testdata. Go files are parsed (go/parser: imports,
+// and selectors on an imported package's name); JavaScript, TypeScript and
+// Python files are scanned for import statements and the names they bind.
 func Rank(ctx context.Context, root string, ds []Dependency) error {
 	idx := newUsageIndex(ds)
-	filter := indexer.Filter{SkipDirs: []string{"testdata"}}
-	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
+	files, err := sourceFiles(ctx, root)
+	if err != nil {
+		return fmt.Errorf("deps: ranking by use: %w", err)
+	}
+	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if e.IsDir() {
-			if p != root && filter.SkipDir(e.Name()) {
-				return filepath.SkipDir
-			}
-			return nil
+		if isTestFile(path.Base(f.Path)) {
+			continue
 		}
-		if !e.Type().IsRegular() || isTestFile(e.Name()) {
-			return nil
-		}
-		lang := usageLanguage(e.Name())
-		if lang == "" {
-			return nil
-		}
-		info, err := e.Info()
-		if err != nil || info.Size() > indexer.DefaultMaxFileBytes {
-			return nil
-		}
-		src, err := os.ReadFile(p)
-		if err != nil {
-			return nil // unreadable: not part of the corpus either
-		}
-		switch lang {
+		switch usageLanguage(f.Path) {
 		case "go":
-			idx.goFile(src)
+			idx.goFile([]byte(f.Text))
 		case "js":
-			idx.jsFile(string(src))
+			idx.jsFile(f.Text)
 		case "py":
-			idx.pyFile(string(src))
+			idx.pyFile(f.Text)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("deps: ranking by use: %w", err)
 	}
 	for i := range ds {
 		ds[i].Files, ds[i].Uses = 0, 0
@@ -75,6 +54,31 @@ func Rank(ctx context.Context, root string, ds []Dependency) error {
 		}
 	}
 	return nil
+}
+
+// sourceFiles are the files Rank reads: HEAD's when root is a git
+// repository's root with a commit, else the directory's.
+func sourceFiles(ctx context.Context, root string) ([]indexer.File, error) {
+	filter := indexer.Filter{SkipDirs: []string{"testdata"}}
+	if repo, err := indexer.OpenRepo(root); err == nil && sameDir(repo.Root, root) {
+		if c, err := repo.Corpus(ctx, "", filter); err == nil {
+			return c.Files, nil
+		}
+	}
+	c, err := indexer.LoadDir(ctx, root, filter)
+	if errors.Is(err, indexer.ErrNoFiles) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.Files, nil
+}
+
+func sameDir(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
 func usageLanguage(name string) string {

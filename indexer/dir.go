@@ -2,11 +2,15 @@ package indexer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 )
+
+// ErrNoFiles says a directory has no file the corpus takes.
+var ErrNoFiles = errors.New("no text files")
 
 // LoadDir reads the corpus of a directory: every regular file the filter
 // and the .cartignore files keep, in lexical path order. Symbolic links are
@@ -91,7 +95,7 @@ func LoadDir(ctx context.Context, dir string, filter Filter) (*Corpus, error) {
 		return nil, fmt.Errorf("corpus: reading %s: %w", dir, err)
 	}
 	if len(c.Files) == 0 {
-		return nil, fmt.Errorf("corpus: no text files in %s (%d skipped); check --exclude and the path", dir, len(c.Skipped))
+		return nil, fmt.Errorf("corpus: %w in %s (%d skipped); check --exclude and the path", ErrNoFiles, dir, len(c.Skipped))
 	}
 	c.sortFiles()
 	return c, nil
