@@ -312,6 +312,11 @@ func TestShareRegistry(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tg, err := Open(context.Background(), s.Host+"/team/empty", o); err != nil {
+				t.Fatal(err)
+			} else if got, err := List(context.Background(), tg, modelA); err != nil || len(got) != 0 {
+				t.Errorf("listing a repository nothing was pushed to: %v %v", got, err)
+			}
 			roundTrip(t, w, func() Target {
 				tg, err := Open(context.Background(), loc, o)
 				if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 )
 
 // Limits bound what a pull reads.
@@ -232,6 +234,10 @@ func List(ctx context.Context, t Target, model string) ([]Artifact, error) {
 		}
 		return nil
 	})
+	var er *errcode.ErrorResponse
+	if errors.As(err, &er) && er.StatusCode == http.StatusNotFound || errors.Is(err, errdef.ErrNotFound) {
+		return nil, nil // a repository nothing was pushed to yet
+	}
 	if err != nil {
 		return nil, fmt.Errorf("registry: listing tags: %w", explain(err))
 	}
