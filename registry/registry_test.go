@@ -324,6 +324,31 @@ func TestShareRegistry(t *testing.T) {
 				}
 				return tg
 			})
+			if c.name == "plain" {
+				// A blob changed in the registry's storage (a disk, a mirror or a
+				// proxy between): the pull refuses it by digest.
+				a := artifact("github.com/google/uuid", "v1.6.0", modelB)
+				pb := writeCart(t, t.TempDir(), modelB, 16, 2)
+				layer, _ := fileDescriptor(pb)
+				hex := layer.Digest.Encoded()
+				data := filepath.Join(s.Dir, "docker", "registry", "v2", "blobs", "sha256", hex[:2], hex, "data")
+				b, err := os.ReadFile(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b[len(b)/2] ^= 1
+				if err := os.WriteFile(data, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				tg, _ := Open(context.Background(), loc, o)
+				dst := filepath.Join(t.TempDir(), "x.cart")
+				if _, err := Pull(context.Background(), tg, a, dst, Limits{}); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "digest") {
+					t.Errorf("a blob tampered with in the registry: %v", err)
+				}
+				if _, err := os.Stat(dst); err == nil {
+					t.Error("a tampered pull wrote its file")
+				}
+			}
 			if c.cfg.User != "" {
 				// Without the credentials the registry refuses.
 				empty := filepath.Join(t.TempDir(), "config.json")
