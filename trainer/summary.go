@@ -19,6 +19,9 @@ func (res *JobResult) WriteSummary(w io.Writer, files int, total time.Duration) 
 	if !math.IsNaN(tr.EvalLoss) {
 		fmt.Fprintf(w, ", held-out %.4f", tr.EvalLoss)
 	}
+	if tr.Undone > 0 && len(tr.Losses) > 0 {
+		fmt.Fprintf(w, "; the loss diverged %d times: updates undone, learning rate lowered to %g", tr.Undone, tr.Losses[len(tr.Losses)-1].LR)
+	}
 	rate := ""
 	if res.SynthConversations > 0 && res.SynthSeconds > 0 {
 		rate = fmt.Sprintf(" (%.1f conversations/min)", float64(res.SynthConversations)/res.SynthSeconds*60)

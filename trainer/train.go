@@ -60,6 +60,11 @@ type TrainConfig struct {
 	Holdout     int    `json:"holdout"`      // conversations kept out of training to measure the loss on
 	EvalEvery   int    `json:"eval_every"`   // steps between held-out evaluations (0: at the end only)
 	Seed        uint64 `json:"seed"`
+	// Guard, when set, catches a diverging run: a step whose loss exceeds
+	// Guard × the reference (the held-out loss before training, else the
+	// first step's loss), or is not finite, undoes the update before it
+	// and the step's own, and halves the learning rate. 0 turns it off.
+	Guard float64 `json:"guard,omitempty"`
 }
 
 func (c TrainConfig) check() error {
@@ -72,6 +77,8 @@ func (c TrainConfig) check() error {
 		return fmt.Errorf("training: compress %d; want 0 (off) or more", c.Compress)
 	case c.LR <= 0 || c.LR > 1:
 		return fmt.Errorf("training: learning rate %g; want 0 < lr ≤ 1", c.LR)
+	case c.Guard < 0 || c.Guard > 0 && c.Guard <= 1:
+		return fmt.Errorf("training: guard %g; want 0 (off) or more than 1", c.Guard)
 	case c.Epochs < 1:
 		return fmt.Errorf("training: %d epochs; want at least 1", c.Epochs)
 	case c.Batch < 1:
@@ -159,6 +166,9 @@ type TrainResult struct {
 	EvalLoss float64 // held-out loss at the end (NaN without a hold-out)
 	Examples int     // conversations trained on
 	Targets  int     // distillation targets per epoch
+	// Undone counts the guard's undos (TrainConfig.Guard): each halved the
+	// learning rate.
+	Undone int
 }
 
 // Split separates the last n examples (in a seeded order) as held out.
@@ -214,6 +224,9 @@ func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*T
 			pre, step, spent, res.Losses = ck.Prefix, ck.Step, ck.Seconds, ck.Losses
 			if err := opt.Restore(ck.Adam, pre); err != nil {
 				return nil, fmt.Errorf("checkpoint %s: %w", t.Checkpoint, err)
+			}
+			if n := len(res.Losses); n > 0 && res.Losses[n-1].LR > 0 {
+				opt.LR = res.Losses[n-1].LR // the guard may have lowered it
 			}
 		}
 	}
@@ -288,6 +301,26 @@ func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*T
 	orderEpoch := -1
 	grad := student.NewGrad(pre)
 	tokensSeen := 0
+	// The guard's reference loss, and the states before the last two
+	// updates (what an undo goes back to). They are not in checkpoints: a
+	// resumed run can undo again from its second step on, so it differs
+	// from an uninterrupted one only if the guard trips in its first two.
+	ref := math.NaN()
+	for _, p := range res.Losses {
+		if p.Step == 0 && !math.IsNaN(p.EvalLoss) {
+			ref = p.EvalLoss
+			break
+		}
+		if p.Step == 1 {
+			ref = p.Loss
+			break
+		}
+	}
+	type snapshot struct {
+		pre  *student.Prefix
+		adam student.AdamState
+	}
+	var older, newer *snapshot
 	for step < steps {
 		if err := ctx.Err(); err != nil {
 			if e := save(); e != nil {
@@ -304,7 +337,26 @@ func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*T
 		for _, j := range order[at*cfg.Batch : min((at+1)*cfg.Batch, len(order))] {
 			batch = append(batch, examples[j])
 		}
+		if cfg.Guard > 0 {
+			older, newer = newer, &snapshot{pre.Clone(), opt.State()}
+		}
 		loss, ntok, err := t.step(ctx, pre, grad, opt, batch, cfg.MicroTokens)
+		if err == nil && cfg.Guard > 0 {
+			if math.IsNaN(ref) {
+				ref = loss
+			}
+			// loss is at the parameters the previous update made: undo it
+			// (and this step's), then go on at half the rate.
+			if (math.IsNaN(loss) || math.IsInf(loss, 0) || loss > cfg.Guard*ref) && older != nil {
+				pre = older.pre
+				if err = opt.Restore(older.adam, pre); err == nil {
+					opt.LR /= 2
+					res.Undone++
+					older, newer = nil, nil
+					grad = student.NewGrad(pre)
+				}
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				if e := save(); e != nil {
@@ -316,7 +368,7 @@ func (t *Trainer) Run(ctx context.Context, examples, held []student.Example) (*T
 		}
 		step++
 		tokensSeen += ntok
-		pt := LossPoint{Step: step, Epoch: float64(step) / float64(perEpoch), Loss: loss, LR: cfg.LR, Tokens: ntok, Seconds: elapsed(), EvalLoss: math.NaN()}
+		pt := LossPoint{Step: step, Epoch: float64(step) / float64(perEpoch), Loss: loss, LR: opt.LR, Tokens: ntok, Seconds: elapsed(), EvalLoss: math.NaN()}
 		if len(held) > 0 && (step == steps || cfg.EvalEvery > 0 && step%cfg.EvalEvery == 0) {
 			if err := evaluate(); err != nil {
 				if ctx.Err() != nil {

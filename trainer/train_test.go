@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -235,5 +236,103 @@ func TestTrainBeside(t *testing.T) {
 		if !slices.Equal(sink.K[l], head.K[l]) {
 			t.Fatalf("layer %d: the result's sink is not the first Cartridge's", l)
 		}
+	}
+}
+
+// TestTrainGuard drives the guard's undo: a step whose loss exceeds 1.05 ×
+// the first step's trips it.
+// Each undo halves the rate (the loss log says so), the run finishes with
+// finite losses, and an interrupted run resumes to the same end (the
+// lowered rate is restored from the log) when the guard does not trip in
+// its first two steps.
+func TestTrainGuard(t *testing.T) {
+	tt := newTiny(t)
+	s := tt.student(t)
+	initToks, _ := tt.chat.System(answer.SystemPrompt(testCorpus().Render()))
+	var examples []student.Example
+	for i := 0; i+40 <= len(initToks) && len(examples) < 9; i += 40 {
+		examples = append(examples, student.NextToken(initToks[i:i+40]))
+	}
+	cfg := tinyTrainConfig()
+	cfg.LR, cfg.Epochs, cfg.Batch, cfg.Guard = 0.5, 3, 1, 1.05
+	// No held-out set: the reference is the first step's loss. The example
+	// the first step draws is made the easiest, so harder ones after it
+	// exceed it and trip the guard.
+	pre0, err := (&Trainer{Infer: tt.m, InitTokens: initToks, Cfg: cfg}).initPrefix(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	easiest, low := 0, math.Inf(1)
+	for i, ex := range examples {
+		l, err := (&Trainer{Student: s}).meanLoss(context.Background(), pre0, []student.Example{ex}, cfg.MicroTokens)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l < low {
+			easiest, low = i, l
+		}
+	}
+	first := rand.New(rand.NewPCG(cfg.Seed, 0)).Perm(len(examples))[0]
+	examples[first], examples[easiest] = examples[easiest], examples[first]
+	train, held := examples, []student.Example(nil)
+	run := func(ckpt string, stopAt int) (*TrainResult, error) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		tr := &Trainer{Student: s, Infer: tt.m, InitTokens: initToks, Cfg: cfg, Checkpoint: ckpt, CheckpointEvery: time.Hour,
+			Progress: func(p TrainProgress) {
+				if stopAt > 0 && p.Step == stopAt {
+					cancel()
+				}
+			}}
+		return tr.Run(ctx, train, held)
+	}
+	dir := t.TempDir()
+	full, err := run(filepath.Join(dir, "a.ckpt"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Undone == 0 {
+		t.Fatalf("no undo: step losses %v", full.Losses)
+	}
+	lr, halvings := cfg.LR, 0
+	for _, p := range full.Losses {
+		if math.IsNaN(p.Loss) || math.IsInf(p.Loss, 0) {
+			t.Fatalf("step %d: loss %g", p.Step, p.Loss)
+		}
+		if p.LR < lr {
+			if p.LR != lr/2 {
+				t.Fatalf("step %d: lr %g after %g, want halved", p.Step, p.LR, lr)
+			}
+			lr, halvings = p.LR, halvings+1
+		}
+	}
+	if halvings != full.Undone {
+		t.Errorf("%d undos but the log halves the rate %d times", full.Undone, halvings)
+	}
+	stop := 0 // a step the next two of which keep the rate
+	for i := 2; i+2 < len(full.Losses) && stop == 0; i++ {
+		if full.Losses[i+1].LR == full.Losses[i].LR && full.Losses[i+2].LR == full.Losses[i].LR {
+			stop = full.Losses[i].Step
+		}
+	}
+	if stop == 0 {
+		t.Fatalf("no step to interrupt at: %v", full.Losses)
+	}
+	ck := filepath.Join(dir, "b.ckpt")
+	if _, err := run(ck, stop); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	resumed, err := run(ck, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l := range full.Prefix.K {
+		if !slices.Equal(full.Prefix.K[l], resumed.Prefix.K[l]) {
+			t.Fatalf("layer %d: the resumed guarded run differs from the uninterrupted one", l)
+		}
+	}
+	cfg.Guard = 0.5
+	if err := cfg.check(); err == nil {
+		t.Error("a guard of 0.5 passed the check")
 	}
 }
