@@ -8,7 +8,8 @@
 # same dataset as the one alone.
 #
 #   scripts/compose_quality.sh            OUT=bin/comp; needs bin/quality/{uuid-amx,errors-small}.cart
-#                                         and errors-small.work/dataset.bin (scripts/quality.sh)
+#                                         and errors-small.work/dataset.bin (scripts/quality.sh);
+#                                         ALONE=1 also retrains the repository's alone on that dataset
 set -euo pipefail
 BIN=${BIN:-bin/cartlsp}
 Q=${Q:-bin/quality}
@@ -40,4 +41,15 @@ ev uuidQ-beside "$OUT/beside.cart" uuid
 ev errorsQ-naive "$OUT/naive.cart" errors
 ev errorsQ-beside "$OUT/beside.cart" errors
 ev errorsQ-besidealone "$OUT/errors-beside.cart" errors
+# The same recipe alone, trained now (bf16, the guard) on the same dataset, for a like-for-like baseline
+# of the run beside (errors-small is the second session's: f32 student): its own questions and
+# plain concatenation.
+if [ -n "${ALONE:-}" ]; then
+	[ -f "$OUT/errors-alone.cart" ] || "$BIN" train --budget small --quiet --dir -o "$OUT/errors-alone.cart" \
+		--data "$Q/errors-small.work/dataset.bin" "$Q/_corpus-errors"
+	[ -f "$OUT/naive-alone.cart" ] || "$BIN" compose "$DEP" "$OUT/errors-alone.cart" -o "$OUT/naive-alone.cart"
+	ev errorsQ-alone "$OUT/errors-alone.cart" errors
+	ev errorsQ-naivealone "$OUT/naive-alone.cart" errors
+	ev uuidQ-naivealone "$OUT/naive-alone.cart" uuid
+fi
 python3 scripts/eval_table.py "$OUT"/*.json
