@@ -15,20 +15,24 @@ import (
 // Config is what a client can set through initializationOptions and
 // workspace/didChangeConfiguration (docs/LSP.md lists every field).
 type Config struct {
-	Model             string           `json:"model"`
-	Budget            string           `json:"budget"`
-	P                 int              `json:"p"`
-	Device            string           `json:"device"`
-	Dependencies      []string         `json:"dependencies"`
-	Registry          string           `json:"registry"`
-	RegistryPlainHTTP bool             `json:"registryPlainHttp"`
-	Exclude           []string         `json:"exclude"`
-	AutoTrain         bool             `json:"autoTrain"`
-	Store             string           `json:"store"`
-	Threads           int              `json:"threads"`
-	InContextTokens   int              `json:"inContextTokens"`
-	Ask               AskConfig        `json:"ask"`
-	Completion        CompletionConfig `json:"completion"`
+	Model             string   `json:"model"`
+	Budget            string   `json:"budget"`
+	P                 int      `json:"p"`
+	Device            string   `json:"device"`
+	Dependencies      []string `json:"dependencies"`
+	Registry          string   `json:"registry"`
+	RegistryPlainHTTP bool     `json:"registryPlainHttp"`
+	// TrainBeside trains the repository's Cartridge behind the loaded
+	// dependency Cartridges (train --beside), so that it learns to answer
+	// composed after them.
+	TrainBeside     bool             `json:"trainBesideDependencies"`
+	Exclude         []string         `json:"exclude"`
+	AutoTrain       bool             `json:"autoTrain"`
+	Store           string           `json:"store"`
+	Threads         int              `json:"threads"`
+	InContextTokens int              `json:"inContextTokens"`
+	Ask             AskConfig        `json:"ask"`
+	Completion      CompletionConfig `json:"completion"`
 }
 
 // AskConfig sizes answers to questions.
@@ -176,7 +180,11 @@ func (c Config) modelKey() string {
 
 // trainKey is what, when it changes, restarts following the repository.
 func (c Config) trainKey() string {
-	return fmt.Sprintf("%s|%d|%s|%t|%q|%s", c.Budget, c.P, c.Store, c.AutoTrain, c.Exclude, c.modelKey())
+	k := fmt.Sprintf("%s|%d|%s|%t|%q|%s", c.Budget, c.P, c.Store, c.AutoTrain, c.Exclude, c.modelKey())
+	if c.TrainBeside { // the dependencies are part of what trains
+		k += fmt.Sprintf("|beside %q", c.Dependencies)
+	}
+	return k
 }
 
 // ValidateConfig checks a configuration made outside the protocol (flags);

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -165,7 +166,14 @@ func (s *Server) pullDependencies(ctx context.Context) (*PullDependenciesResult,
 		return &PullDependenciesResult{Message: "set registry (a registry repository, dir:PATH or https:// URL) to pull dependency Cartridges from",
 			Dependencies: ws.currentStatus().Dependencies}, nil
 	}
-	msg := ws.resolveDependencies(ctx, s.config(), true)
+	cfg := s.config()
+	before, _ := ws.dependencyFiles(cfg)
+	msg := ws.resolveDependencies(ctx, cfg, true)
+	if after, _ := ws.dependencyFiles(cfg); cfg.TrainBeside && !slices.Equal(before, after) {
+		// The repository's Cartridge trains behind what is loaded now.
+		go s.restartWorkspace(context.WithoutCancel(ctx))
+		msg += "; the repository's Cartridge will train beside them"
+	}
 	st := ws.currentStatus()
 	s.notifyStatus(ctx, st)
 	go ws.warm()

@@ -12,6 +12,7 @@ import (
 	"github.com/cartlsp/cartlsp/deps"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/registry"
+	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/runtime/modelfile"
 	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer/storetrain"
@@ -105,5 +106,21 @@ func TestModuleDependencies(t *testing.T) {
 	}
 	if ans.Source != sourceCartridge || len(ans.Dependencies) != 1 || ans.Dependencies[0] != "example.com/used@v1.2.0" {
 		t.Errorf("the answer: source %q, dependencies %v; want the Cartridge after example.com/used@v1.2.0", ans.Source, ans.Dependencies)
+	}
+
+	// Trained beside the dependency: another Cartridge for the same commit,
+	// whose recipe names the dependency.
+	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"trainBesideDependencies": true}}); err != nil {
+		t.Fatal(err)
+	}
+	beside := e.waitStatus("ready beside", 3*time.Minute, func(s Status) bool {
+		return s.State == "ready" && s.Cartridge != "" && s.Cartridge != ready.Cartridge
+	})
+	m, _, err := cartridge.ReadHeader(beside.Cartridge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Recipe.Beside) != 1 || m.Recipe.Beside[0] != "example.com/used@v1.2.0" {
+		t.Errorf("the Cartridge trained beside names %v in its recipe", m.Recipe.Beside)
 	}
 }

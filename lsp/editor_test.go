@@ -225,7 +225,7 @@ func (t testTraining) Builder(s TrainingSettings) (follow.Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	sb.Yield, sb.Log = s.Yield, s.Log
+	sb.Yield, sb.Log, sb.Beside = s.Yield, s.Log, s.Beside
 	return sb, nil
 }
 

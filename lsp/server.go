@@ -299,6 +299,29 @@ func (s *Server) reconfigure(ctx context.Context, cfg Config) {
 	s.mu.Unlock()
 }
 
+// restartWorkspace follows the repository again with the configuration in
+// force (what it trains beside changed).
+func (s *Server) restartWorkspace(ctx context.Context) {
+	s.reconfMu.Lock()
+	defer s.reconfMu.Unlock()
+	s.mu.Lock()
+	eng, ws, dir, cfg := s.eng, s.ws, s.dir, s.cfg
+	s.mu.Unlock()
+	if eng == nil || ws == nil {
+		return
+	}
+	ws.stop()
+	next, err := s.startWorkspace(ctx, cfg, eng, dir)
+	if err != nil {
+		s.log.Error("following the repository", "err", err)
+		s.notifyStatus(ctx, Status{State: "error", Message: err.Error(), Error: err.Error(), Source: sourceNone})
+		return
+	}
+	s.mu.Lock()
+	s.ws = next
+	s.mu.Unlock()
+}
+
 // engLoaded marks the end of the first model load (requests wait for it).
 func (s *Server) engLoaded() {
 	s.engOnce.Do(func() { close(s.engReady) })

@@ -33,6 +33,10 @@ type TrainingSettings struct {
 	Budget string // the budget's name, which CheckBudget accepted
 	P      int    // the Cartridge's length; 0: the budget's
 	Filter indexer.Filter
+	// Beside are dependency Cartridge files the repository's Cartridges
+	// are trained behind (the dependencies setting's loaded ones, with
+	// trainBesideDependencies); nil: alone.
+	Beside []string
 	// Yield, when set, is called between training steps: the training
 	// pauses there while an editor request decodes.
 	Yield func(ctx context.Context) error

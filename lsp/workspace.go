@@ -112,11 +112,15 @@ func (w *workspace) newFollower(cfg Config) (*follow.Follower, error) {
 	if !w.s.opts.TrainAlongside {
 		ts.Yield = w.s.prio.yield // the training pauses while a request decodes
 	}
-	b, err := w.s.opts.Training.Builder(ts)
-	if err != nil {
+	if w.deps, err = w.s.opts.Training.Dependencies(ts); err != nil {
 		return nil, err
 	}
-	if w.deps, err = w.s.opts.Training.Dependencies(ts); err != nil {
+	if cfg.TrainBeside {
+		w.resolveDependencies(context.Background(), cfg, false)
+		ts.Beside, _ = w.dependencyFiles(cfg)
+	}
+	b, err := w.s.opts.Training.Builder(ts)
+	if err != nil {
 		return nil, err
 	}
 	return &follow.Follower{Builder: b, Repo: w.repo, States: w.onState, Manual: !cfg.AutoTrain, Log: w.s.log}, nil

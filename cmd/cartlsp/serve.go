@@ -83,6 +83,7 @@ func (serveTraining) Builder(s lsp.TrainingSettings) (follow.Builder, error) {
 	if err != nil {
 		return nil, err // not a nil *Builder in the interface
 	}
+	b.Beside = s.Beside
 	return b, nil
 }
 

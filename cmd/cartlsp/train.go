@@ -58,7 +58,7 @@ func (t *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.precision, "precision", "auto", "the student's weights in training: bf16 (on Intel AMX, about 2× faster per step; or AVX512-BF16), f32, or auto (bf16 where the CPU has AMX, else f32)")
 	fs.StringVar(&t.teacher, "teacher", "auto", "how the teacher writing the synthetic conversations runs: bf16 (the model's matrices dequantized to bf16 on Intel AMX; several times faster), exact (the quantized model, llama.cpp's numerics, as answers use), or auto (bf16 where the CPU has AMX)")
 	fs.StringVar(&t.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
-	fs.Var(&t.beside, "beside", "a dependency Cartridge (.cart) to train behind, frozen, in the order answers will compose them before this one: the Cartridge learns to answer beside them (repeatable; with -o)")
+	fs.Var(&t.beside, "beside", "a dependency Cartridge (.cart) to train behind, frozen, in the order answers will compose them before this one: the Cartridge learns to answer beside them (repeatable; part of the store key)")
 	t.budget = trainer.BudgetFlags(fs)
 }
 
@@ -119,8 +119,8 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		fmt.Fprintf(stderr, "cartlsp train: %s is a subdirectory of the repository %s: training its files as they are on disk (as with --dir)\n", dir, repo.Root)
 		repo = nil
 	}
-	if repo != nil && tf.out == "" && (tf.fresh || tf.work != "" || tf.data != "" || len(tf.beside) > 0) {
-		return fmt.Errorf("--fresh, --work, --data and --beside apply when training into a file (-o); in a repository the store keeps the work (cartlsp store ls | gc, train --scratch)")
+	if repo != nil && tf.out == "" && (tf.fresh || tf.work != "" || tf.data != "") {
+		return fmt.Errorf("--fresh, --work and --data apply when training into a file (-o); in a repository the store keeps the work (cartlsp store ls | gc, train --scratch)")
 	}
 	if repo != nil && tf.out == "" && storeDir == "" {
 		if storeDir, err = store.DefaultDir(); err != nil {
@@ -168,6 +168,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		return trainIntoStore(ctx, repo, rev, storeDir, wait, &storetrain.Builder{
 			Infer: l.m, Chat: chat, Student: newStudent, Budget: budget, Method: tf.method, Filter: filter,
 			Description: tf.description, Scratch: scratch, Events: ev.Event, Teacher: teacher, TeacherName: teacherName,
+			Beside: tf.beside,
 		}, ev, stdout, stderr)
 	}
 

@@ -9,8 +9,11 @@ package storetrain
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"github.com/cartlsp/cartlsp/atomicfile"
 	"io/fs"
 	"log/slog"
@@ -59,6 +62,12 @@ type Builder struct {
 	Events    func(trainer.Event)
 	// ModelName is the model's name for people (registry annotations).
 	ModelName string
+	// Beside are dependency Cartridge files the repository's Cartridges are
+	// trained behind (trainer.Job.Beside), in the order answers compose
+	// them; they are part of the key (BesideFingerprint).
+	Beside []string
+	// besideFP caches BesideFingerprint.
+	besideFP string
 	// Yield is passed to the trainings (trainer.Job.Yield).
 	Yield func(ctx context.Context) error
 	Log   *slog.Logger
@@ -96,11 +105,36 @@ func (b *Builder) log() *slog.Logger {
 func (b *Builder) Key(c indexer.Commit) store.Key {
 	bud := b.Budget
 	bud.Synth.Description = b.Description
+	recipe := trainer.RecipeHash(b.method(), bud)
+	if len(b.Beside) > 0 {
+		recipe += " beside " + b.besideFingerprint()
+	}
 	return store.Key{
 		Model:  b.Infer.Fingerprint(),
 		Corpus: indexer.TreeFingerprint(c.Tree, b.Filter, b.Chat.Tokenizer().Fingerprint()),
-		Recipe: trainer.RecipeHash(b.method(), bud),
+		Recipe: recipe,
 	}
+}
+
+// besideFingerprint is a sha256 over the Beside files' contents, in order
+// (computed once: the files are the store's, which never change in place).
+func (b *Builder) besideFingerprint() string {
+	if b.besideFP != "" {
+		return b.besideFP
+	}
+	h := sha256.New()
+	for _, p := range b.Beside {
+		f, err := os.Open(p)
+		if err != nil {
+			fmt.Fprintf(h, "missing %s\x00", p) // the training reports it
+			continue
+		}
+		io.Copy(h, f)
+		f.Close()
+		h.Write([]byte{0})
+	}
+	b.besideFP = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return b.besideFP
 }
 
 // Lookup finds a commit's Cartridge in the store without training; the
@@ -277,7 +311,7 @@ func (b *Builder) EnsureEvents(ctx context.Context, repo *indexer.Repo, rev stri
 		b.log().Info("incremental training", "commit", c.Hash, "parent", parent.Meta.Commit, "changed_files", len(warm.Changed))
 	}
 	job := &trainer.Job{Corpus: corpus, Infer: b.Infer, Chat: b.Chat, Student: b.Student, Teacher: b.Teacher, TeacherName: b.TeacherName, Method: b.method(), Budget: b.Budget,
-		WorkDir: txn.WorkDir(), Out: txn.TempCartridgePath(), Events: events, Warm: warm, Yield: b.Yield}
+		WorkDir: txn.WorkDir(), Out: txn.TempCartridgePath(), Events: events, Warm: warm, Yield: b.Yield, Beside: b.Beside}
 	jr, err := job.Run(ctx)
 	if err != nil {
 		return nil, err
