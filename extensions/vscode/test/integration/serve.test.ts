@@ -184,7 +184,7 @@ test('cartlsp serve: initialize, status, training progress, streamed and cancell
     assert.ok(caps.completionProvider, 'completionProvider');
     assert.ok(caps.hoverProvider, 'hoverProvider');
     assert.ok(caps.inlineCompletionProvider, 'inlineCompletionProvider');
-    assert.deepEqual([...(caps.executeCommandProvider?.commands ?? [])].sort(), ['cartlsp.ask', 'cartlsp.status', 'cartlsp.train']);
+    assert.deepEqual([...(caps.executeCommandProvider?.commands ?? [])].sort(), ['cartlsp.ask', 'cartlsp.pullDependencies', 'cartlsp.status', 'cartlsp.train']);
 
     // The status bar follows cartridge/status: training with a percentage (or ready).
     const training = await s.waitFor('a cartridge/status training with a percentage, or ready', () =>
