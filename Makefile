@@ -4,7 +4,7 @@ BIN     := bin/cartlsp
 MODEL    = $(shell $(BIN) model path)
 SMALL_MODEL = $(shell $(BIN) model path smollm2-135m)
 
-.PHONY: all build model demo test test-short vet nvim registry vscode-test vsix bench bench-lsp parity-ref clean
+.PHONY: all build model demo test test-short vet nvim registry cosign vscode-test vsix bench bench-lsp parity-ref clean
 
 all: build
 
@@ -28,9 +28,11 @@ demo: model
 # Every test: unit tests on tiny random models, parity with llama.cpp on both real models,
 # the default model where the point is the model, the small one elsewhere, Neovim
 # driving `cartlsp serve` headless (extensions/nvim), and Cartridge sharing against the
-# CNCF distribution registry on loopback (bin/registry).
-test: model vet nvim registry vscode-test
+# CNCF distribution registry on loopback (bin/registry), its signatures checked both ways
+# against cosign (bin/cosign).
+test: model vet nvim registry cosign vscode-test
 	CARTLSP_MODEL=$(MODEL) CARTLSP_SMALL_MODEL=$(SMALL_MODEL) CARTLSP_REQUIRE_NVIM=1 CARTLSP_REGISTRY=$(abspath bin/registry) \
+		CARTLSP_COSIGN=$(abspath bin/cosign) \
 		$(GO) test -count=1 -timeout 20m ./...
 
 # The CNCF distribution registry (github.com/distribution/distribution/v3), built from its Go module
@@ -38,6 +40,12 @@ test: model vet nvim registry vscode-test
 registry: bin/registry
 bin/registry: tools/registry/go.mod tools/registry/go.sum
 	$(GO) build -C tools/registry -o $(abspath bin/registry) github.com/distribution/distribution/v3/cmd/registry
+
+# Sigstore's cosign (github.com/sigstore/cosign/v2), built from its Go module (tools/cosign pins it),
+# the independent reference for Cartridge signatures; ~4 min once.
+cosign: bin/cosign
+bin/cosign: tools/cosign/go.mod tools/cosign/go.sum
+	$(GO) build -C tools/cosign -o $(abspath bin/cosign) github.com/sigstore/cosign/v2/cmd/cosign
 
 # The VS Code extension: eslint, unit tests, and integration tests with the real server and the
 # small model (the point there is the editor).

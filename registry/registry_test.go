@@ -160,7 +160,7 @@ func roundTrip(t *testing.T, w Writable, r func() Target) {
 		}
 	}
 	dst := filepath.Join(dir, "pulled.cart")
-	got, err := Pull(ctx, tgt, a, dst, Limits{})
+	got, err := Pull(ctx, tgt, a, dst, PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,13 +173,13 @@ func roundTrip(t *testing.T, w Writable, r func() Target) {
 	}
 	for name, c := range map[string]struct {
 		want Artifact
-		lim  Limits
+		lim  PullOptions
 		err  error
 		msg  string
 	}{
-		"other version": {artifact("github.com/google/uuid", "v1.5.0", modelA), Limits{}, ErrNotFound, "v1.5.0"},
-		"other recipe":  {func() Artifact { x := a; x.Recipe = "sha256:ffff"; return x }(), Limits{}, ErrNotFound, ""},
-		"size limit":    {a, Limits{MaxCartridgeBytes: 100}, ErrMismatch, "over the limit"},
+		"other version": {artifact("github.com/google/uuid", "v1.5.0", modelA), PullOptions{}, ErrNotFound, "v1.5.0"},
+		"other recipe":  {func() Artifact { x := a; x.Recipe = "sha256:ffff"; return x }(), PullOptions{}, ErrNotFound, ""},
+		"size limit":    {a, PullOptions{MaxCartridgeBytes: 100}, ErrMismatch, "over the limit"},
 	} {
 		d := filepath.Join(t.TempDir(), "x.cart")
 		_, err := Pull(ctx, tgt, c.want, d, c.lim)
@@ -205,7 +205,7 @@ func roundTrip(t *testing.T, w Writable, r func() Target) {
 	if err := w.Tag(ctx, m, a.Reference()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Pull(ctx, r(), a, filepath.Join(dir, "forged.cart"), Limits{}); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "module") {
+	if _, err := Pull(ctx, r(), a, filepath.Join(dir, "forged.cart"), PullOptions{}); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "module") {
 		t.Errorf("a forged manifest: %v, want a refusal naming the module", err)
 	}
 }
@@ -258,7 +258,7 @@ func TestShareDirTampered(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := filepath.Join(t.TempDir(), "x.cart")
-	if _, err := Pull(ctx, tg, a, dst, Limits{}); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "digest") {
+	if _, err := Pull(ctx, tg, a, dst, PullOptions{}); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "digest") {
 		t.Errorf("a tampered blob: %v, want a digest refusal", err)
 	}
 	if es, _ := os.ReadDir(filepath.Dir(dst)); len(es) != 0 {
@@ -342,7 +342,7 @@ func TestShareRegistry(t *testing.T) {
 				}
 				tg, _ := Open(context.Background(), loc, o)
 				dst := filepath.Join(t.TempDir(), "x.cart")
-				if _, err := Pull(context.Background(), tg, a, dst, Limits{}); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "digest") {
+				if _, err := Pull(context.Background(), tg, a, dst, PullOptions{}); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "digest") {
 					t.Errorf("a blob tampered with in the registry: %v", err)
 				}
 				if _, err := os.Stat(dst); err == nil {
@@ -356,7 +356,7 @@ func TestShareRegistry(t *testing.T) {
 				bad := o
 				bad.DockerConfig = empty
 				tg, _ := Open(context.Background(), loc, bad)
-				if _, err := Pull(context.Background(), tg, artifact("github.com/google/uuid", "v1.6.0", modelB), filepath.Join(t.TempDir(), "x.cart"), Limits{}); err == nil || !strings.Contains(err.Error(), "docker login") {
+				if _, err := Pull(context.Background(), tg, artifact("github.com/google/uuid", "v1.6.0", modelB), filepath.Join(t.TempDir(), "x.cart"), PullOptions{}); err == nil || !strings.Contains(err.Error(), "docker login") {
 					t.Errorf("a pull without credentials: %v", err)
 				}
 			}

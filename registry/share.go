@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,11 +22,14 @@ import (
 	"oras.land/oras-go/v2/registry/remote/errcode"
 )
 
-// Limits bound what a pull reads.
-type Limits struct {
+// PullOptions bound what a pull reads and say what it requires.
+type PullOptions struct {
 	// MaxCartridgeBytes bounds the Cartridge layer (DefaultMaxCartridgeBytes
 	// when 0).
 	MaxCartridgeBytes int64
+	// Keys, when any, require the artifact's manifest to carry a signature
+	// one of them verifies (Verify) before its Cartridge is fetched.
+	Keys []crypto.PublicKey
 }
 
 // DefaultMaxCartridgeBytes is the largest Cartridge a pull accepts: 2 GiB,
@@ -109,10 +113,11 @@ func fileDescriptor(path string) (ocispec.Descriptor, error) {
 // Cartridge to dst, atomically: nothing is written unless every check
 // passes. The checks, in order: the manifest's size and digest; its
 // artifact type; its annotations against want's identity (module, version,
-// model, corpus, recipe); one layer of the Cartridge media type within the
-// size limit; the layer's digest as it streams; then the Cartridge read
+// model, corpus, recipe); one layer of the Cartridge media type; when keys
+// are configured, a signature of the manifest by one of them; the layer's
+// size limit; its digest as it streams; then the Cartridge read
 // whole (header, shapes, finite values) and its model fingerprint and p.
-func Pull(ctx context.Context, t Target, want Artifact, dst string, lim Limits) (Artifact, error) {
+func Pull(ctx context.Context, t Target, want Artifact, dst string, lim PullOptions) (Artifact, error) {
 	if err := want.check(); err != nil {
 		return Artifact{}, err
 	}
@@ -130,6 +135,11 @@ func Pull(ctx context.Context, t Target, want Artifact, dst string, lim Limits) 
 	}
 	if why := mismatch(want, got); why != "" {
 		return Artifact{}, fmt.Errorf("registry: %s (tag %s): %w: %s", want.ID(), tag, ErrMismatch, why)
+	}
+	if len(lim.Keys) > 0 {
+		if err := Verify(ctx, t, desc, lim.Keys); err != nil {
+			return Artifact{}, fmt.Errorf("registry: %s (tag %s): %w", want.ID(), tag, err)
+		}
 	}
 	max := lim.MaxCartridgeBytes
 	if max <= 0 {
@@ -234,8 +244,7 @@ func List(ctx context.Context, t Target, model string) ([]Artifact, error) {
 		}
 		return nil
 	})
-	var er *errcode.ErrorResponse
-	if errors.As(err, &er) && er.StatusCode == http.StatusNotFound || errors.Is(err, errdef.ErrNotFound) {
+	if notFound(err) {
 		return nil, nil // a repository nothing was pushed to yet
 	}
 	if err != nil {
@@ -258,4 +267,10 @@ func List(ctx context.Context, t Target, model string) ([]Artifact, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// notFound reports whether err says a registry or store has no such thing.
+func notFound(err error) bool {
+	var er *errcode.ErrorResponse
+	return errors.As(err, &er) && er.StatusCode == http.StatusNotFound || errors.Is(err, errdef.ErrNotFound)
 }

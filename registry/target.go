@@ -29,6 +29,8 @@ type Target interface {
 	Fetch(ctx context.Context, target ocispec.Descriptor) (io.ReadCloser, error)
 	Exists(ctx context.Context, target ocispec.Descriptor) (bool, error)
 	Tags(ctx context.Context, last string, fn func(tags []string) error) error
+	// Predecessors are the manifests that refer to a node (its signatures).
+	Predecessors(ctx context.Context, node ocispec.Descriptor) ([]ocispec.Descriptor, error)
 }
 
 // Writable is a Target that can be pushed to (a registry or a directory).

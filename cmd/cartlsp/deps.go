@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,17 +28,27 @@ import (
 // registryEnv names the default registry location of the deps commands.
 const registryEnv = "CARTLSP_DEPS_REGISTRY"
 
+// signKeyEnv and verifyKeyEnv name the default keys of deps push and pull.
+const (
+	signKeyEnv   = "CARTLSP_DEPS_SIGN_KEY"
+	verifyKeyEnv = "CARTLSP_DEPS_VERIFY_KEY"
+)
+
 func depsUsage(w io.Writer) {
 	fmt.Fprintf(w, "%s\n\nUsage (in a repository, or with --repo DIR):\n", commands["deps"].summary)
 	fmt.Fprintf(w, "  cartlsp deps ls [--all] [--registry LOC] [--json]      the dependencies, most used first, and where their Cartridges are\n")
 	fmt.Fprintf(w, "  cartlsp deps train [--top N | --all] [--shard I/N] [MODULE@VERSION…]\n")
 	fmt.Fprintf(w, "                                                         train dependency Cartridges into the store\n")
-	fmt.Fprintf(w, "  cartlsp deps push --registry LOC [MODULE@VERSION…]     share the store's dependency Cartridges\n")
-	fmt.Fprintf(w, "  cartlsp deps pull [--registry LOC] [MODULE@VERSION…]   fetch dependency Cartridges into the store, checked\n")
+	fmt.Fprintf(w, "  cartlsp deps push --registry LOC [--sign-key KEY] [MODULE@VERSION…]\n")
+	fmt.Fprintf(w, "                                                         share the store's dependency Cartridges (signed)\n")
+	fmt.Fprintf(w, "  cartlsp deps pull [--registry LOC] [--verify-key PUB] [MODULE@VERSION…]\n")
+	fmt.Fprintf(w, "                                                         fetch dependency Cartridges into the store, checked\n")
 	fmt.Fprintf(w, "\nDependencies come from go.mod/go.sum, package.json + package-lock.json, requirements.txt and pyproject.toml\n")
 	fmt.Fprintf(w, "(pinned with ==), at the versions they resolve. A Cartridge is kept per model, module@version and recipe.\n")
 	fmt.Fprintf(w, "LOC is a registry repository (ghcr.io/team/cartridges; docker's credentials are used), dir:PATH (an OCI\n")
 	fmt.Fprintf(w, "image layout) or an https:// copy of one (read-only); the default is $%s.\n", registryEnv)
+	fmt.Fprintf(w, "Signatures are cosign's, stored as referrers: `cosign sign --key` signs what push pushed, and\n")
+	fmt.Fprintf(w, "`cosign verify --key PUB --experimental-oci11` checks what push --sign-key signed.\n")
 }
 
 func runDeps(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -362,12 +373,19 @@ func depsTrain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func depsPush(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("deps", "deps push --registry LOC [MODULE@VERSION…]", stderr)
+	fs := newFlags("deps", "deps push --registry LOC [--sign-key KEY] [MODULE@VERSION…]", stderr)
 	var f depsFlags
 	f.register(fs)
+	signKey := fs.String("sign-key", os.Getenv(signKeyEnv), "sign what is pushed with this private key: cosign's (cosign generate-key-pair; its password in $COSIGN_PASSWORD) or a PEM ECDSA, RSA or Ed25519 key (default $"+signKeyEnv+")")
 	names, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
+	}
+	var signer *registry.Signer
+	if *signKey != "" {
+		if signer, err = registry.LoadSigner(*signKey, []byte(os.Getenv("COSIGN_PASSWORD"))); err != nil {
+			return err
+		}
 	}
 	if f.location == "" {
 		return fmt.Errorf("deps push: say where with --registry HOST/REPOSITORY or dir:PATH (or set $%s)", registryEnv)
@@ -402,7 +420,17 @@ func depsPush(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s → %s:%s (%s)\n", d.ID(), f.location, a.Reference(), m.Digest)
+		signed := ""
+		if signer != nil {
+			if err := registry.Verify(ctx, tg, m, []crypto.PublicKey{signer.Public()}); err == nil {
+				signed = ", signed already"
+			} else if _, err := registry.Sign(ctx, tg, m, f.location, signer); err != nil {
+				return err
+			} else {
+				signed = ", signed"
+			}
+		}
+		fmt.Fprintf(stdout, "%s → %s:%s (%s%s)\n", d.ID(), f.location, a.Reference(), m.Digest, signed)
 		pushed++
 	}
 	if pushed == 0 {
@@ -416,9 +444,16 @@ func depsPull(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var f depsFlags
 	f.register(fs)
 	maxBytes := fs.Int64("max-bytes", registry.DefaultMaxCartridgeBytes, "refuse a Cartridge larger than this")
+	verifyKey := fs.String("verify-key", os.Getenv(verifyKeyEnv), "accept only Cartridges signed by this public key (cosign.pub or a PEM public key; default $"+verifyKeyEnv+")")
 	names, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
+	}
+	opts := registry.PullOptions{MaxCartridgeBytes: *maxBytes}
+	if *verifyKey != "" {
+		if opts.Keys, err = registry.LoadPublicKeys(*verifyKey); err != nil {
+			return err
+		}
 	}
 	if f.location == "" {
 		return fmt.Errorf("deps pull: say where from with --registry HOST/REPOSITORY, dir:PATH or https://URL (or set $%s)", registryEnv)
@@ -437,7 +472,7 @@ func depsPull(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	got, missing := 0, 0
 	for _, d := range list {
-		path, installed, err := e.builder.PullDependency(ctx, d, f.location, f.registryOptions(), registry.Limits{MaxCartridgeBytes: *maxBytes})
+		path, installed, err := e.builder.PullDependency(ctx, d, f.location, f.registryOptions(), opts)
 		switch {
 		case errors.Is(err, registry.ErrNotFound) && len(names) == 0:
 			missing++

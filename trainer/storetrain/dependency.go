@@ -134,7 +134,7 @@ func (b *Builder) Artifact(d deps.Dependency) registry.Artifact {
 // PullDependency fetches a dependency's Cartridge from a registry location
 // into the store (registry.Pull's checks, then InstallDependency). A store
 // that has it already keeps it.
-func (b *Builder) PullDependency(ctx context.Context, d deps.Dependency, location string, o registry.Options, lim registry.Limits) (path string, installed bool, err error) {
+func (b *Builder) PullDependency(ctx context.Context, d deps.Dependency, location string, o registry.Options, lim registry.PullOptions) (path string, installed bool, err error) {
 	if d.Local() {
 		return "", false, fmt.Errorf("%s is replaced by the directory %s: it has no shared Cartridge", d.ID(), d.Replace)
 	}
@@ -188,6 +188,6 @@ func (x Dependencies) Pull(ctx context.Context, root, spec, location string, pla
 	if err != nil {
 		return "", "", err
 	}
-	path, _, err = x.B.PullDependency(ctx, d, location, registry.Options{PlainHTTP: plainHTTP}, registry.Limits{})
+	path, _, err = x.B.PullDependency(ctx, d, location, registry.Options{PlainHTTP: plainHTTP}, registry.PullOptions{})
 	return path, d.ID(), err
 }
