@@ -22,6 +22,9 @@ type Config struct {
 	Dependencies      []string `json:"dependencies"`
 	Registry          string   `json:"registry"`
 	RegistryPlainHTTP bool     `json:"registryPlainHttp"`
+	// RegistryVerifyKey, when set, is a public key (cosign.pub) that every
+	// pulled dependency Cartridge must carry a signature of.
+	RegistryVerifyKey string `json:"registryVerifyKey"`
 	// TrainBeside trains the repository's Cartridge behind the loaded
 	// dependency Cartridges (train --beside), so that it learns to answer
 	// composed after them.

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/cartlsp/cartlsp/registry"
 )
 
 // Dependencies finds and fetches a workspace's dependency Cartridges in the
@@ -16,7 +18,7 @@ type Dependencies interface {
 	// ("" when the store has none) and its module@version.
 	Find(ctx context.Context, root, spec string) (path, id string, err error)
 	// Pull fetches it from a registry location into the store, checked.
-	Pull(ctx context.Context, root, spec, location string, plainHTTP bool) (path, id string, err error)
+	Pull(ctx context.Context, root, spec, location string, o registry.Options, po registry.PullOptions) (path, id string, err error)
 }
 
 // DependencyStatus says what became of one entry of the dependencies
@@ -66,7 +68,10 @@ func (w *workspace) resolveDependencies(ctx context.Context, cfg Config, pull bo
 			path, id, err := w.deps.Find(ctx, w.root(), entry)
 			st.ID = id
 			if err == nil && path == "" && pull && cfg.Registry != "" {
-				path, id, err = w.deps.Pull(ctx, w.root(), entry, cfg.Registry, cfg.RegistryPlainHTTP)
+				var po registry.PullOptions
+				if po, err = pullOptions(cfg); err == nil {
+					path, id, err = w.deps.Pull(ctx, w.root(), entry, cfg.Registry, registry.Options{PlainHTTP: cfg.RegistryPlainHTTP}, po)
+				}
 				if err == nil {
 					st.ID = id
 					pulled++
@@ -178,4 +183,19 @@ func (s *Server) pullDependencies(ctx context.Context) (*PullDependenciesResult,
 	s.notifyStatus(ctx, st)
 	go ws.warm()
 	return &PullDependenciesResult{Message: msg, Dependencies: st.Dependencies}, nil
+}
+
+// pullOptions are the checks a pull makes beyond registry.Pull's own: a
+// signature by registryVerifyKey when it is set.
+func pullOptions(cfg Config) (registry.PullOptions, error) {
+	var po registry.PullOptions
+	if cfg.RegistryVerifyKey == "" {
+		return po, nil
+	}
+	keys, err := registry.LoadPublicKeys(cfg.RegistryVerifyKey)
+	if err != nil {
+		return po, fmt.Errorf("setting registryVerifyKey: %w", err)
+	}
+	po.Keys = keys
+	return po, nil
 }

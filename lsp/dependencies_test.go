@@ -2,7 +2,12 @@ package lsp
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +21,7 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/modelfile"
 	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer/storetrain"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.lsp.dev/protocol"
 )
 
@@ -42,6 +48,8 @@ func TestModuleDependencies(t *testing.T) {
 
 	// Another machine trains it and pushes it to a registry directory.
 	reg := filepath.Join(t.TempDir(), "registry")
+	var pushed ocispec.Descriptor
+	var w registry.Writable
 	{
 		l, err := modelfile.Load(modelPath, modelfile.DeviceCPU, 2)
 		if err != nil {
@@ -71,32 +79,45 @@ func TestModuleDependencies(t *testing.T) {
 		if err != nil || !trained {
 			t.Fatalf("training the dependency: %v (trained %v)", err, trained)
 		}
-		w, err := registry.OpenWritable(context.Background(), "dir:"+reg, registry.Options{})
+		w, err = registry.OpenWritable(context.Background(), "dir:"+reg, registry.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := registry.Push(context.Background(), w, sb.Artifact(d), path); err != nil {
+		if pushed, err = registry.Push(context.Background(), w, sb.Artifact(d), path); err != nil {
 			t.Fatal(err)
 		}
 		l.Close()
 	}
 
 	e := newEditor(t, Options{Config: withModel(modelPath, t.TempDir())}, nil)
-	e.initialize(dir, map[string]any{"budget": "tiny", "dependencies": []string{"example.com/used", "example.com/absent"}, "registry": "dir:" + reg})
+	signer, pub := signingKey(t)
+	e.initialize(dir, map[string]any{"budget": "tiny", "dependencies": []string{"example.com/used", "example.com/absent"}, "registry": "dir:" + reg,
+		"registryVerifyKey": pub})
 	ready := e.waitStatus("ready", 3*time.Minute, func(s Status) bool { return s.State == "ready" })
 	if len(ready.Dependencies) != 2 || ready.Dependencies[0].State != "missing" || ready.Dependencies[0].ID != "example.com/used@v1.2.0" ||
 		ready.Dependencies[1].State != "error" || !strings.Contains(ready.Dependencies[1].Message, "does not depend on") {
 		t.Fatalf("dependencies before the pull: %+v", ready.Dependencies)
 	}
 	ctx := context.Background()
-	var res PullDependenciesResult
-	raw, err := e.s.ExecuteCommand(ctx, &protocol.ExecuteCommandParams{Command: cmdPullDependencies})
-	if err != nil {
+	pull := func() (res PullDependenciesResult) {
+		t.Helper()
+		raw, err := e.s.ExecuteCommand(ctx, &protocol.ExecuteCommandParams{Command: cmdPullDependencies})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &res); err != nil {
+			t.Fatalf("%v: %s", err, raw)
+		}
+		return res
+	}
+	// registryVerifyKey is set and nothing signed it: refused.
+	if res := pull(); len(res.Dependencies) != 2 || res.Dependencies[0].State != "error" || !strings.Contains(res.Dependencies[0].Message, "not signed") {
+		t.Fatalf("an unsigned Cartridge with registryVerifyKey set: %+v", res)
+	}
+	if _, err := registry.Sign(ctx, w, pushed, "dir:"+reg, signer); err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(raw, &res); err != nil {
-		t.Fatalf("%v: %s", err, raw)
-	}
+	res := pull()
 	if len(res.Dependencies) != 2 || res.Dependencies[0].State != "loaded" || !strings.Contains(res.Message, "1 pulled") {
 		t.Fatalf("after the pull: %+v", res)
 	}
@@ -123,4 +144,25 @@ func TestModuleDependencies(t *testing.T) {
 	if len(m.Recipe.Beside) != 1 || m.Recipe.Beside[0] != "example.com/used@v1.2.0" {
 		t.Errorf("the Cartridge trained beside names %v in its recipe", m.Recipe.Beside)
 	}
+}
+
+// signingKey writes an ECDSA public key for registryVerifyKey and returns
+// its signer.
+func signingKey(t *testing.T) (*registry.Signer, string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	pder, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	priv, pub := filepath.Join(dir, "k.key"), filepath.Join(dir, "k.pub")
+	os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)
+	s, err := registry.LoadSigner(priv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, pub
 }

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -139,6 +144,32 @@ func TestCLIDeps(t *testing.T) {
 		}
 	}
 	share("dir:" + filepath.Join(dir, "shared"))
+
+	// Signed: pull --verify-key refuses what is not signed by the key, push
+	// --sign-key signs once.
+	priv, pub := keyPair(t)
+	signed := "dir:" + filepath.Join(dir, "signed")
+	if code, stdout, stderr := runCLI(t, withStore(storeA, "deps", "push", "--registry", signed)...); code != 0 {
+		t.Fatalf("deps push: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, withStore(t.TempDir(), "deps", "pull", "--registry", signed, "--verify-key", pub)...)
+	if code == 0 || !strings.Contains(stderr, "not signed") {
+		t.Errorf("pulling an unsigned Cartridge with --verify-key: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{", signed)", ", signed already)"} {
+		code, stdout, stderr := runCLI(t, withStore(storeA, "deps", "push", "--registry", signed, "--sign-key", priv)...)
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("deps push --sign-key: exit %d, want %q\n%s\n%s", code, want, stdout, stderr)
+		}
+	}
+	code, stdout, stderr = runCLI(t, withStore(t.TempDir(), "deps", "pull", "--registry", signed, "--verify-key", pub)...)
+	if code != 0 || !strings.Contains(stdout, "1 pulled") {
+		t.Errorf("pulling a signed Cartridge with --verify-key: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, withStore(t.TempDir(), "deps", "pull", "--registry", signed, "--verify-key", priv)...)
+	if code == 0 || !strings.Contains(stderr, "not a public key") {
+		t.Errorf("--verify-key given the private key: exit %d\n%s", code, stderr)
+	}
 	if os.Getenv("CARTLSP_REGISTRY") != "" {
 		s := registrytest.Start(t, registrytest.Config{User: "ci", Password: "pw"})
 		t.Setenv("DOCKER_CONFIG", filepath.Dir(s.DockerConfig))
@@ -192,4 +223,20 @@ func TestShard(t *testing.T) {
 			t.Errorf("%q: %d/%d %v", c.in, i, n, err)
 		}
 	}
+}
+
+// keyPair writes an ECDSA key pair in PEM and returns the paths.
+func keyPair(t *testing.T) (priv, pub string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	pder, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	dir := t.TempDir()
+	priv, pub = filepath.Join(dir, "team.key"), filepath.Join(dir, "team.pub")
+	os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)
+	return priv, pub
 }

@@ -183,11 +183,11 @@ func (x Dependencies) Find(ctx context.Context, root, spec string) (path, id str
 }
 
 // Pull fetches the dependency's Cartridge from location into the store.
-func (x Dependencies) Pull(ctx context.Context, root, spec, location string, plainHTTP bool) (path, id string, err error) {
+func (x Dependencies) Pull(ctx context.Context, root, spec, location string, o registry.Options, po registry.PullOptions) (path, id string, err error) {
 	d, err := x.resolve(ctx, root, spec)
 	if err != nil {
 		return "", "", err
 	}
-	path, _, err = x.B.PullDependency(ctx, d, location, registry.Options{PlainHTTP: plainHTTP}, registry.PullOptions{})
+	path, _, err = x.B.PullDependency(ctx, d, location, o, po)
 	return path, d.ID(), err
 }

@@ -13,6 +13,8 @@ const serverFields: Record<string, 'string' | 'int' | 'bool' | 'strings' | 'obje
   dependencies: 'strings',
   registry: 'string',
   registryPlainHttp: 'bool',
+  registryVerifyKey: 'string',
+  trainBesideDependencies: 'bool',
   autoTrain: 'bool',
   store: 'string',
   threads: 'int',

@@ -22,7 +22,7 @@ test('every contributed command is registered, and none collides with the server
 
 test('the settings, the chat participant, engines and main', () => {
   const props = Object.keys(pkg.contributes.configuration.properties);
-  for (const k of ['serverPath', 'model', 'p', 'budget', 'device', 'dependencies', 'registry', 'registryPlainHttp', 'autoTrain', 'trace.server']) {
+  for (const k of ['serverPath', 'model', 'p', 'budget', 'device', 'dependencies', 'registry', 'registryPlainHttp', 'registryVerifyKey', 'trainBesideDependencies', 'autoTrain', 'trace.server']) {
     assert.ok(props.includes(`cartlsp.${k}`), k);
   }
   assert.deepEqual(pkg.contributes.configuration.properties['cartlsp.budget'].enum, ['tiny', 'small', 'full']);
