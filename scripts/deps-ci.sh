@@ -10,7 +10,9 @@
 #           deterministically, so N jobs train disjoint parts that together cover it
 # Env: BIN (default cartlsp), TOP (train the TOP most used dependencies instead of every resolved one),
 #      BUDGET (default small; it is part of the recipe, so editors must pull with the same),
-#      MODEL (default: the default model), PLAIN_HTTP=1 for a registry without TLS.
+#      MODEL (default: the default model), PLAIN_HTTP=1 for a registry without TLS,
+#      CARTLSP_DEPS_SIGN_KEY (+ COSIGN_PASSWORD for cosign's encrypted keys) signs what is pushed,
+#      CARTLSP_DEPS_VERIFY_KEY makes the pull accept only Cartridges signed by that public key.
 #
 # A GitHub Actions matrix, for example:
 #   strategy: { matrix: { shard: [1, 2, 3, 4] } }
