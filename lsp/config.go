@@ -25,6 +25,9 @@ type Config struct {
 	// RegistryVerifyKey, when set, is a public key (cosign.pub) that every
 	// pulled dependency Cartridge must carry a signature of.
 	RegistryVerifyKey string `json:"registryVerifyKey"`
+	// DependencyTokens caps the virtual tokens the dependency Cartridges
+	// take together: entries past it are skipped, in the setting's order.
+	DependencyTokens int `json:"dependencyTokens"`
 	// TrainBeside trains the repository's Cartridge behind the loaded
 	// dependency Cartridges (train --beside), so that it learns to answer
 	// composed after them.
@@ -50,15 +53,21 @@ type CompletionConfig struct {
 	ContextTokens int `json:"contextTokens"`
 }
 
+// DefaultDependencyTokens is dependencyTokens' default: room for ten of the
+// small budget's 384-token Cartridges in front of the repository's, a tenth
+// of the default model's window (48 MiB of KV in f16 on it).
+const DefaultDependencyTokens = 4096
+
 // DefaultConfig is the configuration before the client says anything.
 func DefaultConfig() Config {
 	return Config{
-		Budget:          "small",
-		Device:          modelfile.DeviceAuto,
-		AutoTrain:       true,
-		InContextTokens: 2048,
-		Ask:             AskConfig{MaxTokens: 256},
-		Completion:      CompletionConfig{MaxTokens: 48, LatencyMs: 1500, ContextTokens: 384},
+		Budget:           "small",
+		Device:           modelfile.DeviceAuto,
+		AutoTrain:        true,
+		InContextTokens:  2048,
+		DependencyTokens: DefaultDependencyTokens,
+		Ask:              AskConfig{MaxTokens: 256},
+		Completion:       CompletionConfig{MaxTokens: 48, LatencyMs: 1500, ContextTokens: 384},
 	}
 }
 
@@ -135,6 +144,7 @@ func (c Config) validate(t Training) error {
 		{"p", c.P, 0, 1 << 16},
 		{"threads", c.Threads, 0, 1024},
 		{"inContextTokens", c.InContextTokens, 0, 1 << 20},
+		{"dependencyTokens", c.DependencyTokens, 0, 1 << 20},
 		{"ask.maxTokens", c.Ask.MaxTokens, 1, 1 << 16},
 		{"completion.maxTokens", c.Completion.MaxTokens, 1, 1024},
 		{"completion.latencyMs", c.Completion.LatencyMs, 1, 600_000},

@@ -3,11 +3,14 @@ package lsp
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cartlsp/cartlsp/registry"
+	"github.com/cartlsp/cartlsp/runtime/cartridge"
 )
 
 // Dependencies finds and fetches a workspace's dependency Cartridges in the
@@ -28,10 +31,11 @@ type DependencyStatus struct {
 	// ID is the module@version a module entry resolved to.
 	ID string `json:"id,omitempty"`
 	// State: "loaded" (answers compose its Cartridge), "missing" (the
-	// store has none: cartlsp.pullDependencies, or `cartlsp deps train`)
-	// or "error".
+	// store has none: cartlsp.pullDependencies, or `cartlsp deps train`),
+	// "skipped" (past the dependencyTokens cap) or "error".
 	State     string `json:"state"`
 	Cartridge string `json:"cartridge,omitempty"`
+	Tokens    int    `json:"tokens,omitempty"` // its p
 	Message   string `json:"message,omitempty"`
 }
 
@@ -47,6 +51,20 @@ func isCartridgeFile(entry string) bool {
 		strings.HasPrefix(entry, "./") || strings.HasPrefix(entry, "../") || strings.HasPrefix(entry, "~/")
 }
 
+// cartridgePath is where a Cartridge file entry is: ~/ in the home
+// directory, a relative path in the workspace folder.
+func (w *workspace) cartridgePath(entry string) string {
+	if rest, ok := strings.CutPrefix(entry, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	if !filepath.IsAbs(entry) && w.dir != "" {
+		return filepath.Join(w.dir, entry)
+	}
+	return entry
+}
+
 // resolveDependencies finds the Cartridge of every entry of the
 // dependencies setting: files as they are, modules in the store (through
 // the Training's Dependencies). With pull, modules the store lacks are
@@ -54,12 +72,12 @@ func isCartridgeFile(entry string) bool {
 // message.
 func (w *workspace) resolveDependencies(ctx context.Context, cfg Config, pull bool) string {
 	var out []DependencyStatus
-	pulled, missing, failed := 0, 0, 0
+	pulled, missing, failed, skipped, tokens := 0, 0, 0, 0, 0
 	for _, entry := range cfg.Dependencies {
 		st := DependencyStatus{Name: entry}
 		switch {
 		case isCartridgeFile(entry):
-			st.State, st.Cartridge = "loaded", entry
+			st.State, st.Cartridge = "loaded", w.cartridgePath(entry)
 		case w.deps == nil:
 			st.State, st.Message = "error", "this server resolves no modules: name the Cartridge file instead"
 		case w.dir == "":
@@ -88,18 +106,35 @@ func (w *workspace) resolveDependencies(ctx context.Context, cfg Config, pull bo
 				st.State, st.Cartridge = "loaded", path
 			}
 		}
+		if st.State == "loaded" {
+			switch m, _, err := cartridge.ReadHeader(st.Cartridge); {
+			case err != nil:
+				st.State, st.Message = "error", err.Error()
+				failed++
+			case tokens+m.P > cfg.DependencyTokens:
+				st.State, st.Tokens = "skipped", m.P
+				st.Message = fmt.Sprintf("its %d tokens would take the dependency Cartridges past the dependencyTokens cap of %d (%d taken before it): raise dependencyTokens or drop an entry", m.P, cfg.DependencyTokens, tokens)
+				skipped++
+			default:
+				st.Tokens = m.P
+				tokens += m.P
+			}
+		}
 		out = append(out, st)
 	}
 	w.mu.Lock()
 	w.depStatus, w.depKey = out, dependencyKey(cfg)
 	w.status.Dependencies = out
 	w.mu.Unlock()
-	msg := fmt.Sprintf("%d dependency Cartridges loaded", len(out)-missing-failed)
+	msg := fmt.Sprintf("%d dependency Cartridges loaded (%d tokens)", len(out)-missing-failed-skipped, tokens)
 	if pull {
 		msg = fmt.Sprintf("%d pulled from %s; %s", pulled, cfg.Registry, msg)
 	}
 	if missing > 0 {
 		msg += fmt.Sprintf(", %d missing", missing)
+	}
+	if skipped > 0 {
+		msg += fmt.Sprintf(", %d skipped past the dependencyTokens cap of %d", skipped, cfg.DependencyTokens)
 	}
 	if failed > 0 {
 		msg += fmt.Sprintf(", %d failed (see cartlsp.status)", failed)
@@ -118,19 +153,26 @@ func (w *workspace) root() string {
 
 // dependencyKey is what, when it changes, resolves the dependencies again.
 func dependencyKey(cfg Config) string {
-	return strings.Join(cfg.Dependencies, "\x00") + "\x01" + cfg.Registry
+	return strings.Join(cfg.Dependencies, "\x00") + "\x01" + cfg.Registry + "\x01" + strconv.Itoa(cfg.DependencyTokens)
+}
+
+// refreshDependencies resolves the dependencies again when cfg changed
+// them (the setting, the registry, the cap) and reports whether it did.
+func (w *workspace) refreshDependencies(ctx context.Context, cfg Config) bool {
+	w.mu.Lock()
+	stale := w.depKey != dependencyKey(cfg)
+	w.mu.Unlock()
+	if stale {
+		w.resolveDependencies(ctx, cfg, false)
+	}
+	return stale
 }
 
 // dependencyFiles are the loaded dependency Cartridges of cfg's
 // dependencies setting, in its order, and their names for answers
 // (module@version, or the file). A changed setting is resolved again.
 func (w *workspace) dependencyFiles(cfg Config) (files, names []string) {
-	w.mu.Lock()
-	stale := w.depKey != dependencyKey(cfg)
-	w.mu.Unlock()
-	if stale {
-		w.resolveDependencies(context.Background(), cfg, false)
-	}
+	w.refreshDependencies(context.Background(), cfg)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, d := range w.depStatus {

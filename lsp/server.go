@@ -282,6 +282,9 @@ func (s *Server) reconfigure(ctx context.Context, cfg Config) {
 		}
 	}
 	if ws != nil && ws.cfg.trainKey() == cfg.trainKey() {
+		if ws.refreshDependencies(ctx, cfg) {
+			s.notifyStatus(ctx, ws.currentStatus())
+		}
 		return
 	}
 	if ws != nil {

@@ -464,8 +464,28 @@ func TestDependencies(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); e.s.config().Dependencies[0] != bad && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := e.call(ctx, methodAsk, map[string]any{"question": "What is Area?", "maxTokens": 4}, nil); err == nil || !strings.Contains(err.Error(), "bad.cart") {
-		t.Errorf("a bad dependency: %v", err)
+	// The status says why; answers decode without it.
+	st := e.waitStatus("a bad dependency", 10*time.Second, func(s Status) bool {
+		return len(s.Dependencies) == 1 && s.Dependencies[0].Name == bad
+	})
+	if d := st.Dependencies[0]; d.State != "error" || !strings.Contains(d.Message, "bad.cart") {
+		t.Errorf("a bad dependency's status: %+v", d)
+	}
+	ans = AskResult{}
+	if err := e.call(ctx, methodAsk, map[string]any{"question": "What is Area?", "maxTokens": 4}, &ans); err != nil || len(ans.Dependencies) != 0 {
+		t.Errorf("with a bad dependency: %v, decoded after %v; want an answer without it", err, ans.Dependencies)
+	}
+	// The dependencyTokens cap: the second copy (8 more tokens) would pass 10.
+	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"dependencies": []string{dep, dep}, "dependencyTokens": 10}}); err != nil {
+		t.Fatal(err)
+	}
+	st = e.waitStatus("capped", 10*time.Second, func(s Status) bool { return len(s.Dependencies) == 2 })
+	if a, b := st.Dependencies[0], st.Dependencies[1]; a.State != "loaded" || a.Tokens != 8 || b.State != "skipped" || !strings.Contains(b.Message, "dependencyTokens") {
+		t.Errorf("past the cap: %+v %+v", a, b)
+	}
+	ans = AskResult{}
+	if err := e.call(ctx, methodAsk, map[string]any{"question": "What is Area?", "maxTokens": 4}, &ans); err != nil || len(ans.Dependencies) != 1 {
+		t.Errorf("with one dependency past the cap: %v, decoded after %v; want the first only", err, ans.Dependencies)
 	}
 }
 

@@ -11,6 +11,7 @@ const serverFields: Record<string, 'string' | 'int' | 'bool' | 'strings' | 'obje
   p: 'int',
   device: 'string',
   dependencies: 'strings',
+  dependencyTokens: 'int',
   registry: 'string',
   registryPlainHttp: 'bool',
   registryVerifyKey: 'string',
