@@ -6,10 +6,17 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/cartlsp/cartlsp/answer"
+	"github.com/cartlsp/cartlsp/deps"
+	"github.com/cartlsp/cartlsp/lsp"
+	"github.com/cartlsp/cartlsp/runtime/cartridge"
+	"github.com/cartlsp/cartlsp/store"
+	"github.com/cartlsp/cartlsp/trainer"
+	"github.com/cartlsp/cartlsp/trainer/storetrain"
 )
 
 func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -20,6 +27,12 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	mf.register(fs)
 	g.register(fs, 0)
 	fs.Var(&carts, "cart", "Cartridge to answer with (repeatable: several are composed in order); none answers without context")
+	var depSpecs listFlag
+	fs.Var(&depSpecs, "dep", "a dependency of the repository (MODULE or MODULE@VERSION, as `cartlsp deps ls` lists it) whose Cartridge in the store is composed before the --cart files (repeatable, in order)")
+	repo := fs.String("repo", ".", "the repository whose dependencies --dep names")
+	storeDir := fs.String("store", "", "Cartridge store --dep looks in (default: $CARTLSP_STORE, else the user cache directory)")
+	budgetName := fs.String("budget", "small", "the budget the --dep Cartridges were trained with (part of their store key)")
+	depTokens := fs.Int("dep-tokens", lsp.DefaultDependencyTokens, "the most virtual tokens the --dep Cartridges may take together")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -44,6 +57,13 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	chat, err := answer.NewChat(l.tok)
 	if err != nil {
 		return err
+	}
+	if len(depSpecs) > 0 {
+		files, err := dependencyCartridges(ctx, l, chat, *repo, *storeDir, *budgetName, depSpecs, *depTokens)
+		if err != nil {
+			return err
+		}
+		carts = append(files, carts...)
 	}
 	var p *answer.Prefix // none: the model alone
 	if len(carts) > 0 {
@@ -73,4 +93,49 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "[stopped]")
 	}
 	return nil
+}
+
+// dependencyCartridges finds the store's Cartridges of the repository's
+// dependencies specs names, as `cartlsp deps` keys them, within a cap of
+// maxTokens virtual tokens together.
+func dependencyCartridges(ctx context.Context, l *loaded, chat *answer.Chat, repo, storeDir, budget string, specs []string, maxTokens int) ([]string, error) {
+	found, err := deps.Discover(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	b, err := trainer.LookupBudget(budget)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.OpenDefault(storeDir)
+	if err != nil {
+		return nil, err
+	}
+	sb := &storetrain.Builder{Store: st, Infer: l.m, Chat: chat, Budget: b}
+	var files []string
+	tokens := 0
+	for _, spec := range specs {
+		d, err := deps.Find(found.Deps, spec)
+		if err != nil {
+			return nil, err
+		}
+		e, err := sb.LookupDependency(d)
+		if err != nil {
+			return nil, err
+		}
+		if e == nil {
+			return nil, fmt.Errorf("--dep %s: the store has no Cartridge of %s for this model and budget %s (cartlsp deps pull, or cartlsp deps train %s)", spec, d.ID(), budget, d.ID())
+		}
+		path := filepath.Join(e.Dir, store.CartridgeName)
+		m, _, err := cartridge.ReadHeader(path)
+		if err != nil {
+			return nil, fmt.Errorf("--dep %s: %w", spec, err)
+		}
+		if tokens+m.P > maxTokens {
+			return nil, fmt.Errorf("--dep %s: its %d tokens would take the dependency Cartridges past --dep-tokens %d (%d taken before it)", spec, m.P, maxTokens, tokens)
+		}
+		tokens += m.P
+		files = append(files, path)
+	}
+	return files, nil
 }
