@@ -42,7 +42,10 @@ type groupKey struct{ repo, model, recipe string }
 //     group, the oldest first;
 //   - entries whose Repo is an absolute local path that no longer exists;
 //   - incomplete entries untouched for longer than MaxIncompleteAge;
-//   - damaged entries (meta.json missing or unreadable).
+//   - damaged entries (meta.json missing or unreadable);
+//
+// and the temp files interrupted writes left in entries and their work
+// directories.
 //
 // It never removes an entry whose entry lock is held. It takes the store lock
 // exclusively, waiting while trainings hold it until ctx is done (an error
@@ -71,8 +74,11 @@ func (s *Store) GC(ctx context.Context, o GCOptions) ([]Entry, error) {
 	defer l.Unlock()
 
 	if !o.DryRun {
-		// Whatever an interrupted GC left half-deleted.
+		// Whatever an interrupted GC left half-deleted, and the temp files
+		// of writes that died: with the store lock held exclusively no
+		// training or pull is writing any.
 		_ = os.RemoveAll(filepath.Join(s.dir, trashName))
+		s.removeStaleTemps()
 	}
 	entries, err := s.List()
 	if err != nil {
@@ -180,4 +186,18 @@ func Age(d time.Duration) string {
 		return strconv.Itoa(int(d/time.Hour)) + "h"
 	}
 	return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+}
+
+// removeStaleTemps removes the temp files (atomicfile's, a pull's) left in
+// every entry and its work directory. The caller holds the store lock
+// exclusively.
+func (s *Store) removeStaleTemps() {
+	des, _ := os.ReadDir(filepath.Join(s.dir, entriesName))
+	for _, de := range des {
+		if de.IsDir() && validID(de.Name()) {
+			dir := s.entryDir(de.Name())
+			removeTemps(dir)
+			removeTemps(filepath.Join(dir, WorkName))
+		}
+	}
 }

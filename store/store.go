@@ -9,7 +9,8 @@
 //	<store>/lock                       the store lock (shared: training, exclusive: GC)
 //	<store>/entries/<id>/lock          the entry lock (exclusive while a training runs)
 //	<store>/entries/<id>/meta.json     Meta, rewritten atomically
-//	<store>/entries/<id>/cartridge.cart  present only once training committed
+//	<store>/entries/<id>/cartridge.cart  present only once training committed (its sha256 in meta.json)
+//	<store>/entries/<id>/cartridge.cart.damaged, damaged.txt  one that failed its checksum, and why
 //	<store>/entries/<id>/work/         the trainer's dataset, checkpoint and loss curve
 //	<store>/trash/                     entries being deleted by GC
 package store
@@ -40,6 +41,8 @@ const (
 	entriesName   = "entries"
 	trashName     = "trash"
 	tempSuffix    = atomicfile.TempSuffix // ends every temp file in an entry, atomicfile.Write's too
+	damagedSuffix = ".damaged"            // a cartridge.cart that failed its checksum, set aside
+	damagedName   = "damaged.txt"         // why it was set aside
 )
 
 // DefaultDir is $CARTLSP_STORE when set, else <user cache>/cartlsp/store.
@@ -75,6 +78,11 @@ type Meta struct {
 	Method       string    `json:"method,omitempty"`
 	Created      time.Time `json:"created"`
 	TrainSeconds float64   `json:"train_seconds,omitempty"`
+	// CartridgeSHA256 and CartridgeBytes are cartridge.cart's, recorded at
+	// Commit and checked before an entry is served (Lookup); entries made
+	// before they existed are served unchecked.
+	CartridgeSHA256 string `json:"cartridge_sha256,omitempty"`
+	CartridgeBytes  int64  `json:"cartridge_bytes,omitempty"`
 }
 
 // Entry is one entry as found on disk.
@@ -91,20 +99,27 @@ type Entry struct {
 	Problem string `json:"problem,omitempty"`
 	// Reason is set by GC: why it removed (or would remove) the entry.
 	Reason string `json:"reason,omitempty"`
+	// CartridgeProblem says why cartridge.cart is not served although it is
+	// there: it does not match the size or checksum in meta.json (Lookup then
+	// sets it aside as cartridge.cart.damaged). The next training makes it
+	// again.
+	CartridgeProblem string `json:"cartridge_problem,omitempty"`
 }
 
 // Damaged reports whether the entry's meta.json is missing or unusable.
 func (e Entry) Damaged() bool { return e.Problem != "" }
 
 // State is a word for people: "training" (locked), "ready", "damaged" or
-// "incomplete" (an interrupted training that the next one resumes).
+// "incomplete" (an interrupted training that the next one resumes); an
+// entry whose Cartridge failed its checksum is "damaged" too, until the next
+// training makes it again.
 func (e Entry) State() string {
 	switch {
 	case e.Locked:
 		return "training"
 	case e.Complete:
 		return "ready"
-	case e.Damaged():
+	case e.Damaged(), e.CartridgeProblem != "":
 		return "damaged"
 	}
 	return "incomplete"
@@ -122,6 +137,9 @@ func (e Entry) when() time.Time {
 // goroutines and processes at once.
 type Store struct {
 	dir string
+	// verified remembers the cartridge.cart files whose checksum Lookup
+	// checked, by entry ID, with their size and modification time.
+	verified sync.Map // id → verifiedFile
 	// onBusy, when set (by tests, before any use), is called with a lock
 	// file's path each time Begin, GC or LockRepo finds it held and is
 	// about to wait.
@@ -158,10 +176,19 @@ func (s *Store) entryDir(id string) string { return filepath.Join(s.dir, entries
 // Lookup returns the complete entry for k, or nil, nil when there is none or
 // it is not complete. It takes no lock: a complete cartridge.cart is only
 // ever replaced by a rename, so a reader sees the old file or the new one.
+//
+// An entry whose meta.json records a checksum is served only when
+// cartridge.cart matches it; one that does not is set aside (renamed to
+// cartridge.cart.damaged, logged), and Lookup answers as if it were
+// incomplete, so that the next training makes it again.
 func (s *Store) Lookup(k Key) (*Entry, error) {
 	e, err := s.read(k.ID(), false)
 	if err != nil || e == nil || !e.Complete {
 		return nil, err
+	}
+	if why := s.verify(e); why != "" {
+		s.setAside(e, why)
+		return nil, nil
 	}
 	return e, nil
 }
@@ -252,8 +279,14 @@ func (s *Store) read(id string, probe bool) (*Entry, error) {
 		}
 	}
 	if e.Problem == "" {
-		if st, err := os.Stat(filepath.Join(dir, CartridgeName)); err == nil && st.Mode().IsRegular() && st.Size() > 0 {
+		if st, err := os.Stat(filepath.Join(dir, CartridgeName)); err == nil && st.Mode().IsRegular() && st.Size() > 0 &&
+			(e.Meta.CartridgeBytes == 0 || st.Size() == e.Meta.CartridgeBytes) {
 			e.Complete = true
+		} else if err == nil && e.Meta.CartridgeBytes > 0 && st.Size() != e.Meta.CartridgeBytes {
+			e.CartridgeProblem = fmt.Sprintf("%s is %d bytes, %s says %d", CartridgeName, st.Size(), MetaName, e.Meta.CartridgeBytes)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, damagedName)); err == nil && e.CartridgeProblem == "" && !e.Complete {
+			e.CartridgeProblem = strings.TrimSpace(string(b))
 		}
 	}
 	if probe {
@@ -398,6 +431,13 @@ func (t *Txn) Commit(m Meta, discard ...string) error {
 		m.Created = time.Now().UTC()
 	}
 	tmp := t.TempCartridgePath()
+	sum, n, err := fileSHA256(tmp)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: Commit: no Cartridge was written to %s", tmp)
+	} else if err != nil {
+		return fmt.Errorf("store: Commit: %w", err)
+	}
+	m.CartridgeSHA256, m.CartridgeBytes = sum, n
 	if err := atomicfile.Rename(tmp, t.CartridgePath()); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("store: Commit: no Cartridge was written to %s", tmp)
@@ -407,6 +447,8 @@ func (t *Txn) Commit(m Meta, discard ...string) error {
 	if err := writeJSONAtomic(filepath.Join(t.Dir(), MetaName), m); err != nil {
 		return err
 	}
+	_ = os.Remove(filepath.Join(t.Dir(), damagedName)) // made again
+	_ = os.Remove(filepath.Join(t.Dir(), CartridgeName+damagedSuffix))
 	for _, name := range discard {
 		if err := os.Remove(filepath.Join(t.WorkDir(), name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("store: Commit: %w", err)

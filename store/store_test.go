@@ -750,3 +750,99 @@ func TestStoreLockRepo(t *testing.T) {
 		t.Errorf("repository locks listed as entries: %v, %v", es, err)
 	}
 }
+
+// TestStoreChecksum: Commit records cartridge.cart's sha256 and size; a
+// truncated or altered Cartridge is never served, an altered one is set
+// aside, and the next training makes the entry ready again.
+func TestStoreChecksum(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		damage   func(path string)
+		setAside bool
+	}{
+		{"truncated", func(p string) { os.Truncate(p, 5) }, false},
+		{"one byte changed", func(p string) {
+			b, _ := os.ReadFile(p)
+			b[3] ^= 0x20
+			os.WriteFile(p, b, 0o644)
+		}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t)
+			k := testKey(1)
+			e := train(t, s, k, Meta{Repo: "/r"})
+			if e.Meta.CartridgeSHA256 == "" || e.Meta.CartridgeBytes != int64(len("cartridge bytes")) {
+				t.Fatalf("no checksum recorded: %+v", e.Meta)
+			}
+			path := filepath.Join(e.Dir, CartridgeName)
+			if got, err := s.Lookup(k); err != nil || got == nil {
+				t.Fatalf("a sound entry: %v %v", got, err)
+			}
+			c.damage(path)
+			if got, err := s.Lookup(k); err != nil || got != nil {
+				t.Fatalf("a damaged Cartridge was served: %v %v", got, err)
+			}
+			es, _ := s.List()
+			if len(es) != 1 || es[0].State() != "damaged" || es[0].CartridgeProblem == "" {
+				t.Fatalf("listed as %q (%q)", es[0].State(), es[0].CartridgeProblem)
+			}
+			if _, err := os.Stat(path + damagedSuffix); (err == nil) != c.setAside {
+				t.Errorf("set aside: %v, want %v", err == nil, c.setAside)
+			}
+			if _, err := os.Stat(filepath.Join(e.Dir, WorkName, datasetFile)); err != nil {
+				t.Errorf("the dataset went with it: %v", err)
+			}
+			train(t, s, k, Meta{Repo: "/r"})
+			if got, err := s.Lookup(k); err != nil || got == nil {
+				t.Fatalf("trained again: %v %v", got, err)
+			}
+			es, _ = s.List()
+			if es[0].State() != "ready" || es[0].CartridgeProblem != "" {
+				t.Errorf("after training again: %q (%q)", es[0].State(), es[0].CartridgeProblem)
+			}
+			if _, err := os.Stat(path + damagedSuffix); err == nil {
+				t.Error("the damaged copy outlived the training that replaced it")
+			}
+		})
+	}
+	// An entry made before checksums is served as it is.
+	s := newStore(t)
+	k := testKey(2)
+	e := train(t, s, k, Meta{Repo: "/r"})
+	m := e.Meta
+	m.CartridgeSHA256, m.CartridgeBytes = "", 0
+	if err := writeJSONAtomic(filepath.Join(e.Dir, MetaName), m); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Lookup(k); err != nil || got == nil {
+		t.Errorf("an entry without a checksum: %v %v", got, err)
+	}
+}
+
+// TestStoreGCTemps: gc removes what killed writes left (atomicfile's temp
+// files, in the entry and its work directory) and nothing else.
+func TestStoreGCTemps(t *testing.T) {
+	s := newStore(t)
+	e := train(t, s, testKey(1), Meta{Repo: t.TempDir()})
+	stale := []string{
+		filepath.Join(e.Dir, ".cartridge.cart.tmp.123456.tmp"),
+		filepath.Join(e.Dir, ".meta.json.99.tmp"),
+		filepath.Join(e.Dir, WorkName, ".checkpoint.ckpt.42.tmp"),
+	}
+	for _, p := range stale {
+		os.WriteFile(p, []byte("partial"), 0o644)
+	}
+	if _, err := s.GC(context.Background(), GCOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s survived gc", filepath.Base(p))
+		}
+	}
+	for _, p := range []string{filepath.Join(e.Dir, CartridgeName), filepath.Join(e.Dir, WorkName, datasetFile)} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("gc removed %s: %v", filepath.Base(p), err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -66,6 +67,28 @@ func TestCLITrainGitStore(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "train", "--model", modelPath, "--fresh", repo); code != 1 || !strings.Contains(stderr, "-o") {
 		t.Errorf("--fresh into the store: exit %d %s", code, stderr)
+	}
+	// HEAD's Cartridge cut short on disk: store ls says damaged, train
+	// makes it again instead of calling it up to date.
+	code, out, _ = runCLI(t, "store", "ls", "--store", st, "--json")
+	var ls []struct {
+		Dir string `json:"dir"`
+	}
+	if err := json.Unmarshal([]byte(out), &ls); err != nil || len(ls) == 0 {
+		t.Fatalf("store ls --json: %v\n%s", err, out)
+	}
+	head := ls[0].Dir // newest first: HEAD's
+	if err := os.Truncate(filepath.Join(head, "cartridge.cart"), 100); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runCLI(t, "store", "ls", "--store", st); code != 0 || !strings.Contains(out, " damaged ") {
+		t.Errorf("store ls after the Cartridge was cut short:\n%s", out)
+	}
+	if out, _ = train(); strings.HasPrefix(out, "up to date: ") {
+		t.Errorf("a truncated Cartridge is up to date: %q", out)
+	}
+	if code, out, _ := runCLI(t, "store", "ls", "--store", st); code != 0 || strings.Contains(out, " damaged ") {
+		t.Errorf("store ls after training again:\n%s", out)
 	}
 }
 
