@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cartlsp/cartlsp/atomicfile"
 	"io"
 	"os"
 	"os/signal"
@@ -220,15 +221,10 @@ func evalConditions(list string, corpus, cart, ntp bool) ([]string, error) {
 	return names, nil
 }
 
-// writeReport writes one rendering of r to path.
+// writeReport writes one rendering of r to path, atomically.
 func writeReport(path string, r *eval.Report, write func(io.Writer, *eval.Report) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := write(f, r); err != nil {
-		f.Close()
+	if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return write(w, r) }); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	return f.Close()
+	return nil
 }

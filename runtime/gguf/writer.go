@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"github.com/cartlsp/cartlsp/atomicfile"
 	"io"
-	"os"
 )
 
 // Writer builds a GGUF v3 file in memory: metadata, then tensors, each
@@ -204,17 +204,13 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 	return cw.n, nil
 }
 
-// WriteFile writes the file to path.
+// WriteFile writes the file to path atomically (atomicfile.Write): a
+// reader or a crash sees the old file or the whole new one.
 func (w *Writer) WriteFile(path string) error {
-	fd, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("gguf: %w", err)
-	}
-	if _, err := w.WriteTo(fd); err != nil {
-		fd.Close()
+	if err := atomicfile.Write(path, 0o644, func(f io.Writer) error {
+		_, err := w.WriteTo(f)
 		return err
-	}
-	if err := fd.Close(); err != nil {
+	}); err != nil {
 		return fmt.Errorf("gguf: %w", err)
 	}
 	return nil
