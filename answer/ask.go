@@ -18,6 +18,12 @@ const RepeatBytes = 24
 // DefaultMaxTokens is an answer's length when Options.MaxTokens is 0.
 const DefaultMaxTokens = 256
 
+// MaxQuestionBytes bounds a question's text (about 16k tokens of code): a
+// longer one is refused before it is tokenized, with an error wrapping
+// ErrNoRoom, so that no question costs more than its bound in time or
+// memory.
+const MaxQuestionBytes = 64 << 10
+
 // Options configure one answer.
 type Options struct {
 	// MaxTokens is the most answer tokens (0: DefaultMaxTokens); it is cut
@@ -78,6 +84,10 @@ func (a Answer) DecodeRate() float64 {
 func Ask(ctx context.Context, m *model.Model, chat *Chat, p *Prefix, question string, o Options, onText func(string) error) (Answer, error) {
 	t0 := time.Now()
 	a := Answer{Source: p.source()}
+	if len(question) > MaxQuestionBytes {
+		return a, fmt.Errorf("answer: the question is %d bytes, over the %d a question may take; ask a shorter question: %w",
+			len(question), MaxQuestionBytes, ErrNoRoom)
+	}
 	prompt, err := chat.User(question)
 	if err != nil {
 		return a, fmt.Errorf("answer: the question's turn: %w", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cartlsp/cartlsp/runtime/model"
@@ -31,6 +32,10 @@ func TestAskWindow(t *testing.T) {
 		{"three tokens of room", Options{Window: len(prompt) + 3, MaxTokens: 50}, false, 3},
 		{"room enough", Options{MaxTokens: 5}, false, 5},
 		{"a window beyond the model's is the model's", Options{Window: 1 << 20, MaxTokens: 5}, false, 5},
+	}
+	// A question past MaxQuestionBytes is refused before it is tokenized.
+	if _, err := Ask(ctx, m, chat, nil, strings.Repeat("x", 50<<20), Options{MaxTokens: 5}, nil); !errors.Is(err, ErrNoRoom) || !strings.Contains(err.Error(), "bytes") {
+		t.Errorf("a 50 MB question: %v, want ErrNoRoom saying how long it is", err)
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -158,7 +158,7 @@ func (s *Server) askText(p *AskParams) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	text, err := s.docs.text(u)
+	text, err := s.docs.text(u, s.workspaceDir())
 	if err != nil {
 		return "", jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("cartlsp: reading %s: %v", p.TextDocument.URI, err))
 	}
@@ -180,7 +180,12 @@ func (s *Server) askText(p *AskParams) (string, error) {
 	if strings.TrimSpace(sel) == "" {
 		return q, nil
 	}
-	return "```\n" + sel + "\n```\n\n" + q, nil
+	note := ""
+	if len(sel) > maxSelectionBytes {
+		sel = head(sel, maxSelectionBytes)
+		note = fmt.Sprintf("(Only the selection's first %d lines are shown.)\n", strings.Count(sel, "\n")+1)
+	}
+	return "```\n" + sel + "\n```\n" + note + "\n" + q, nil
 }
 
 // progressToken parses a client's progress token (a string or an integer);
@@ -198,6 +203,25 @@ func progressToken(raw json.RawMessage) (protocol.ProgressToken, error) {
 		return protocol.Integer(n), nil
 	}
 	return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("cartlsp: a progress token is a string or an integer, not %s", raw))
+}
+
+// maxSelectionBytes bounds the selected code a question quotes (about 4k
+// tokens); a longer selection is cut at a line end.
+const maxSelectionBytes = 16 << 10
+
+// head is s cut to at most n bytes at its last line end (or rune boundary)
+// before n.
+func head(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	if i := strings.LastIndexByte(s[:n], '\n'); i > 0 {
+		return s[:i]
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }
 
 // tail is the last n bytes of s, on a rune boundary.

@@ -81,7 +81,7 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 		return nil, err
 	}
 	defer release()
-	text, err := s.docs.text(u)
+	text, err := s.docs.text(u, s.workspaceDir())
 	if err != nil {
 		return nil, fmt.Errorf("cartlsp: reading %s: %w", u, err)
 	}

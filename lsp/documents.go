@@ -2,7 +2,9 @@ package lsp
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -72,9 +74,15 @@ func (d *documents) change(p *protocol.DidChangeTextDocumentParams) error {
 	return nil
 }
 
+// maxDocumentBytes bounds a document read from disk (one the client has
+// not opened): past it the request is refused.
+const maxDocumentBytes = 8 << 20
+
 // text is the document's current text: the client's copy when it is open,
-// else the file on disk.
-func (d *documents) text(u uri.URI) (string, error) {
+// else the file on disk — only a regular file inside root (the workspace
+// folder; symbolic links resolved) of at most maxDocumentBytes. Anything
+// else is refused with an error saying why.
+func (d *documents) text(u uri.URI, root string) (string, error) {
 	d.mu.Lock()
 	doc, ok := d.docs[u]
 	d.mu.Unlock()
@@ -84,11 +92,52 @@ func (d *documents) text(u uri.URI) (string, error) {
 	if u.Scheme() != "file" {
 		return "", fmt.Errorf("%s is not open and not a file", u)
 	}
-	b, err := os.ReadFile(u.FsPath())
+	path, err := filepath.EvalSymlinks(u.FsPath())
+	if err != nil {
+		return "", fmt.Errorf("%s is not open and cannot be read: %w", u, err)
+	}
+	if !inside(root, path) {
+		return "", fmt.Errorf("%s is not open and is outside the workspace folder: open it in the editor first", u)
+	}
+	// Stat before opening: opening a FIFO would wait for a writer.
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return "", err
+	case !st.Mode().IsRegular():
+		return "", fmt.Errorf("%s is not open and not a regular file", u)
+	case st.Size() > maxDocumentBytes:
+		return "", fmt.Errorf("%s is not open and is %d bytes, over the %d cartlsp reads from disk: open it in the editor first", u, st.Size(), maxDocumentBytes)
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() { // the path changed meanwhile
+		return "", fmt.Errorf("%s is not open and not a regular file", u)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxDocumentBytes+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxDocumentBytes {
+		return "", fmt.Errorf("%s grew past %d bytes while it was read", u, maxDocumentBytes)
+	}
 	return string(b), nil
+}
+
+// inside reports whether path is root or below it (root's symbolic links
+// resolved; an empty root contains nothing).
+func inside(root, path string) bool {
+	if root == "" {
+		return false
+	}
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		root = r
+	}
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 // offset converts a position (line, UTF-16 code units) to a byte offset in

@@ -1,7 +1,11 @@
 package lsp
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
@@ -70,14 +74,14 @@ func TestIncrementalSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := d.text(u); got != "hello 😀 there\nciao\nend" {
+	if got, _ := d.text(u, ""); got != "hello 😀 there\nciao\nend" {
 		t.Errorf("text %q", got)
 	}
 	whole := &protocol.TextDocumentContentChangeWholeDocument{Text: "new"}
 	if err := d.change(&protocol.DidChangeTextDocumentParams{TextDocument: protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: u}}, ContentChanges: []protocol.TextDocumentContentChangeEvent{whole}}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := d.text(u); got != "new" {
+	if got, _ := d.text(u, ""); got != "new" {
 		t.Errorf("after a whole-document change: %q", got)
 	}
 	bad := []protocol.TextDocumentContentChangeEvent{edit(protocol.Range{Start: pos(5, 0), End: pos(5, 1)}, "x")}
@@ -108,4 +112,58 @@ func FuzzOffset(f *testing.F) {
 			t.Fatalf("position(%d) = %v, back %d, %v", off, p, back, err)
 		}
 	})
+}
+
+// TestDocumentFromDisk: a document the client has not opened is read only
+// when it is a regular file inside the workspace, under the size limit.
+func TestDocumentFromDisk(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(root, "a.go"), []byte("package a\n"), 0o644)
+	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("s3cret"), 0o644)
+	os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(root, "link.txt"))
+	big := filepath.Join(root, "big.txt")
+	if f, err := os.Create(big); err == nil {
+		f.Truncate(maxDocumentBytes + 1)
+		f.Close()
+	}
+	os.Mkdir(filepath.Join(root, "dir"), 0o755)
+	fifo := filepath.Join(root, "fifo")
+	fifoErr := mkfifo(fifo)
+	d := newDocuments()
+	for _, c := range []struct {
+		path, want string
+	}{
+		{filepath.Join(root, "a.go"), ""},
+		{filepath.Join(outside, "secret.txt"), "outside the workspace"},
+		{filepath.Join(root, "link.txt"), "outside the workspace"},
+		{filepath.Join(root, "..", filepath.Base(outside), "secret.txt"), "outside the workspace"},
+		{"/dev/zero", "outside the workspace"},
+		{big, "over the"},
+		{filepath.Join(root, "dir"), "not a regular file"},
+		{filepath.Join(root, "absent.go"), "cannot be read"},
+	} {
+		got, err := d.text(uri.File(c.path), root)
+		switch {
+		case c.want == "" && (err != nil || got != "package a\n"):
+			t.Errorf("%s: %q %v", c.path, got, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %q %v, want an error saying %q", c.path, got, err, c.want)
+		}
+	}
+	if fifoErr == nil {
+		done := make(chan error, 1)
+		go func() { _, err := d.text(uri.File(fifo), root); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("a FIFO: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("reading a FIFO hangs")
+		}
+	}
+	if _, err := d.text(uri.File(filepath.Join(root, "a.go")), ""); err == nil {
+		t.Error("without a workspace folder a file on disk was read")
+	}
 }

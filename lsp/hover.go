@@ -15,9 +15,13 @@ import (
 // hoverTokens bounds a hover's answer: a sentence or two.
 const hoverTokens = 80
 
+// maxIdentifierBytes bounds the identifier a hover asks about: a longer run
+// of identifier characters (minified code, data) gets no hover.
+const maxIdentifierBytes = 256
+
 // Hover says what the identifier under the cursor is in this repository.
 func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.Hover, error) {
-	text, err := s.docs.text(p.TextDocument.URI)
+	text, err := s.docs.text(p.TextDocument.URI, s.workspaceDir())
 	if err != nil {
 		return nil, fmt.Errorf("cartlsp: reading %s: %w", p.TextDocument.URI, err)
 	}
@@ -26,8 +30,8 @@ func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.
 		return nil, fmt.Errorf("cartlsp: %w", err)
 	}
 	start, end := identifierAt(text, off)
-	if start == end {
-		return nil, nil // not on an identifier: nothing to say
+	if start == end || end-start > maxIdentifierBytes {
+		return nil, nil // not on an identifier (or a run too long to be one): nothing to say
 	}
 	word := text[start:end]
 	ss, done, err := s.session(ctx)
@@ -56,18 +60,20 @@ func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.
 }
 
 // identifierAt is the identifier around byte offset off (empty when there
-// is none); a dotted name (pkg.Name) is taken whole.
+// is none); a dotted name (pkg.Name) is taken whole. It looks no further
+// than maxIdentifierBytes+1 bytes each way, so a longer run is returned
+// longer than maxIdentifierBytes, not whole.
 func identifierAt(text string, off int) (start, end int) {
 	isID := func(r rune) bool { return r == '_' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r) }
 	start, end = off, off
-	for start > 0 {
+	for start > 0 && off-start <= maxIdentifierBytes {
 		r, size := utf8.DecodeLastRuneInString(text[:start])
 		if !isID(r) {
 			break
 		}
 		start -= size
 	}
-	for end < len(text) {
+	for end < len(text) && end-off <= maxIdentifierBytes {
 		r, size := utf8.DecodeRuneInString(text[end:])
 		if !isID(r) {
 			break

@@ -515,6 +515,14 @@ func (s *Server) status() Status {
 	return Status{State: "starting", Message: "starting", Source: sourceNone}
 }
 
+// workspaceDir is the workspace folder ("" before initialize, or without
+// one).
+func (s *Server) workspaceDir() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dir
+}
+
 // docURI parses a client's document URI.
 func docURI(s string) (uri.URI, error) {
 	u, err := uri.Parse(s)

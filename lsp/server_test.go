@@ -653,3 +653,44 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("exit code %d", code)
 	}
 }
+
+// TestRequestBounds: what a request can make the server read or put in a
+// prompt is bounded. A hover over a 4 MB identifier says nothing, a 1 MB
+// selection is cut in the question, and documents the client has not
+// opened are read only from the workspace.
+func TestRequestBounds(t *testing.T) {
+	dir := gitRepo(t, goFiles())
+	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir())}, nil)
+	e.initialize(dir, map[string]any{"autoTrain": false, "inContextTokens": 0})
+	ctx := context.Background()
+	u := uri.File(filepath.Join(dir, "huge.go"))
+	ident := strings.Repeat("a", 4<<20)
+	if err := e.conn.Notify(ctx, "textDocument/didOpen", map[string]any{"textDocument": map[string]any{
+		"uri": u, "languageId": "go", "version": 1, "text": "package p\n\nvar " + ident + " = 1\n"}}); err != nil {
+		t.Fatal(err)
+	}
+	var hover *protocol.Hover
+	if err := e.call(ctx, "textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": u},
+		"position": map[string]any{"line": 2, "character": 100}}, &hover); err != nil || hover != nil {
+		t.Errorf("hover over a 4 MB identifier: %+v %v, want nothing", hover, err)
+	}
+	// A selection of ~1 MB: the question quotes its first 16 KiB only.
+	sel := strings.Repeat("x := 1\n", 150000)
+	su := uri.File(filepath.Join(dir, "sel.go"))
+	e.conn.Notify(ctx, "textDocument/didOpen", map[string]any{"textDocument": map[string]any{
+		"uri": su, "languageId": "go", "version": 1, "text": sel}})
+	q, err := e.s.askText(&AskParams{Question: "What?", TextDocument: &DocumentRef{URI: string(su)},
+		Range: &protocol.Range{Start: protocol.Position{}, End: protocol.Position{Line: 150000}}})
+	if err != nil || len(q) > maxSelectionBytes+200 || !strings.Contains(q, "first") {
+		t.Errorf("a 1 MB selection: %d bytes of question (%v)", len(q), err)
+	}
+	outside := filepath.Join(t.TempDir(), "secret.go")
+	os.WriteFile(outside, []byte("package secret // s3cret\n"), 0o644)
+	for _, path := range []string{outside, "/dev/zero"} {
+		err := e.call(ctx, methodAsk, map[string]any{"question": "What?", "maxTokens": 2,
+			"textDocument": map[string]any{"uri": uri.File(path)}, "range": map[string]any{"start": map[string]any{"line": 0, "character": 0}, "end": map[string]any{"line": 1, "character": 0}}}, nil)
+		if err == nil || !strings.Contains(err.Error(), "outside the workspace") {
+			t.Errorf("asking about %s, which is not open: %v", path, err)
+		}
+	}
+}

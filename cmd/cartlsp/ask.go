@@ -39,9 +39,12 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	q := strings.TrimSpace(strings.Join(pos, " "))
 	if q == "-" {
-		b, err := io.ReadAll(os.Stdin)
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, answer.MaxQuestionBytes+1))
 		if err != nil {
 			return err
+		}
+		if len(b) > answer.MaxQuestionBytes {
+			return fmt.Errorf("the question on stdin is over %d bytes: ask a shorter question", answer.MaxQuestionBytes)
 		}
 		q = strings.TrimSpace(string(b))
 	}
