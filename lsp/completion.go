@@ -13,6 +13,7 @@ import (
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/runtime/generate"
 	"github.com/cartlsp/cartlsp/runtime/model"
+	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 )
@@ -83,7 +84,7 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 	defer release()
 	text, err := s.docs.text(u, s.workspaceDir())
 	if err != nil {
-		return nil, fmt.Errorf("cartlsp: reading %s: %w", u, err)
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("cartlsp: reading %s: %v", u, err))
 	}
 	off, err := offset(text, pos)
 	if err != nil {

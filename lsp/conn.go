@@ -103,14 +103,29 @@ func (s *Server) guard(h jsonrpc2.Handler) jsonrpc2.Handler {
 			s.log.Debug("handled", "method", method, "call", call, "ms", time.Since(t0).Milliseconds(), "err", err)
 		}()
 		if !s.acceptsBeforeInit(method) {
-			if call {
-				return nil, jsonrpc2.NewError(codeServerNotInitialized, "cartlsp: the server is not initialized yet: send initialize first")
+			if !call {
+				return nil, nil
 			}
-			return nil, nil
+			if s.shutDown() {
+				return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "cartlsp: the server is shut down: only exit is accepted")
+			}
+			return nil, jsonrpc2.NewError(codeServerNotInitialized, "cartlsp: the server is not initialized yet: send initialize first")
 		}
 		result, err = h(ctx, req)
-		if err != nil && call && errors.Is(err, context.Canceled) {
+		switch {
+		case err == nil || !call:
+		case errors.Is(err, context.Canceled):
 			err = protocol.ErrRequestCancelled
+		case errors.Is(err, jsonrpc2.ErrParse):
+			// The message parsed (boundedStream checks that): its params did
+			// not decode.
+			err = jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("cartlsp: %s: invalid params: %v", method, err))
+		default:
+			var je *jsonrpc2.Error
+			if !errors.As(err, &je) {
+				// A plain error is an internal one (-32603), not code 0.
+				err = jsonrpc2.NewError(jsonrpc2.InternalError, err.Error())
+			}
 		}
 		return result, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
+	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 )
 
@@ -23,7 +24,7 @@ const maxIdentifierBytes = 256
 func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.Hover, error) {
 	text, err := s.docs.text(p.TextDocument.URI, s.workspaceDir())
 	if err != nil {
-		return nil, fmt.Errorf("cartlsp: reading %s: %w", p.TextDocument.URI, err)
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("cartlsp: reading %s: %v", p.TextDocument.URI, err))
 	}
 	off, err := offset(text, p.Position)
 	if err != nil {

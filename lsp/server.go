@@ -55,6 +55,8 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	clog   *clientLog
+	// maxMessage bounds a message's body (maxMessageBytes; tests lower it).
+	maxMessage int
 	conn   jsonrpc2.Conn
 	client protocol.Client
 	docs   *documents
@@ -89,7 +91,8 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.DiscardHandler
 	}
-	s := &Server{opts: o, cfg: o.Config, docs: newDocuments(), engReady: make(chan struct{}), exited: make(chan struct{}), exitCode: 1}
+	s := &Server{opts: o, cfg: o.Config, docs: newDocuments(), engReady: make(chan struct{}), exited: make(chan struct{}), exitCode: 1,
+		maxMessage: maxMessageBytes}
 	s.clog = newClientLog(o.Log)
 	s.log = slog.New(s.clog)
 	return s
@@ -101,7 +104,7 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.ctx = ctx
-	s.conn = jsonrpc2.NewConn(jsonrpc2.NewHeaderStream(rwc), jsonrpc2.WithCodec(codec{}))
+	s.conn = jsonrpc2.NewConn(newBoundedStream(rwc, s.maxMessage, s.log), jsonrpc2.WithCodec(codec{}))
 	s.client = protocol.ClientDispatcher(s.conn)
 	go s.clog.run(ctx, s.client)
 	s.conn.Go(ctx, s.handler())
@@ -143,6 +146,13 @@ func (s *Server) teardown() {
 	if eng != nil {
 		eng.retire()
 	}
+}
+
+// shutDown reports whether shutdown was received.
+func (s *Server) shutDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateShutdown
 }
 
 // acceptsBeforeInit says whether a message may be handled in the current

@@ -679,6 +679,11 @@ func TestRequestBounds(t *testing.T) {
 	su := uri.File(filepath.Join(dir, "sel.go"))
 	e.conn.Notify(ctx, "textDocument/didOpen", map[string]any{"textDocument": map[string]any{
 		"uri": su, "languageId": "go", "version": 1, "text": sel}})
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := e.s.docs.text(su, ""); err == nil {
+			break
+		}
+	}
 	q, err := e.s.askText(&AskParams{Question: "What?", TextDocument: &DocumentRef{URI: string(su)},
 		Range: &protocol.Range{Start: protocol.Position{}, End: protocol.Position{Line: 150000}}})
 	if err != nil || len(q) > maxSelectionBytes+200 || !strings.Contains(q, "first") {
