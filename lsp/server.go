@@ -52,17 +52,17 @@ const (
 type Server struct {
 	protocol.UnimplementedServer
 
-	opts   Options
-	log    *slog.Logger
-	clog   *clientLog
+	opts Options
+	log  *slog.Logger
+	clog *clientLog
 	// maxMessage bounds a message's body (maxMessageBytes; tests lower it).
 	maxMessage int
-	conn   jsonrpc2.Conn
-	client protocol.Client
-	docs   *documents
-	comp   completer
-	prio   priority        // editor requests before the training
-	ctx    context.Context // the connection's lifetime
+	conn       jsonrpc2.Conn
+	client     protocol.Client
+	docs       *documents
+	comp       completer
+	prio       priority        // editor requests before the training
+	ctx        context.Context // the connection's lifetime
 
 	mu       sync.Mutex
 	state    int
