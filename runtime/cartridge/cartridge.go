@@ -82,8 +82,13 @@ func (c *Cartridge) checkShape() error {
 	return nil
 }
 
+// MaxMagnitude bounds a Cartridge's values: f16's largest, what the KV
+// cache holds. Trained keys and values stay within tens; a larger one is a
+// corrupt file or a diverged training, and would overflow attention.
+const MaxMagnitude = 65504
+
 // Validate checks that the tensors have the shape Meta describes and that
-// every value is finite.
+// every value is finite and within ±MaxMagnitude.
 func (c *Cartridge) Validate() error {
 	if err := c.checkShape(); err != nil {
 		return fmt.Errorf("cartridge: %w", err)
@@ -101,10 +106,11 @@ func (c *Cartridge) Validate() error {
 	return nil
 }
 
-// firstNonFinite returns the index of the first NaN or ±Inf in x, or -1.
+// firstNonFinite returns the index of the first NaN, ±Inf or value beyond
+// ±MaxMagnitude in x, or -1.
 func firstNonFinite(x []float32) int {
 	for i, v := range x {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		if math.IsNaN(float64(v)) || v > MaxMagnitude || v < -MaxMagnitude {
 			return i
 		}
 	}
@@ -114,7 +120,7 @@ func firstNonFinite(x []float32) int {
 // describeBad names the non-finite element i of a [kvHeads, p, headDim] tensor.
 func (m Meta) describeBad(x []float32, i int) string {
 	hd, p := m.Model.HeadDim, m.P
-	return fmt.Sprintf("element %d (KV head %d, token %d, dim %d) is %v; the Cartridge is corrupt or its training diverged",
+	return fmt.Sprintf("element %d (KV head %d, token %d, dim %d) is %v, not a finite number within ±65504; the Cartridge is corrupt or its training diverged",
 		i, i/(p*hd), (i/hd)%p, i%hd, x[i])
 }
 

@@ -29,7 +29,8 @@ func TestWriteAtomic(t *testing.T) {
 		want string
 	}{
 		{"NaN in the last tensor", nanLast, F32, `"layers.2.values": element 63 (KV head 1, token 3, dim 7) is NaN`},
-		{"F16 overflow", huge, F16, "too large for F16; write the Cartridge as F32"},
+		{"beyond the KV range, F16", huge, F16, "is 1e+06, not a finite number within ±65504"},
+		{"beyond the KV range, F32", huge, F32, "is 1e+06, not a finite number within ±65504"},
 		{"wrong tensor length", short, F32, "layer 2 holds 10 keys"},
 		{"non-finite metric", badMeta, F32, `metric "nll_icl" is +Inf`},
 		{"unknown dtype", good, DType("F8"), `unknown dtype "F8"`},
@@ -134,5 +135,20 @@ func TestValidate(t *testing.T) {
 	c.Meta.Frozen = 4
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "4 frozen tokens do not fit p = 3") {
 		t.Fatalf("Validate: %v", err)
+	}
+}
+
+// TestValidateRange: values a KV cache cannot hold (3e38 decoded zero
+// tokens before) are refused like NaN.
+func TestValidateRange(t *testing.T) {
+	for _, v := range []float32{3e38, -70000, float32(math.Inf(-1))} {
+		c := randCartridge(11, testMeta(3, 2, 4, 8))
+		c.Values[1][2] = v
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "±65504") {
+			t.Errorf("%v: %v", v, err)
+		}
+	}
+	if err := randCartridge(11, testMeta(3, 2, 4, 8)).Validate(); err != nil {
+		t.Error(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -107,6 +108,10 @@ func Run(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, cache *m
 	t1 := time.Now()
 	res.Reason = StopMaxTokens
 	for len(res.Tokens) < limit {
+		if i := badLogit(logits); i >= 0 {
+			return res, fmt.Errorf("%w: after %d tokens the logit of token %d is %v: the model file or the Cartridge holds numbers the forward pass cannot use (check them with cartlsp model info and cartlsp inspect --verify)",
+				ErrNumerical, len(res.Tokens), i, logits[i])
+		}
 		id := sampler.Sample(logits)
 		if tok.IsEOG(id) {
 			res.Reason = StopEOG
@@ -238,4 +243,19 @@ func (r *repeats) repeated(text string) bool {
 		}
 		r.seen[line] = true
 	}
+}
+
+// ErrNumerical says a forward pass produced NaN or infinite logits: nothing
+// decoded from them would mean anything, so generation stops with an error
+// rather than an empty answer.
+var ErrNumerical = errors.New("numerical fault")
+
+// badLogit is the index of the first NaN or infinite logit, or -1.
+func badLogit(logits []float32) int {
+	for i, v := range logits {
+		if v != v || v > math.MaxFloat32 || v < -math.MaxFloat32 {
+			return i
+		}
+	}
+	return -1
 }

@@ -4,6 +4,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/cartlsp/cartlsp/runtime/gguf"
 )
@@ -103,6 +104,14 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	c.RopeBase = 10000
 	if v, ok := f.ArchFloat("rope.freq_base"); ok {
 		c.RopeBase = float32(v)
+	}
+	// Numbers a forward pass divides by or raises to powers: out of range,
+	// they make every logit NaN and the model answer nothing.
+	if e := float64(c.NormEps); math.IsNaN(e) || e <= 0 || e > 1e-1 {
+		return c, fmt.Errorf("model: metadata %s.attention.layer_norm_rms_epsilon = %v is out of range (0, 0.1]: the model file is damaged", arch, eps)
+	}
+	if b := float64(c.RopeBase); math.IsNaN(b) || math.IsInf(b, 0) || b <= 1 || b > 1e9 {
+		return c, fmt.Errorf("model: metadata %s.rope.freq_base = %v is out of range (1, 1e9]: the model file is damaged", arch, c.RopeBase)
 	}
 	c.RopeDims = c.HeadDim
 	if v, ok := f.ArchUint("rope.dimension_count"); ok {

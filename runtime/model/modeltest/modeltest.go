@@ -4,6 +4,7 @@
 package modeltest
 
 import (
+	"math"
 	"fmt"
 	"math/rand/v2"
 
@@ -23,6 +24,9 @@ type Options struct {
 	Matrix  gguf.Type // type of the projection matrices (F32, F16, Q8_0, Q4_0, Q4_1, …)
 	Embed   gguf.Type // type of the embedding (tied output)
 	Seed    uint64
+	// NaN names a tensor filled with NaN instead (tests of numerical
+	// faults).
+	NaN string
 }
 
 // Tiny is a small Llama: 2 layers, hidden 64, 4 heads / 2 KV heads, FFN 96,
@@ -65,6 +69,7 @@ func (o Options) withDefaults() Options {
 	if o.Seed != 0 {
 		d.Seed = o.Seed
 	}
+	d.NaN = o.NaN
 	return d
 }
 
@@ -96,6 +101,11 @@ func Build(o Options) (*gguf.Writer, error) {
 		return v
 	}
 	add := func(name string, typ gguf.Type, dims []uint64, vals []float32) error {
+		if name == o.NaN {
+			for i := range vals {
+				vals[i] = float32(math.NaN())
+			}
+		}
 		data, err := gguf.Quantize(typ, vals)
 		if err != nil {
 			return fmt.Errorf("modeltest: %s: %w", name, err)
