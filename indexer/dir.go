@@ -30,6 +30,9 @@ func LoadDir(ctx context.Context, dir string, filter Filter) (*Corpus, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("corpus: %s is not a directory", dir)
 	}
+	if isGitDir(abs) {
+		return nil, fmt.Errorf("corpus: %s is a bare git repository (or a .git directory): its files are git's own, its config may hold credentials; train it as a repository (without --dir)", dir)
+	}
 	c := &Corpus{Kind: "dir", Source: abs, Filter: filter.Config()}
 	var rules ignoreRules
 	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
@@ -99,4 +102,19 @@ func LoadDir(ctx context.Context, dir string, filter Filter) (*Corpus, error) {
 	}
 	c.sortFiles()
 	return c, nil
+}
+
+// isGitDir reports whether dir is a git directory: a bare repository or a
+// work tree's .git (HEAD, objects/ and refs/).
+func isGitDir(dir string) bool {
+	head, err := os.Stat(filepath.Join(dir, "HEAD"))
+	if err != nil || !head.Mode().IsRegular() {
+		return false
+	}
+	for _, sub := range []string{"objects", "refs"} {
+		if st, err := os.Stat(filepath.Join(dir, sub)); err != nil || !st.IsDir() {
+			return false
+		}
+	}
+	return true
 }

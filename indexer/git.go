@@ -44,6 +44,9 @@ func OpenRepo(dir string) (*Repo, error) {
 		return nil, fmt.Errorf("git: %w", err)
 	}
 	r, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) && isGitDir(abs) {
+		r, err = git.PlainOpen(abs) // a bare repository: read from its objects
+	}
 	if err != nil {
 		if errors.Is(err, git.ErrRepositoryNotExists) {
 			return nil, fmt.Errorf("not in a git repository: %s (run inside one, or train a plain directory with --dir)", abs)
@@ -228,13 +231,19 @@ func (r *Repo) walk(ctx context.Context, t *object.Tree, dir string, filter Filt
 				c.Skipped = append(c.Skipped, Skip{p, "excluded by " + IgnoreFile})
 				continue
 			}
-			blob, err := r.repo.BlobObject(e.Hash)
+			// The size first, from the object's header: go-git reads a loose
+			// object whole into memory, so a large one is skipped unread.
+			size, err := r.repo.Storer.EncodedObjectSize(e.Hash)
 			if err != nil {
 				return fmt.Errorf("reading %s: %w", p, err)
 			}
-			if why := filter.SkipPath(p, blob.Size); why != "" {
+			if why := filter.SkipPath(p, size); why != "" {
 				c.Skipped = append(c.Skipped, Skip{p, why})
 				continue
+			}
+			blob, err := r.repo.BlobObject(e.Hash)
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", p, err)
 			}
 			b, err := readBlob(blob)
 			if err != nil {
@@ -254,12 +263,16 @@ func (r *Repo) walk(ctx context.Context, t *object.Tree, dir string, filter Filt
 
 // blobBytes reads a blob of at most max bytes.
 func (r *Repo) blobBytes(h plumbing.Hash, max int64) ([]byte, error) {
-	blob, err := r.repo.BlobObject(h)
+	size, err := r.repo.Storer.EncodedObjectSize(h)
 	if err != nil {
 		return nil, err
 	}
-	if blob.Size > max {
-		return nil, fmt.Errorf("%d bytes is larger than %d", blob.Size, max)
+	if size > max {
+		return nil, fmt.Errorf("%d bytes is larger than %d", size, max)
+	}
+	blob, err := r.repo.BlobObject(h)
+	if err != nil {
+		return nil, err
 	}
 	return readBlob(blob)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -364,5 +365,64 @@ func TestRepoConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestGitLargeLooseBlob: a large file committed as a loose object is
+// skipped by the size in its header, never read into memory.
+func TestGitLargeLooseBlob(t *testing.T) {
+	g := newGitFixture(t)
+	g.write("main.go", "package main\n")
+	g.write("big.txt", strings.Repeat("x", 64<<20))
+	g.commit("big")
+	if out := g.git("count-objects"); strings.HasPrefix(out, "0 objects") {
+		t.Fatalf("the blob is not loose: %s", out)
+	}
+	r, err := OpenRepo(g.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	c, err := r.Corpus(context.Background(), "", Filter{})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(skipReason(c, "big.txt"), "larger") && skipReason(c, "big.txt") == "" {
+		t.Errorf("big.txt not skipped: %v", c.Skipped)
+	}
+	if paths(c) != "main.go" {
+		t.Errorf("files %q", paths(c))
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("reading the corpus allocated %d MiB for a 64 MiB blob it skips", alloc>>20)
+	}
+}
+
+// TestGitBareRepository: a bare repository is read as a repository (its
+// HEAD's tree), never as a directory of git's own files.
+func TestGitBareRepository(t *testing.T) {
+	g := newGitFixture(t)
+	g.write("main.go", "package main\n")
+	g.commit("one")
+	bare := filepath.Join(t.TempDir(), "bare.git")
+	if out, err := exec.Command("git", "clone", "-q", "--bare", g.dir, bare).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	r, err := OpenRepo(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Corpus(context.Background(), "", Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if paths(c) != "main.go" {
+		t.Errorf("a bare repository's corpus: %q", paths(c))
+	}
+	if _, err := LoadDir(context.Background(), bare, Filter{}); err == nil || !strings.Contains(err.Error(), "bare") {
+		t.Errorf("loading a bare repository as a directory: %v, want a refusal naming it", err)
 	}
 }
