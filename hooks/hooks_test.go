@@ -97,9 +97,9 @@ func hookRun(t *testing.T, op, dir string) string {
 	var r *Report
 	switch op {
 	case "install":
-		r, err = Install(loc, testExe, nil)
+		r, err = Install(loc, testExe, nil, Options{Outside: true})
 	case "uninstall":
-		r, err = Uninstall(loc)
+		r, err = Uninstall(loc, Options{})
 	case "status":
 		r, err = Status(loc)
 	default:
@@ -386,7 +386,7 @@ func TestHookRefusesWhenPreCartlspExists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Install(loc, testExe, nil)
+	r, err := Install(loc, testExe, nil, Options{})
 	if r != nil || err == nil || !strings.Contains(err.Error(), "post-commit.pre-cartlsp already exists") || !strings.Contains(err.Error(), "nothing installed") {
 		t.Fatalf("install: report %v, error %v; want a refusal", r, err)
 	}
@@ -445,4 +445,69 @@ func TestHookWorktreeUsesCommonHooks(t *testing.T) {
 		t.Fatalf("status from the main worktree:\n%s", out)
 	}
 	hookCommit(t, wt, "in the worktree")
+}
+
+// TestHookConfigScopes: core.hooksPath is found wherever git finds it —
+// here in a global config named by $GIT_CONFIG_GLOBAL — and a hooks
+// directory outside the repository is written only when the user says so.
+func TestHookConfigScopes(t *testing.T) {
+	dir := newHookRepo(t)
+	shared := filepath.Join(t.TempDir(), "shared-hooks")
+	cfg := filepath.Join(t.TempDir(), "gitconfig")
+	if err := os.WriteFile(cfg, []byte("[core]\n\thooksPath = "+shared+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GIT_CONFIG_GLOBAL", cfg)
+	loc, err := Find(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc.Dir != shared || loc.Source != "core.hooksPath (global config)" || !loc.Outside() {
+		t.Fatalf("Find: %+v, want %s from the global config, outside the repository", loc, shared)
+	}
+	if r, err := Install(loc, testExe, nil, Options{}); r != nil || err == nil || !strings.Contains(err.Error(), "outside this repository") {
+		t.Fatalf("install outside without confirmation: %v %v", r, err)
+	}
+	if _, err := os.Stat(shared); err == nil {
+		t.Error("a refused install created the shared hooks directory")
+	}
+	if _, err := Install(loc, testExe, nil, Options{Outside: true}); err != nil {
+		t.Fatal(err)
+	}
+	checkOurHooks(t, shared)
+}
+
+// TestHookEditedByHand: a cartlsp hook the user edited is neither removed
+// by uninstall nor replaced by install, unless forced.
+func TestHookEditedByHand(t *testing.T) {
+	dir := newHookRepo(t)
+	hooks := filepath.Join(dir, ".git", "hooks")
+	hookRun(t, "install", dir)
+	path := filepath.Join(hooks, "post-commit")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := string(b) + "echo my own step\n"
+	os.WriteFile(path, []byte(mine), 0o755)
+	if out := hookRun(t, "status", dir); hookLine(out, "post-commit") != "installed, then edited by hand" {
+		t.Errorf("status:\n%s", out)
+	}
+	loc, _ := Find(dir)
+	if _, err := Install(loc, testExe, nil, Options{}); err == nil || !strings.Contains(err.Error(), "edited since cartlsp installed it") {
+		t.Errorf("install over an edited hook: %v", err)
+	}
+	out := hookRun(t, "uninstall", dir)
+	if !strings.HasPrefix(hookLine(out, "post-commit"), "edited since cartlsp installed it: left alone") || strings.Count(out, "removed") != 3 {
+		t.Fatalf("uninstall:\n%s", out)
+	}
+	if b, _ := os.ReadFile(path); string(b) != mine {
+		t.Error("uninstall changed the edited hook")
+	}
+	if _, err := Uninstall(loc, Options{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("uninstall --force left the edited hook")
+	}
 }

@@ -49,6 +49,7 @@ type file struct {
 	path, prev string // the hook and the previous hook ours chains (<name>.pre-cartlsp)
 	exists     bool
 	ours       bool
+	edited     bool // ours, changed since it was installed
 	executable bool
 	prevExists bool
 }
@@ -68,6 +69,7 @@ func stat(dir, name string) (file, error) {
 		switch {
 		case err == nil:
 			h.ours = isOurs(b)
+			h.edited = h.ours && edited(b)
 		case st.Mode()&fs.ModeSymlink != 0 && errors.Is(err, fs.ErrNotExist): // a dangling link: not ours
 		default:
 			return h, fmt.Errorf("hook %s: %w", name, err)
@@ -96,18 +98,40 @@ func statAll(loc Location) ([]file, error) {
 	return hooks, nil
 }
 
+// Options are what a user confirms.
+type Options struct {
+	// Outside allows installing into a hooks directory outside the
+	// repository (a core.hooksPath shared by other repositories).
+	Outside bool
+	// Force replaces (install) or removes (uninstall) cartlsp hooks the user
+	// edited since they were installed.
+	Force bool
+}
+
 // Install writes cartlsp's hooks into loc, each running exe (the cartlsp
 // binary, absolute) with trainArgs. A hook that is not cartlsp's is renamed
 // to <name>.pre-cartlsp and chained: ours runs it first and exits with its
 // status. It refuses, touching nothing, when a foreign hook's backup name is
-// already taken. On an error part way the report says what was done.
-func Install(loc Location, exe string, trainArgs []string) (*Report, error) {
+// already taken, when a hook of ours was edited (without o.Force), and when
+// the hooks directory is outside the repository (without o.Outside). On an
+// error part way the report says what was done.
+func Install(loc Location, exe string, trainArgs []string, o Options) (*Report, error) {
+	if loc.Outside() && !o.Outside {
+		from := "it"
+		if loc.Source != "" {
+			from = loc.Source
+		}
+		return nil, fmt.Errorf("nothing installed: the hooks directory %s (from %s) is outside this repository, so hooks there run for every repository that uses it; pass --outside to install there anyway, or give this repository its own (git config core.hooksPath .git/hooks)", loc.Dir, from)
+	}
 	hooks, err := statAll(loc)
 	if err != nil {
 		return nil, err
 	}
 	var conflicts []error
 	for _, h := range hooks {
+		if h.edited && !o.Force {
+			conflicts = append(conflicts, fmt.Errorf("%s was edited since cartlsp installed it: move your edits into a hook of your own (cartlsp chains it), or pass --force to replace it", h.path))
+		}
 		if h.exists && !h.ours && h.prevExists {
 			conflicts = append(conflicts, fmt.Errorf("%s is not cartlsp's hook and %s already exists; cartlsp would have to overwrite one of them: merge or remove one by hand, then run `cartlsp hook install` again", h.path, filepath.Base(h.prev)))
 		}
@@ -161,8 +185,9 @@ func Install(loc Location, exe string, trainArgs []string) (*Report, error) {
 }
 
 // Uninstall removes cartlsp's hooks from loc and puts back the hooks they
-// chained; someone else's hooks are left alone.
-func Uninstall(loc Location) (*Report, error) {
+// chained; someone else's hooks are left alone, and so are cartlsp's hooks
+// the user edited (unless o.Force).
+func Uninstall(loc Location, o Options) (*Report, error) {
 	hooks, err := statAll(loc)
 	if err != nil {
 		return nil, err
@@ -176,6 +201,8 @@ func Uninstall(loc Location) (*Report, error) {
 			if h.prevExists {
 				msg += fmt.Sprintf(" (and so is %s)", filepath.Base(h.prev))
 			}
+		case h.edited && !o.Force:
+			msg = "edited since cartlsp installed it: left alone (remove it by hand, or run `cartlsp hook uninstall --force`)"
 		case h.ours:
 			if err := os.Remove(h.path); err != nil {
 				return r, fmt.Errorf("hook %s: %w", h.name, err)
@@ -212,6 +239,8 @@ func Status(loc Location) (*Report, error) {
 		switch {
 		case h.ours && h.prevExists:
 			msg = "installed, chaining the previous hook " + filepath.Base(h.prev)
+		case h.ours && h.edited:
+			msg = "installed, then edited by hand"
 		case h.ours:
 			msg = "installed"
 		case h.exists:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -23,10 +24,13 @@ type Location struct {
 }
 
 // Find finds the hooks directory git uses for the repository containing
-// dir: core.hooksPath from the repository's config, else from the global
-// config, else the common git directory's hooks/ (shared by worktrees). A
-// relative core.hooksPath is relative to the work tree root (the git
-// directory for a bare repository), as git runs hooks there.
+// dir. It asks git (`git rev-parse --git-path hooks`, which honours
+// core.hooksPath from every config scope git reads: system, global with
+// $GIT_CONFIG_GLOBAL, includes, local, worktree, $GIT_CONFIG_*). Without
+// git on PATH it reads core.hooksPath itself: from the repository's config,
+// else the global one, else the common git directory's hooks/ (shared by
+// worktrees). A relative core.hooksPath is relative to the work tree root
+// (the git directory for a bare repository), as git runs hooks there.
 func Find(dir string) (Location, error) {
 	dirs, err := indexer.FindGitDirs(dir)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
@@ -37,6 +41,12 @@ func Find(dir string) (Location, error) {
 		return Location{}, fmt.Errorf("find the repository: %w", err)
 	}
 	loc := Location{Dirs: dirs, Dir: filepath.Join(dirs.CommonDir, "hooks")}
+	if dir, source, err := fromGit(dirs); err == nil {
+		loc.Dir, loc.Source = dir, source
+		return loc, nil
+	} else if !errors.Is(err, exec.ErrNotFound) {
+		loc.Warnings = append(loc.Warnings, fmt.Sprintf("asking git where its hooks are: %v; core.hooksPath is read by cartlsp instead", err))
+	}
 
 	hooksPath, source := "", ""
 	// A config go-git cannot parse is a warning, not a failure: git may read it fine.
@@ -74,6 +84,56 @@ func Find(dir string) (Location, error) {
 	}
 	loc.Dir, loc.Source = filepath.Clean(hooksPath), source
 	return loc, nil
+}
+
+// fromGit asks git where the hooks of the repository dirs describe are,
+// and which config scope set core.hooksPath ("" for the default).
+func fromGit(dirs indexer.GitDirs) (dir, source string, err error) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		return "", "", err
+	}
+	base := dirs.WorkTree
+	if base == "" {
+		base = dirs.GitDir
+	}
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(git, args...)
+		cmd.Dir = base
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		}
+		return strings.TrimRight(string(out), "\r\n"), nil
+	}
+	p, err := run("rev-parse", "--git-path", "hooks")
+	if err != nil {
+		return "", "", err
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(base, p)
+	}
+	// The scope that set it (exit status 1: nobody did).
+	if out, err := run("config", "--show-scope", "--get", "core.hooksPath"); err == nil {
+		if scope, _, ok := strings.Cut(out, "\t"); ok {
+			if scope == "local" {
+				scope = "repository"
+			}
+			source = "core.hooksPath (" + scope + " config)"
+		}
+	}
+	return filepath.Clean(p), source, nil
+}
+
+// Outside says whether the hooks directory is outside the repository (its
+// work tree and git directories): hooks there run for every repository
+// that shares the configuration that points there.
+func (l Location) Outside() bool {
+	d := l.Dirs
+	in := func(dir string) bool { return dir != "" && within(l.Dir, dir) }
+	return !in(d.WorkTree) && !in(d.GitDir) && !in(d.CommonDir)
 }
 
 // InWorkTree says whether the hooks directory is inside the work tree (and

@@ -7,6 +7,8 @@
 package hooks
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -42,6 +44,38 @@ var guards = map[string]string{
 // exe is the cartlsp binary; trainArgs are extra `cartlsp train` flags
 // (--budget, --model) baked into it.
 func Script(name, exe string, trainArgs []string) string {
+	body := scriptBody(name, exe, trainArgs)
+	head, rest, _ := strings.Cut(body, "\n")
+	head2, rest, _ := strings.Cut(rest, "\n")
+	return head + "\n" + head2 + "\n" + sumPrefix + bodySum(body) + "\n" + rest
+}
+
+// sumPrefix starts the line that records a hook's checksum (of the hook
+// without that line), so that uninstall can tell a hook the user edited.
+const sumPrefix = "# cartlsp-sum: "
+
+// bodySum is the hex sha256 of a hook's text without its checksum line.
+func bodySum(body string) string {
+	h := sha256.Sum256([]byte(body))
+	return hex.EncodeToString(h[:])
+}
+
+// edited reports whether hook text b (cartlsp's) was changed since it was
+// written: its checksum line does not match the rest. A hook from before
+// checksums (no such line) counts as unedited.
+func edited(b []byte) bool {
+	lines := strings.SplitAfter(string(b), "\n")
+	for i, l := range lines[:min(len(lines), 5)] {
+		if sum, ok := strings.CutPrefix(strings.TrimRight(l, "\n"), sumPrefix); ok {
+			rest := strings.Join(append(append([]string(nil), lines[:i]...), lines[i+1:]...), "")
+			return sum != bodySum(rest)
+		}
+	}
+	return false
+}
+
+// scriptBody is the hook without its checksum line.
+func scriptBody(name, exe string, trainArgs []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!/bin/sh\n%s\n", Marker)
 	fmt.Fprintf(&b, "# Installed by `cartlsp hook install`; `cartlsp hook uninstall` removes it and restores\n")

@@ -35,6 +35,8 @@ func runHook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	repo := fs.String("repo", ".", "the repository: its work tree, a directory inside it, or a linked worktree")
 	budget := fs.String("budget", "", "install: the training budget the hooks use (default: train's, small)")
 	modelPath := fs.String("model", "", "install: the model file the hooks train for (default: train's)")
+	outside := fs.Bool("outside", false, "install: write into a hooks directory outside the repository (a shared core.hooksPath), whose hooks run for every repository using it")
+	force := fs.Bool("force", false, "replace (install) or remove (uninstall) cartlsp hooks edited by hand")
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
@@ -71,9 +73,9 @@ func runHook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if xerr != nil {
 			return fmt.Errorf("locate the cartlsp binary: %w", xerr)
 		}
-		r, err = hooks.Install(loc, exe, extra)
+		r, err = hooks.Install(loc, exe, extra, hooks.Options{Outside: *outside, Force: *force})
 	case "uninstall":
-		r, err = hooks.Uninstall(loc)
+		r, err = hooks.Uninstall(loc, hooks.Options{Force: *force})
 	default:
 		r, err = hooks.Status(loc)
 	}
