@@ -4,7 +4,7 @@ BIN     := bin/cartlsp
 MODEL    = $(shell $(BIN) model path)
 SMALL_MODEL = $(shell $(BIN) model path smollm2-135m)
 
-.PHONY: all build model demo test test-short vet nvim registry cosign vscode-test vsix bench bench-lsp parity-ref clean
+.PHONY: all build model demo test test-short vet nvim registry cosign fuzz vscode-test vsix bench bench-lsp parity-ref clean
 
 all: build
 
@@ -40,6 +40,10 @@ test: model vet nvim registry cosign vscode-test
 registry: bin/registry
 bin/registry: tools/registry/go.mod tools/registry/go.sum
 	$(GO) build -C tools/registry -o $(abspath bin/registry) github.com/distribution/distribution/v3/cmd/registry
+
+# Every fuzz target for FUZZTIME each (default 60s; the seeds alone run in `make test`).
+fuzz:
+	GO=$(GO) scripts/fuzz.sh
 
 # Sigstore's cosign (github.com/sigstore/cosign/v2), built from its Go module (tools/cosign pins it),
 # the independent reference for Cartridge signatures; ~4 min once.

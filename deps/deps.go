@@ -11,8 +11,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/mod/module"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -104,6 +106,7 @@ func Discover(ctx context.Context, root string) (*Discovery, error) {
 			return nil, err
 		}
 	}
+	d.Deps = d.sane(d.Deps)
 	d.Deps = dedupe(d.Deps)
 	if err := Rank(ctx, root, d.Deps); err != nil {
 		return nil, err
@@ -176,4 +179,40 @@ func Find(ds []Dependency, spec string) (Dependency, error) {
 		return Dependency{}, fmt.Errorf("deps: the repository does not depend on %s (see cartlsp deps ls)", spec)
 	}
 	return Dependency{}, fmt.Errorf("deps: %s names %d dependencies; say which with name@version", spec, len(hits))
+}
+
+// Names and versions a dependency may have: they become paths
+// (node_modules/NAME, the source cache's NAME@VERSION) and arguments, so
+// anything else in a manifest is left out rather than trusted.
+var (
+	npmName     = regexp.MustCompile(`^(@[a-z0-9~-][a-z0-9._~-]*/)?[a-z0-9~-][a-z0-9._~-]*$`)
+	pypiName    = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$`)
+	safeVersion = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+!_-]*$`)
+)
+
+// sane keeps the dependencies whose name and version are valid for their
+// ecosystem (and safe as path parts), noting the others.
+func (d *Discovery) sane(ds []Dependency) []Dependency {
+	out := ds[:0]
+	var bad []string
+	for _, dep := range ds {
+		ok := safeVersion.MatchString(dep.Version) && len(dep.Name) <= 214 && len(dep.Version) <= 128
+		switch dep.Ecosystem {
+		case Go:
+			ok = ok && module.CheckPath(dep.Name) == nil
+		case NPM:
+			ok = ok && npmName.MatchString(strings.ToLower(dep.Name))
+		case PyPI:
+			ok = ok && pypiName.MatchString(dep.Name)
+		}
+		if !ok {
+			bad = append(bad, fmt.Sprintf("%.60q@%.30q", dep.Name, dep.Version))
+			continue
+		}
+		out = append(out, dep)
+	}
+	if len(bad) > 0 {
+		d.Notes = append(d.Notes, fmt.Sprintf("left out %d entries whose name or version is not valid: %s", len(bad), strings.Join(bad, ", ")))
+	}
+	return out
 }

@@ -123,3 +123,50 @@ type nopWriteCloser struct{}
 
 func (nopWriteCloser) Write(p []byte) (int, error) { return len(p), nil }
 func (nopWriteCloser) Close() error                { return nil }
+
+// rwBuffer is a stream over fixed input whose output is kept.
+type rwBuffer struct {
+	in  *strings.Reader
+	out strings.Builder
+}
+
+func (b *rwBuffer) Read(p []byte) (int, error)  { return b.in.Read(p) }
+func (b *rwBuffer) Write(p []byte) (int, error) { return b.out.Write(p) }
+func (b *rwBuffer) Close() error                { return nil }
+
+// FuzzFrames: any bytes from a client are read as well-formed messages,
+// answered as errors, or skipped, never with a panic; every frame handed on
+// decodes as a JSON-RPC message; the reader ends at the input's end.
+func FuzzFrames(f *testing.F) {
+	for _, s := range []string{
+		"Content-Length: 11\r\n\r\nhello world",
+		"Content-Length: 23\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":7}",
+		"Content-Length: 45\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{\"jsonrpc\":\"2.0\",\"method\":\"initialized\"}",
+		"Content-Lenght 3\r\n\r\nabc",
+		"Content-Length: 99999999999999999999\r\n\r\n",
+		"Content-Length: 2000\r\n\r\n" + strings.Repeat("a", 2000),
+		"\r\n\r\nContent-Length: 2\r\n\r\n[]",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rw := &rwBuffer{in: strings.NewReader(string(b))}
+		s := newBoundedStream(rw, 1<<10, discardLogger)
+		for i := 0; i < 1<<12; i++ {
+			frame, _, err := s.ReadFrame(context.Background())
+			if err != nil {
+				return
+			}
+			if len(frame) > 1<<10 {
+				t.Fatalf("a %d-byte frame passed the %d limit", len(frame), 1<<10)
+			}
+			if strings.HasPrefix(strings.TrimSpace(string(frame)), "[") {
+				continue
+			}
+			if _, err := jsonrpc2.DecodeMessage(frame); err != nil {
+				t.Fatalf("handed on a frame that does not decode: %v: %q", err, frame)
+			}
+		}
+		t.Fatal("the reader did not reach the end of its input")
+	})
+}
