@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cartlsp/cartlsp/regular"
 	"hash/crc32"
 	"io"
 	"math"
@@ -346,7 +347,7 @@ func OpenDataset(path string, h DatasetHeader, vocab int) (*Dataset, error) {
 
 // ReadDataset reads a whole dataset file (a torn tail is ignored).
 func ReadDataset(path string, vocab int) (DatasetHeader, []*Conversation, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return DatasetHeader{}, nil, fmt.Errorf("dataset: %w", err)
 	}
@@ -469,7 +470,7 @@ func (d *Dataset) Sorted() []*Conversation {
 
 // IsDataset reports whether the file at path starts like a dataset file.
 func IsDataset(path string) bool {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return false
 	}

@@ -30,7 +30,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if *asJSON {
 			return printJSON(stdout, d)
 		}
-		d.WriteText(stdout, *show)
+		d.WriteText(termSafe(stdout), *show)
 		return nil
 	}
 	d, err := cartridge.Describe(pos[0], *verify)
@@ -40,7 +40,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *asJSON {
 		return printJSON(stdout, d)
 	}
-	d.WriteText(stdout)
+	d.WriteText(termSafe(stdout))
 	return nil
 }
 

@@ -3,6 +3,7 @@ package cartridge
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/cartlsp/cartlsp/regular"
 	"io"
 	"math"
 	"os"
@@ -49,7 +50,7 @@ func decode(data []byte) (*Cartridge, error) {
 
 // Read reads and checks a Cartridge file.
 func Read(path string) (*Cartridge, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("cartridge: %w", err)
 	}
@@ -84,7 +85,7 @@ func ReadHeader(path string) (*Meta, int64, error) {
 
 // Stat is ReadHeader with the dtype and sizes of the file too.
 func Stat(path string) (*Info, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("cartridge: %w", err)
 	}

@@ -4,7 +4,7 @@ package gguf
 
 import (
 	"fmt"
-	"os"
+	"github.com/cartlsp/cartlsp/regular"
 	"syscall"
 )
 
@@ -12,7 +12,7 @@ import (
 // unmaps them; mapped is false when the bytes were read into memory instead
 // (a file that is not regular).
 func mapFile(path string) (data []byte, unmap func([]byte) error, mapped bool, err error) {
-	fd, err := os.Open(path)
+	fd, err := regular.Open(path)
 	if err != nil {
 		return nil, nil, false, err
 	}

@@ -7,9 +7,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/cartlsp/cartlsp/regular"
+	"io"
 	"math"
 	"math/bits"
-	"os"
 )
 
 // Magic is the four bytes every GGUF file starts with.
@@ -472,7 +473,12 @@ func alignUp(n, a uint64) (uint64, bool) {
 
 // readAll is the fallback used where mapping is unavailable.
 func readAll(path string) ([]byte, func([]byte) error, error) {
-	b, err := os.ReadFile(path)
+	f, err := regular.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, nil, err
 	}
