@@ -4,7 +4,7 @@ BIN     := bin/cartlsp
 MODEL    = $(shell $(BIN) model path)
 SMALL_MODEL = $(shell $(BIN) model path smollm2-135m)
 
-.PHONY: all build model demo test test-short vet nvim registry cosign fuzz vscode-test vsix bench bench-lsp parity-ref clean
+.PHONY: all build model demo test test-short vet nvim registry cosign fuzz soak vscode-test vsix bench bench-lsp parity-ref clean
 
 all: build
 
@@ -40,6 +40,12 @@ test: model vet nvim registry cosign vscode-test
 registry: bin/registry
 bin/registry: tools/registry/go.mod tools/registry/go.sum
 	$(GO) build -C tools/registry -o $(abspath bin/registry) github.com/distribution/distribution/v3/cmd/registry
+
+# A scripted editor session of SOAK (default 10m) against the server, memory and goroutines sampled
+# into bin/soak.csv (lsp.TestSoak; outside `make test`).
+SOAK ?= 10m
+soak:
+	mkdir -p bin && CARTLSP_SOAK=$(SOAK) CARTLSP_SOAK_OUT=$(abspath bin/soak.csv) $(GO) test -count=1 -run '^TestSoak$$' -timeout 60m -v ./lsp
 
 # Every fuzz target for FUZZTIME each (default 60s; the seeds alone run in `make test`).
 fuzz:
