@@ -8,8 +8,10 @@
 # same dataset as the one alone.
 #
 #   scripts/compose_quality.sh            OUT=bin/comp; needs bin/quality/{uuid-amx,errors-small}.cart
-#                                         and errors-small.work/dataset.bin (scripts/quality.sh);
-#                                         ALONE=1 also retrains the repository's alone on that dataset
+#                                         and errors-small.work/dataset.bin (scripts/quality.sh run
+#                                         uuid-amx uuid; run errors-small errors), which are the
+#                                         baselines alone; ALONE=1 also retrains the repository's
+#                                         alone on that dataset (for an errors-small of another session)
 set -euo pipefail
 BIN=${BIN:-bin/cartlsp}
 Q=${Q:-bin/quality}
@@ -40,7 +42,6 @@ ev uuidQ-naive "$OUT/naive.cart" uuid
 ev uuidQ-beside "$OUT/beside.cart" uuid
 ev errorsQ-naive "$OUT/naive.cart" errors
 ev errorsQ-beside "$OUT/beside.cart" errors
-ev errorsQ-besidealone "$OUT/errors-beside.cart" errors
 # The same recipe alone, trained now (bf16, the guard) on the same dataset, for a like-for-like baseline
 # of the run beside (errors-small is the second session's: f32 student): its own questions and
 # plain concatenation.
@@ -52,4 +53,5 @@ if [ -n "${ALONE:-}" ]; then
 	ev errorsQ-naivealone "$OUT/naive-alone.cart" errors
 	ev uuidQ-naivealone "$OUT/naive-alone.cart" uuid
 fi
+ev errorsQ-besidealone "$OUT/errors-beside.cart" errors # the Cartridge trained beside, without its dependency
 python3 scripts/eval_table.py "$OUT"/*.json

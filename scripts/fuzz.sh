@@ -5,6 +5,7 @@
 # `make test` as a seed). `make fuzz` runs this; docs/SECURITY.md records the last run.
 #
 #   scripts/fuzz.sh [PATTERN]      only targets whose name matches PATTERN (grep -E)
+# FUZZPARALLEL=N runs N fuzzing workers per target (default: GOMAXPROCS).
 set -uo pipefail
 GO=${GO:-go}
 T=${FUZZTIME:-60s}
@@ -16,7 +17,7 @@ while IFS=: read -r file _ line; do
 	grep -Eq "$pat" <<<"$name" || continue
 	pkg=./$(dirname "$file")
 	log=$(mktemp)
-	$GO test -run '^$' -fuzz "^${name}\$" -fuzztime "$T" "$pkg" >"$log" 2>&1
+	$GO test -run '^$' -fuzz "^${name}\$" -fuzztime "$T" ${FUZZPARALLEL:+-parallel "$FUZZPARALLEL"} "$pkg" >"$log" 2>&1
 	rc=$?
 	execs=$(grep -Eo 'execs: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+')
 	result=ok
