@@ -386,14 +386,18 @@ func readDataset(f *os.File, vocab int) (h DatasetHeader, convs []*Conversation,
 		return h, nil, 0, fmt.Errorf("the header: %w", err)
 	}
 	good = int64(len(magic) + 4 + len(hb))
+	st, err := f.Stat()
+	if err != nil {
+		return h, nil, 0, err
+	}
 	var fr [8]byte
 	for {
 		if _, err := io.ReadFull(r, fr[:]); err != nil {
 			return h, convs, good, nil // end of file, or a torn frame
 		}
 		size := binary.LittleEndian.Uint32(fr[:4])
-		if size > maxRecord {
-			return h, convs, good, nil
+		if size > maxRecord || int64(size) > st.Size()-good-8 {
+			return h, convs, good, nil // past the end of the file: a torn record, never allocated
 		}
 		p := make([]byte, size)
 		if _, err := io.ReadFull(r, p); err != nil {

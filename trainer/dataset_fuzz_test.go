@@ -29,8 +29,8 @@ func FuzzReadDataset(f *testing.F) {
 	f.Add(seed)
 	f.Add(seed[:len(seed)/2])
 	f.Add([]byte{})
+	p := filepath.Join(dir, "ds.bin") // one file per fuzzing process, rewritten each time
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := filepath.Join(t.TempDir(), "ds.bin")
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
