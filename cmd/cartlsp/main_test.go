@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -91,3 +92,14 @@ func TestCLIGenerateRealModel(t *testing.T) {
 }
 
 func writeFile(p string, b []byte) error { return os.WriteFile(p, b, 0o644) }
+
+func TestCLIVersion(t *testing.T) {
+	code, stdout, _ := runCLI(t, "version")
+	if code != 0 || !strings.HasPrefix(stdout, "cartlsp ") || !strings.Contains(stdout, runtime.Version()) {
+		t.Errorf("version: exit %d %q", code, stdout)
+	}
+	code, stdout, _ = runCLI(t, "version", "--json")
+	if code != 0 || !strings.Contains(stdout, `"platform": "`+runtime.GOOS+"/"+runtime.GOARCH+`"`) {
+		t.Errorf("version --json: exit %d %q", code, stdout)
+	}
+}

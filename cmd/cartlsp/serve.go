@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/cartlsp/cartlsp/follow"
@@ -96,9 +95,3 @@ func (serveTraining) Dependencies(s lsp.TrainingSettings) (lsp.Dependencies, err
 }
 
 // version is the module version the binary was built from.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
