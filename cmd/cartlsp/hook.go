@@ -23,13 +23,18 @@ func hookUsage(w io.Writer) {
 }
 
 func runHook(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		hookUsage(stderr)
+		return errUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		hookUsage(stdout)
 		return nil
 	}
 	sub := args[0]
 	if sub != "install" && sub != "uninstall" && sub != "status" {
-		return fmt.Errorf("unknown subcommand %q (want install, uninstall or status)", sub)
+		fmt.Fprintf(stderr, "cartlsp hook: unknown subcommand %q (want install, uninstall or status)\n", sub)
+		return errUsage
 	}
 	fs := newFlags("hook", "hook "+sub+" [--repo DIR]", stderr)
 	repo := fs.String("repo", ".", "the repository: its work tree, a directory inside it, or a linked worktree")

@@ -137,10 +137,10 @@ func TestHookErrors(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "missing") {
 		t.Fatalf("missing directory: exit %d, stderr %q", code, errs)
 	}
-	if code, out, _ := runCLI(t, "hook"); code != 0 || !strings.Contains(out, "cartlsp hook install") {
-		t.Fatalf("hook without a subcommand: exit %d, stdout %q", code, out)
+	if code, _, errs := runCLI(t, "hook"); code != 2 || !strings.Contains(errs, "cartlsp hook install") {
+		t.Fatalf("hook without a subcommand: exit %d, stderr %q", code, errs)
 	}
-	if code, _, errs := runCLI(t, "hook", "frob"); code != 1 || !strings.Contains(errs, "unknown subcommand") {
+	if code, _, errs := runCLI(t, "hook", "frob"); code != 2 || !strings.Contains(errs, "unknown subcommand") {
 		t.Fatalf("unknown subcommand: exit %d, stderr %q", code, errs)
 	}
 	if code, _, errs := runCLI(t, "hook", "install", "extra"); code != 2 || !strings.Contains(errs, "--repo") {

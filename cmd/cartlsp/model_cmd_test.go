@@ -71,8 +71,8 @@ func TestCLIModelPath(t *testing.T) {
 	if code, _, errs := runCLI(t, "model", "pull", "nope"); code != 1 || !strings.Contains(errs, "smollm2-135m") {
 		t.Errorf("model pull nope: code %d, stderr %q", code, errs)
 	}
-	if code, _, errs := runCLI(t, "model", "pull", "--help"); code != 0 || !strings.Contains(errs, "never installed") || !strings.Contains(errs, "-from") {
-		t.Errorf("model pull --help: code %d, stderr %q", code, errs)
+	if code, out, _ := runCLI(t, "model", "pull", "--help"); code != 0 || !strings.Contains(out, "never installed") || !strings.Contains(out, "-from") {
+		t.Errorf("model pull --help: code %d, stdout %q", code, out)
 	}
 }
 

@@ -68,8 +68,8 @@ func TestStoreCmdUsage(t *testing.T) {
 		{[]string{"store"}, 2, "", "cartlsp store ls"},
 		{[]string{"store", "frob"}, 2, "", "unknown subcommand"},
 		{[]string{"store", "--help"}, 0, "cartlsp store gc", ""},
-		{[]string{"store", "ls", "--help"}, 0, "", "-json"},
-		{[]string{"store", "gc", "--help"}, 0, "", "-dry-run"},
+		{[]string{"store", "ls", "--help"}, 0, "-json", ""}, // help asked for goes to stdout
+		{[]string{"store", "gc", "--help"}, 0, "-dry-run", ""},
 		{[]string{"store", "ls", "--bogus"}, 2, "", "flag provided but not defined"},
 		{[]string{"store", "ls", "extra", "--store", "x"}, 2, "", "Usage: cartlsp store ls"},
 		{[]string{"store", "gc", "--keep", "0", "--store", "x"}, 1, "", "--keep must be at least 1"},
