@@ -29,6 +29,10 @@ func TestSoak(t *testing.T) {
 	if err != nil || d <= 0 {
 		t.Skip("set CARTLSP_SOAK to a duration (make soak runs 10m)")
 	}
+	pace := 100 * time.Millisecond // between rounds of edits and requests ($CARTLSP_SOAK_PACE)
+	if p, err := time.ParseDuration(os.Getenv("CARTLSP_SOAK_PACE")); err == nil {
+		pace = p
+	}
 	dir := gitRepo(t, goFiles())
 	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir())}, nil)
 	e.initialize(dir, map[string]any{"budget": "tiny", "completion": map[string]any{"latencyMs": 2000}})
@@ -115,6 +119,7 @@ func TestSoak(t *testing.T) {
 			e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{
 				"completion": map[string]any{"maxTokens": 8 + i%3*8}, "ask": map[string]any{"maxTokens": 16 + i%2*16}}})
 		}
+		time.Sleep(pace) // the user types on
 		if time.Now().After(next) {
 			take()
 			next = time.Now().Add(5 * time.Second)
