@@ -62,12 +62,18 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errUsage
 	}
 	prompt := fs.Arg(0)
+	// A prompt longer than the cache holds cannot run: read no more than a
+	// generous 16 bytes a token of it.
+	maxPrompt := 16*g.ctxLen + 1<<16
 	if prompt == "-" {
-		b, err := io.ReadAll(os.Stdin)
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, int64(maxPrompt)+1))
 		if err != nil {
 			return err
 		}
 		prompt = string(b)
+	}
+	if len(prompt) > maxPrompt {
+		return fmt.Errorf("the prompt is over %d bytes, more than a %d-token context holds: shorten it or raise --ctx", maxPrompt, g.ctxLen)
 	}
 	l, err := mf.load()
 	if err != nil {
