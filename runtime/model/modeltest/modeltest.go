@@ -4,8 +4,8 @@
 package modeltest
 
 import (
-	"math"
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/cartlsp/cartlsp/runtime/gguf"
