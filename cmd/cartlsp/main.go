@@ -40,6 +40,7 @@ func init() {
 		"hook":     {"install or remove the git hooks that train a Cartridge after each commit (hook install | uninstall | status)", runHook},
 		"store":    {"list and clean the Cartridge store (store ls | store gc)", runStore},
 		"serve":    {"run the language server on stdin/stdout (for editors)", runServe},
+		"env":      {"list the environment variables cartlsp reads, their values and what they do", runEnv},
 		"version":  {"print the version, the commit it was built from, Go and the platform", runVersion},
 	}
 }

@@ -130,3 +130,15 @@ func TestCLIUsageConventions(t *testing.T) {
 		t.Errorf("a suggestion for nothing alike: %q", stderr)
 	}
 }
+
+func TestCLIEnv(t *testing.T) {
+	t.Setenv("CARTLSP_STORE", "/tmp/somewhere")
+	t.Setenv("HF_TOKEN", "hf_secret")
+	code, stdout, _ := runCLI(t, "env")
+	if code != 0 || !strings.Contains(stdout, "CARTLSP_STORE") || !strings.Contains(stdout, "/tmp/somewhere") || strings.Contains(stdout, "hf_secret") {
+		t.Errorf("env: exit %d\n%s", code, stdout)
+	}
+	if code, stdout, _ := runCLI(t, "env", "--json"); code != 0 || !strings.Contains(stdout, `"name": "CARTLSP_MODEL"`) {
+		t.Errorf("env --json: exit %d\n%s", code, stdout)
+	}
+}
