@@ -12,6 +12,7 @@ import (
 
 	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/deps"
+	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/lsp"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/store"
@@ -26,12 +27,12 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var carts listFlag
 	mf.register(fs)
 	g.register(fs, 0)
-	fs.Var(&carts, "cart", "Cartridge to answer with (repeatable: several are composed in order); none answers without context")
+	fs.Var(&carts, "cart", "Cartridge to answer with (repeatable: several are composed in order); default: the repository's in the store")
 	var depSpecs listFlag
 	fs.Var(&depSpecs, "dep", "a dependency of the repository (MODULE or MODULE@VERSION, as `cartlsp deps ls` lists it) whose Cartridge in the store is composed before the --cart files (repeatable, in order)")
-	repo := fs.String("repo", ".", "the repository whose dependencies --dep names")
+	repo := fs.String("repo", ".", "the repository: without --cart its Cartridge in the store answers (HEAD's, or its nearest ancestor's); --dep names its dependencies")
 	storeDir := fs.String("store", "", "Cartridge store --dep looks in (default: $CARTLSP_STORE, else the user cache directory)")
-	budgetName := fs.String("budget", "small", "the budget the --dep Cartridges were trained with (part of their store key)")
+	budgetName := fs.String("budget", "small", "the budget the store's Cartridges were trained with (part of their key)")
 	depTokens := fs.Int("dep-tokens", lsp.DefaultDependencyTokens, "the most virtual tokens the --dep Cartridges may take together")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -61,6 +62,15 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if len(carts) == 0 {
+		// Inside a repository: HEAD's Cartridge from the store, or its
+		// nearest ancestor's, as `cartlsp train` and the server key them.
+		path, why := repoCartridge(l, chat, *repo, *storeDir, *budgetName)
+		if path != "" {
+			carts = append(carts, path)
+		}
+		fmt.Fprintf(stderr, "(%s)\n", why)
+	}
 	if len(depSpecs) > 0 {
 		files, err := dependencyCartridges(ctx, l, chat, *repo, *storeDir, *budgetName, depSpecs, *depTokens)
 		if err != nil {
@@ -73,8 +83,6 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if p, err = answer.LoadCartridges(l.m, carts...); err != nil {
 			return err
 		}
-	} else {
-		fmt.Fprintln(stderr, "(no --cart: the model answers without knowing the repository)")
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
@@ -141,4 +149,38 @@ func dependencyCartridges(ctx context.Context, l *loaded, chat *answer.Chat, rep
 		files = append(files, path)
 	}
 	return files, nil
+}
+
+// repoCartridge finds the Cartridge of the repository holding dir in the
+// store — HEAD's, else its nearest first-parent ancestor's — and says
+// which, or why there is none.
+func repoCartridge(l *loaded, chat *answer.Chat, dir, storeDir, budget string) (path, why string) {
+	const none = "the model answers without knowing the repository"
+	repo, err := indexer.OpenRepo(dir)
+	if err != nil {
+		return "", "no --cart and not in a git repository: " + none
+	}
+	b, err := storetrain.ServerBudget(budget, 0)
+	if err != nil {
+		return "", err.Error() + ": " + none
+	}
+	st, err := store.OpenDefault(storeDir)
+	if err != nil {
+		return "", err.Error() + ": " + none
+	}
+	sb := &storetrain.Builder{Store: st, Infer: l.m, Chat: chat, Budget: b}
+	head, herr := repo.Head()
+	r, err := sb.Nearest(repo, "")
+	switch {
+	case herr != nil:
+		return "", fmt.Sprintf("%s has no commits: %s", repo.Root, none)
+	case err != nil:
+		return "", err.Error() + ": " + none
+	case r == nil:
+		return "", fmt.Sprintf("the store has no Cartridge of %s for this model and budget %s (run cartlsp train): %s", repo.Root, budget, none)
+	case r.Commit.Hash == head.Hash:
+		return r.Path, fmt.Sprintf("answering with the Cartridge of HEAD, %s", indexer.ShortHash(r.Commit.Hash))
+	}
+	return r.Path, fmt.Sprintf("answering with the Cartridge of %s, the nearest ancestor of HEAD (%s) that has one; cartlsp train makes HEAD's",
+		indexer.ShortHash(r.Commit.Hash), indexer.ShortHash(head.Hash))
 }

@@ -191,3 +191,43 @@ func buildCLI(t *testing.T, dir string) string {
 	}
 	return bin
 }
+
+// TestCLIAskUsesStore: inside a repository, ask without --cart answers with
+// HEAD's Cartridge from the store, else its nearest ancestor's, and says
+// which.
+func TestCLIAskUsesStore(t *testing.T) {
+	dir := t.TempDir()
+	modelPath := writeChatModel(t, dir)
+	repo := newHookRepo(t)
+	writeRepo(t, repo)
+	hookGit(t, repo, "add", "-A")
+	hookGit(t, repo, "commit", "-q", "-m", "code")
+	st := filepath.Join(dir, "store")
+	common := []string{"--model", modelPath, "--store", st, "--budget", "tiny", "--threads", "1"}
+	ask := func() string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, append(append([]string{"ask", "-n", "2", "--repo", repo}, common...), "What is it?")...)
+		if code != 0 {
+			t.Fatalf("ask: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		return stderr
+	}
+	if e := ask(); !strings.Contains(e, "the store has no Cartridge") {
+		t.Errorf("before training: %q", e)
+	}
+	if code, stdout, stderr := runCLI(t, append(append([]string{"train", "--quiet"}, common...), repo)...); code != 0 {
+		t.Fatalf("train: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if e := ask(); !strings.Contains(e, "answering with the Cartridge of HEAD") {
+		t.Errorf("after training: %q", e)
+	}
+	os.WriteFile(filepath.Join(repo, "store.go"), []byte("package store // edited\n"), 0o644)
+	hookGit(t, repo, "commit", "-q", "-am", "edit")
+	if e := ask(); !strings.Contains(e, "the nearest ancestor of HEAD") {
+		t.Errorf("after a commit not trained yet: %q", e)
+	}
+	code, _, stderr := runCLI(t, append(append([]string{"ask", "-n", "2", "--repo", t.TempDir()}, common...), "What is it?")...)
+	if code != 0 || !strings.Contains(stderr, "not in a git repository") {
+		t.Errorf("outside a repository: exit %d %q", code, stderr)
+	}
+}
