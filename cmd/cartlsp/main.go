@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strings"
 
 	"github.com/cartlsp/cartlsp/runtime/modelfile"
 )
@@ -27,21 +28,23 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"model":    {"fetch, list, locate and describe models (model pull | ls | path | info)", runModel},
-		"generate": {"continue a prompt with the model, streaming the text", runGenerate},
-		"chat":     {"talk to the model in the terminal (ChatML)", runChat},
-		"bench":    {"measure prefill and decode speed and peak memory", runBench},
-		"inspect":  {"describe a Cartridge (model, size, corpus, recipe, metrics) or a synthesized dataset", runInspect},
-		"train":    {"train a Cartridge for a repository or directory (self-study), resuming where it stopped", runTrain},
-		"ask":      {"answer a question with a Cartridge, streaming the answer", runAsk},
-		"deps":     {"find, train, share and fetch the Cartridges of a repository's dependencies (deps ls | train | push | pull)", runDeps},
-		"compose":  {"concatenate Cartridges into one (a.cart b.cart -o ab.cart)", runCompose},
-		"eval":     {"measure answers with and without a Cartridge on a question set (Markdown + JSON report)", runEval},
-		"hook":     {"install or remove the git hooks that train a Cartridge after each commit (hook install | uninstall | status)", runHook},
-		"store":    {"list and clean the Cartridge store (store ls | store gc)", runStore},
-		"serve":    {"run the language server on stdin/stdout (for editors)", runServe},
-		"env":      {"list the environment variables cartlsp reads, their values and what they do", runEnv},
-		"version":  {"print the version, the commit it was built from, Go and the platform", runVersion},
+		"model":      {"fetch, list, locate and describe models (model pull | ls | path | info)", runModel},
+		"generate":   {"continue a prompt with the model, streaming the text", runGenerate},
+		"chat":       {"talk to the model in the terminal (ChatML)", runChat},
+		"bench":      {"measure prefill and decode speed and peak memory", runBench},
+		"inspect":    {"describe a Cartridge (model, size, corpus, recipe, metrics) or a synthesized dataset", runInspect},
+		"train":      {"train a Cartridge for a repository or directory (self-study), resuming where it stopped", runTrain},
+		"ask":        {"answer a question with a Cartridge, streaming the answer", runAsk},
+		"deps":       {"find, train, share and fetch the Cartridges of a repository's dependencies (deps ls | train | push | pull)", runDeps},
+		"compose":    {"concatenate Cartridges into one (a.cart b.cart -o ab.cart)", runCompose},
+		"eval":       {"measure answers with and without a Cartridge on a question set (Markdown + JSON report)", runEval},
+		"hook":       {"install or remove the git hooks that train a Cartridge after each commit (hook install | uninstall | status)", runHook},
+		"store":      {"list and clean the Cartridge store (store ls | store gc)", runStore},
+		"serve":      {"run the language server on stdin/stdout (for editors)", runServe},
+		"completion": {"print the shell completion script (completion bash | zsh | fish)", runCompletion},
+		"__complete": {"", runComplete},
+		"env":        {"list the environment variables cartlsp reads, their values and what they do", runEnv},
+		"version":    {"print the version, the commit it was built from, Go and the platform", runVersion},
 	}
 }
 
@@ -49,7 +52,9 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "cartlsp: a language server that answers questions about your repository with a trained Cartridge.\n\n")
 	fmt.Fprintf(w, "Usage: cartlsp <command> [flags] [args]\n\nCommands:\n")
 	for _, n := range slices.Sorted(maps.Keys(commands)) {
-		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+		if !strings.HasPrefix(n, "__") { // internal: what completion scripts call
+			fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		}
 	}
 	fmt.Fprintf(w, "\nRun `cartlsp <command> --help` for a command's flags.\n")
 	fmt.Fprintf(w, "The default model (%s) is fetched by `cartlsp model pull`; every command accepts --model PATH.gguf or a model name (`cartlsp model ls`).\n", modelfile.Default.Name)
