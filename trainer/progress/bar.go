@@ -63,6 +63,11 @@ type Bar struct {
 	loggedDone  int       // done as of the last plain line
 	loggedExtra string    // extra as of the last plain line
 	finished    bool
+	// base is the count the rate and ETA start from: 0, or what the first
+	// update reported at once (work done before, a resumed job), at baseAt.
+	base    int
+	baseAt  time.Time
+	updated bool
 }
 
 // NewBar returns a bar labelled label for total items (0: unknown) that
@@ -75,6 +80,7 @@ func NewBar(w io.Writer, label string, total int) *Bar {
 func newBar(w io.Writer, label string, total int, tty bool) *Bar {
 	b := &Bar{w: w, label: label, total: max(total, 0), now: time.Now}
 	b.start = b.now()
+	b.baseAt = b.start
 	if tty {
 		max := int64(b.total)
 		if max == 0 {
@@ -86,8 +92,11 @@ func newBar(w io.Writer, label string, total int, tty bool) *Bar {
 			progressbar.OptionShowDescriptionAtLineEnd(), // the label and the changing extra text follow the bar
 			progressbar.OptionSetWidth(barWidth),
 			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("it"),
+			// The rate and times are the Bar's own (description): the
+			// library's count work done before the bar and divide by ~0 at
+			// the first update.
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionSetElapsedTime(false),
 			progressbar.OptionSetRenderBlankState(true),
 		)
 	}
@@ -111,6 +120,12 @@ func (b *Bar) Update(done int, extra string) {
 	}
 	b.done, b.extra = max(done, 0), extra
 	now := b.now()
+	if !b.updated {
+		b.updated = true
+		if now.Sub(b.start) < time.Second && b.done > 1 {
+			b.base, b.baseAt = b.done, now // done before this bar: not its rate
+		}
+	}
 	if b.tty != nil {
 		// Throttled here rather than by the library, whose throttle would
 		// also swallow the final frame of a job that stopped early.
@@ -168,12 +183,36 @@ func (b *Bar) draw(now time.Time) {
 	b.drawn = now
 }
 
-// description is what the terminal bar shows after its numbers.
+// description is what the terminal bar shows after its numbers: the
+// label, elapsed time and ETA (or rate), and the extra text.
 func (b *Bar) description() string {
-	if b.extra == "" {
-		return b.label
+	s := b.label + " " + b.timing(b.now())
+	if b.extra != "" {
+		s += " " + b.extra
 	}
-	return b.label + " " + b.extra
+	return s
+}
+
+// timing is "[elapsed 1m12s, eta 2m30s]" for a known total, "[elapsed
+// 12s, 3.1 it/s]" otherwise; the rate counts from the base (work this bar
+// saw done), and the ETA is "?" until there is one.
+func (b *Bar) timing(now time.Time) string {
+	elapsed := now.Sub(b.start)
+	doneHere, since := b.done-b.base, now.Sub(b.baseAt)
+	if b.total > 0 {
+		eta := "?"
+		if b.done >= b.total {
+			eta = "0s"
+		} else if doneHere > 0 && since >= time.Second {
+			eta = formatDuration(time.Duration(float64(since) * float64(b.total-min(b.done, b.total)) / float64(doneHere)))
+		}
+		return fmt.Sprintf("[elapsed %s, eta %s]", formatDuration(elapsed), eta)
+	}
+	rate := "? it/s"
+	if since >= time.Second {
+		rate = formatRate(doneHere, since)
+	}
+	return fmt.Sprintf("[elapsed %s, %s]", formatDuration(elapsed), rate)
 }
 
 // tenths returns how many whole 10% steps of the total are done (0..10),
@@ -192,16 +231,19 @@ func (b *Bar) logLine(now time.Time) {
 	if b.label != "" {
 		s.WriteString(b.label + " ")
 	}
+	doneHere, since := b.done-b.base, now.Sub(b.baseAt)
 	if b.total > 0 {
 		done := min(b.done, b.total)
 		eta := "?"
-		if b.done > 0 {
-			// elapsed/done per item, times the items left; float avoids overflow.
-			eta = formatDuration(time.Duration(float64(elapsed) * float64(b.total-done) / float64(b.done)))
+		if b.done >= b.total {
+			eta = "0s"
+		} else if doneHere > 0 {
+			// time per item seen done here, times the items left; float avoids overflow.
+			eta = formatDuration(time.Duration(float64(since) * float64(b.total-done) / float64(doneHere)))
 		}
 		fmt.Fprintf(&s, "%d/%d (%d%%) elapsed %s eta %s", b.done, b.total, done*100/b.total, formatDuration(elapsed), eta)
 	} else {
-		fmt.Fprintf(&s, "%d elapsed %s %s", b.done, formatDuration(elapsed), formatRate(b.done, elapsed))
+		fmt.Fprintf(&s, "%d elapsed %s %s", b.done, formatDuration(elapsed), formatRate(doneHere, since))
 	}
 	if b.extra != "" {
 		s.WriteString(" " + b.extra)

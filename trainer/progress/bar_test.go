@@ -31,6 +31,7 @@ func newTestBar(label string, total int, tty bool) (*Bar, *fakeClock, *bytes.Buf
 	b := newBar(&buf, label, total, tty)
 	b.now = clk.now
 	b.start = clk.now()
+	b.baseAt = b.start
 	return b, clk, &buf
 }
 
@@ -179,9 +180,9 @@ func TestBarTerminal(t *testing.T) {
 		last  int
 		want  []string
 	}{
-		{"complete", 10, 10, []string{"100%", "(10/10", "train loss 0.5000"}},
-		{"stopped early", 10, 4, []string{" 40%", "(4/10", "train stopped"}},
-		{"unknown total", 0, 7, []string{"(7/-", "train stopped"}},
+		{"complete", 10, 10, []string{"100%", "(10/10", "train [elapsed 0s, eta 0s] loss 0.5000"}},
+		{"stopped early", 10, 4, []string{" 40%", "(4/10", "train [elapsed 0s, eta ?] stopped"}},
+		{"unknown total", 0, 7, []string{"(7/-", "train [elapsed 0s, ? it/s] stopped"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,7 +208,7 @@ func TestBarTerminal(t *testing.T) {
 					t.Errorf("final frame %q lacks %q", final, w)
 				}
 			}
-			if strings.Contains(out, "after Finish") || strings.Contains(out, "elapsed") {
+			if strings.Contains(out, "after Finish") || strings.Contains(out, "\n") && strings.Index(out, "\n") != len(out)-1 {
 				t.Errorf("terminal output has an update after Finish or a plain line: %q", out)
 			}
 		})
@@ -314,5 +315,27 @@ func TestTrainingEvents(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("lines\n got %q\nwant %q", got, want)
 		}
+	}
+}
+
+// TestBarResumed: work done before the bar (a resumed job's first update
+// reports it at once) counts in the total, not in the rate or the ETA.
+func TestBarResumed(t *testing.T) {
+	b, clk, buf := newTestBar("synthesis", 128, false)
+	clk.set(100 * time.Millisecond)
+	b.Update(120, "") // 93%: a line, no rate yet
+	clk.set(10 * time.Second)
+	b.Update(122, "") // two conversations in ~10 s
+	b.Finish("")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || lines[0] != "synthesis 120/128 (93%) elapsed 0s eta ?" || lines[1] != "synthesis 122/128 (95%) elapsed 10s eta 29s" {
+		t.Errorf("lines %q", lines)
+	}
+	tb, tclk, tbuf := newTestBar("synthesis", 128, true)
+	tclk.set(50 * time.Millisecond)
+	tb.Update(120, "")
+	tb.Finish("")
+	if strings.Contains(tbuf.String(), "it/s") || !strings.Contains(tbuf.String(), "eta ?") {
+		t.Errorf("terminal: %q", tbuf.String())
 	}
 }
