@@ -14,15 +14,16 @@ import (
 // Report is what Install, Uninstall or Status found and did: the hooks
 // directory, one line per hook, and notes for the user.
 type Report struct {
-	Location Location
-	Hooks    []Line
-	Notes    []string
+	Location Location `json:"location"`
+	Hooks    []Line   `json:"hooks"`
+	Notes    []string `json:"notes,omitempty"`
 }
 
 // Line is what happened to one hook, in words ("installed", "someone else's
 // hook: left alone", ...).
 type Line struct {
-	Name, Message string
+	Name    string `json:"name"`
+	Message string `json:"message"`
 }
 
 // Write prints the report as `cartlsp hook` shows it.

@@ -17,10 +17,10 @@ import (
 
 // Location is where a repository's hooks live.
 type Location struct {
-	Dirs     indexer.GitDirs
-	Dir      string   // the hooks directory, absolute
-	Source   string   // "core.hooksPath (repository config)", "core.hooksPath (global config)" or ""
-	Warnings []string // configuration that could not be read, so was not honoured
+	Dirs     indexer.GitDirs `json:"-"`
+	Dir      string          `json:"dir"`                // the hooks directory, absolute
+	Source   string          `json:"source,omitempty"`   // "core.hooksPath (repository config)", "core.hooksPath (global config)" or ""
+	Warnings []string        `json:"warnings,omitempty"` // configuration that could not be read, so was not honoured
 }
 
 // Find finds the hooks directory git uses for the repository containing

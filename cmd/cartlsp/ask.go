@@ -34,6 +34,7 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	storeDir := fs.String("store", "", "Cartridge store --dep looks in (default: $CARTLSP_STORE, else the user cache directory)")
 	budgetName := fs.String("budget", "small", "the budget the store's Cartridges were trained with (part of their key)")
 	depTokens := fs.Int("dep-tokens", lsp.DefaultDependencyTokens, "the most virtual tokens the --dep Cartridges may take together")
+	asJSON := fs.Bool("json", false, "print one JSON object (the answer, the Cartridges it was decoded against, timings) when done, instead of streaming the text")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -87,12 +88,21 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	o := g.options()
-	a, err := answer.Ask(ctx, l.m, chat, p, q, answer.Options{MaxTokens: max(o.MaxTokens, 1), Sample: o.Sample}, func(s string) error {
-		_, err := io.WriteString(stdout, s)
-		return err
-	})
+	var stream func(string) error
+	if !*asJSON {
+		stream = func(s string) error {
+			_, err := io.WriteString(stdout, s)
+			return err
+		}
+	}
+	a, err := answer.Ask(ctx, l.m, chat, p, q, answer.Options{MaxTokens: max(o.MaxTokens, 1), Sample: o.Sample}, stream)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return printJSON(stdout, askJSON{Question: q, Answer: strings.TrimSpace(a.Text), Cartridges: carts, Stop: string(a.Stop),
+			PromptTokens: a.PromptTokens, GeneratedTokens: len(a.Tokens), PrefillMs: a.Timings.Prefill.Seconds() * 1000,
+			FirstTextMs: a.Timings.FirstToken.Seconds() * 1000, DecodeTokS: a.DecodeRate()})
 	}
 	fmt.Fprintln(stdout)
 	if g.stats {
@@ -183,4 +193,17 @@ func repoCartridge(l *loaded, chat *answer.Chat, dir, storeDir, budget string) (
 	}
 	return r.Path, fmt.Sprintf("answering with the Cartridge of %s, the nearest ancestor of HEAD (%s) that has one; cartlsp train makes HEAD's",
 		indexer.ShortHash(r.Commit.Hash), indexer.ShortHash(head.Hash))
+}
+
+// askJSON is what ask --json prints.
+type askJSON struct {
+	Question        string   `json:"question"`
+	Answer          string   `json:"answer"`
+	Cartridges      []string `json:"cartridges"` // decoded against, composed in this order
+	Stop            string   `json:"stop"`
+	PromptTokens    int      `json:"prompt_tokens"`
+	GeneratedTokens int      `json:"generated_tokens"`
+	PrefillMs       float64  `json:"prefill_ms"`
+	FirstTextMs     float64  `json:"first_text_ms"`
+	DecodeTokS      float64  `json:"decode_tok_s"`
 }

@@ -41,6 +41,7 @@ func runHook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	budget := fs.String("budget", "", "install: the training budget the hooks use (default: train's, small)")
 	modelPath := fs.String("model", "", "install: the model file the hooks train for (default: train's)")
 	outside := fs.Bool("outside", false, "install: write into a hooks directory outside the repository (a shared core.hooksPath), whose hooks run for every repository using it")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	force := fs.Bool("force", false, "replace (install) or remove (uninstall) cartlsp hooks edited by hand")
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
@@ -85,7 +86,13 @@ func runHook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		r, err = hooks.Status(loc)
 	}
 	if r != nil {
-		r.Write(stdout)
+		if *asJSON {
+			if jerr := printJSON(stdout, r); jerr != nil {
+				return jerr
+			}
+		} else {
+			r.Write(stdout)
+		}
 	}
 	return err
 }

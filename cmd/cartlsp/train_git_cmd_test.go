@@ -231,3 +231,23 @@ func TestCLIAskUsesStore(t *testing.T) {
 		t.Errorf("outside a repository: exit %d %q", code, stderr)
 	}
 }
+
+// TestCLIJSONOutputs: ask and hook status print one JSON object with --json.
+func TestCLIJSONOutputs(t *testing.T) {
+	dir := t.TempDir()
+	modelPath := writeChatModel(t, dir)
+	code, stdout, stderr := runCLI(t, "ask", "--json", "-n", "3", "--model", modelPath, "--repo", dir, "--store", filepath.Join(dir, "st"), "What?")
+	var a askJSON
+	if err := json.Unmarshal([]byte(stdout), &a); code != 0 || err != nil || a.Question != "What?" || a.PromptTokens == 0 || a.Stop == "" {
+		t.Errorf("ask --json: exit %d, %v\n%s\n%s", code, err, stdout, stderr)
+	}
+	repo := newHookRepo(t)
+	code, stdout, _ = runCLI(t, "hook", "status", "--json", "--repo", repo)
+	var r struct {
+		Location struct{ Dir string }
+		Hooks    []struct{ Name, Message string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); code != 0 || err != nil || len(r.Hooks) != 4 || r.Hooks[0].Message != "not installed" || r.Location.Dir == "" {
+		t.Errorf("hook status --json: exit %d, %v\n%s", code, err, stdout)
+	}
+}
