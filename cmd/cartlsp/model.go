@@ -194,6 +194,7 @@ func runModelInfo(args []string, stdout, stderr io.Writer) error {
 			"then load it for the backend and the fingerprint Cartridges record (a model the runtime cannot run still gets its description).", stderr)
 	var mf modelFlags
 	mf.register(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -219,6 +220,9 @@ func runModelInfo(args []string, stdout, stderr io.Writer) error {
 	in, err := modelfile.Describe(path)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return modelInfoJSON(stdout, mf, path, in)
 	}
 	line := func(label, format string, args ...any) {
 		fmt.Fprintf(stdout, "%-14s%s\n", label+":", fmt.Sprintf(format, args...))
@@ -292,4 +296,27 @@ func printCatalogEntry(w io.Writer, s modelfile.Spec) {
 		fmt.Fprintf(w, "%-14sHugging Face %s at %s (--from hf)\n", "source:", s.HFRepo, s.HFRevision)
 	}
 	fmt.Fprintf(w, "%-14s%s (%s)\n", "license:", s.License.SPDX, s.License.URL)
+}
+
+// modelInfoJSON prints model info --json: the file's description and, when
+// the runtime can run it, its backend and fingerprint.
+func modelInfoJSON(w io.Writer, mf modelFlags, path string, in *modelfile.Info) error {
+	out := struct {
+		*modelfile.Info
+		ConfigErr    string `json:"ConfigErr,omitempty"`
+		Backend      string `json:"Backend,omitempty"`
+		Fingerprint  string `json:"Fingerprint,omitempty"`
+		RuntimeError string `json:"RuntimeError,omitempty"`
+	}{Info: in}
+	if in.ConfigErr != nil {
+		out.ConfigErr = in.ConfigErr.Error()
+	}
+	mf.path, mf.threads = path, 1
+	if l, err := mf.load(); err != nil {
+		out.RuntimeError = err.Error()
+	} else {
+		out.Backend, out.Fingerprint = l.be.Name(), l.m.Fingerprint()
+		l.Close()
+	}
+	return printJSON(w, out)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,5 +116,18 @@ func TestCLIModelInfo(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "model", "info", "--model", chat, "qwen2.5-coder-0.5b"); code != 2 {
 		t.Errorf("two models: code %d, want 2", code)
+	}
+}
+
+func TestCLIModelInfoJSON(t *testing.T) {
+	dir := t.TempDir()
+	path := writeChatModel(t, dir)
+	code, stdout, stderr := runCLI(t, "model", "info", "--json", "--model", path)
+	var v struct {
+		Path, Fingerprint string
+		KVBytesToken      int64
+	}
+	if err := json.Unmarshal([]byte(stdout), &v); code != 0 || err != nil || v.Path != path || !strings.HasPrefix(v.Fingerprint, "sha256:") || v.KVBytesToken <= 0 {
+		t.Errorf("model info --json: exit %d %v\n%s\n%s", code, err, stdout, stderr)
 	}
 }

@@ -25,8 +25,8 @@ var Default = mustLookup(DefaultName)
 type License struct {
 	SPDX   string // SPDX identifier, e.g. "Apache-2.0"
 	URL    string // where the model and its license are published
-	Text   string // the full license text
-	Notice string // who made the model, and what the file is
+	Text   string `json:"-"` // the full license text (beside the model file as FILE.LICENSE)
+	Notice string `json:"-"` // who made the model, and what the file is (FILE.NOTICE)
 }
 
 var (
