@@ -16,7 +16,7 @@ var subcommands = map[string][]string{
 	"model": {"pull", "ls", "path", "info"},
 	"deps":  {"ls", "train", "push", "pull"},
 	"hook":  {"install", "uninstall", "status"},
-	"store": {"ls", "gc"},
+	"store": {"ls", "path", "gc"},
 }
 
 // completionScripts are the shell functions `cartlsp completion SHELL`

@@ -7,12 +7,17 @@ import (
 	"io"
 	"time"
 
+	"github.com/cartlsp/cartlsp/answer"
+	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/store"
+	"github.com/cartlsp/cartlsp/trainer/storetrain"
 )
 
 func storeUsage(w io.Writer) {
 	fmt.Fprintf(w, "%s\n\nUsage:\n", commands["store"].summary)
 	fmt.Fprintf(w, "  cartlsp store ls [--store DIR] [--json]   list the trained Cartridges and interrupted trainings\n")
+	fmt.Fprintf(w, "  cartlsp store path [--repo DIR] [--rev REV] [--budget B]\n")
+	fmt.Fprintf(w, "                                            where a commit's Cartridge (HEAD's) is in the store\n")
 	fmt.Fprintf(w, "  cartlsp store gc [--store DIR] [--keep N] [--max-incomplete-age DUR] [--dry-run]\n")
 	fmt.Fprintf(w, "                                            remove old, orphaned, abandoned and damaged entries\n")
 	fmt.Fprintf(w, "\nThe store is $CARTLSP_STORE, else cartlsp/store in the user cache directory.\n")
@@ -31,8 +36,10 @@ func runStore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return storeLs(args[1:], stdout, stderr)
 	case "gc":
 		return storeGC(ctx, args[1:], stdout, stderr)
+	case "path":
+		return storePath(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "cartlsp store: unknown subcommand %q (want ls or gc)\n\n", args[0])
+	fmt.Fprintf(stderr, "cartlsp store: unknown subcommand %q (want ls, path or gc)\n\n", args[0])
 	storeUsage(stderr)
 	return errUsage
 }
@@ -104,4 +111,52 @@ func storeGC(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	store.WriteRemoved(stdout, removed, *dry, s.Dir())
 	return err
+}
+
+// storePath prints where a commit's Cartridge is in the store, as `train`
+// and the server key it (model, budget, the commit's tree).
+func storePath(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("store", "store path [--repo DIR] [--rev REV] [--budget B] [--model M]", stderr)
+	open := storeFlag(fs)
+	repoDir := fs.String("repo", ".", "the repository")
+	rev := fs.String("rev", "HEAD", "the commit")
+	budget := fs.String("budget", "small", "the budget it was trained with (part of its key)")
+	var mf modelFlags
+	mf.register(fs)
+	if pos, err := parseInterleaved(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	st, err := open()
+	if err != nil {
+		return err
+	}
+	repo, err := indexer.OpenRepo(*repoDir)
+	if err != nil {
+		return err
+	}
+	b, err := storetrain.ServerBudget(*budget, 0)
+	if err != nil {
+		return err
+	}
+	l, err := mf.load()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	chat, err := answer.NewChat(l.tok)
+	if err != nil {
+		return err
+	}
+	r, err := (&storetrain.Builder{Store: st, Infer: l.m, Chat: chat, Budget: b}).Lookup(repo, *rev)
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		return fmt.Errorf("the store has no Cartridge of %s at %s for this model and budget %s (cartlsp train makes it)", repo.Root, *rev, *budget)
+	}
+	fmt.Fprintln(stdout, r.Path)
+	return nil
 }

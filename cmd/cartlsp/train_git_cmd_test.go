@@ -221,12 +221,18 @@ func TestCLIAskUsesStore(t *testing.T) {
 	if e := ask(); !strings.Contains(e, "answering with the Cartridge of HEAD") {
 		t.Errorf("after training: %q", e)
 	}
+	code, stdout, stderr := runCLI(t, append([]string{"store", "path", "--repo", repo}, common[:len(common)-2]...)...)
+	if p := strings.TrimSpace(stdout); code != 0 || !strings.HasSuffix(p, "cartridge.cart") {
+		t.Errorf("store path: exit %d %q %s", code, stdout, stderr)
+	} else if _, err := os.Stat(p); err != nil {
+		t.Errorf("store path: %v", err)
+	}
 	os.WriteFile(filepath.Join(repo, "store.go"), []byte("package store // edited\n"), 0o644)
 	hookGit(t, repo, "commit", "-q", "-am", "edit")
 	if e := ask(); !strings.Contains(e, "the nearest ancestor of HEAD") {
 		t.Errorf("after a commit not trained yet: %q", e)
 	}
-	code, _, stderr := runCLI(t, append(append([]string{"ask", "-n", "2", "--repo", t.TempDir()}, common...), "What is it?")...)
+	code, _, stderr = runCLI(t, append(append([]string{"ask", "-n", "2", "--repo", t.TempDir()}, common...), "What is it?")...)
 	if code != 0 || !strings.Contains(stderr, "not in a git repository") {
 		t.Errorf("outside a repository: exit %d %q", code, stderr)
 	}
