@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cartlsp/cartlsp/answer"
+	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/student"
 )
 
@@ -100,5 +101,49 @@ func TestDecodeConversationNeverPanics(t *testing.T) {
 		q := append([]byte(nil), p...)
 		q[i] ^= 0xff
 		decodeConversation(q, 49152, DatasetVersion) // errors or not, never a panic
+	}
+}
+
+// TestReplayExamples: a quarter as many examples as asked for, drawn from
+// every replay dataset in turn, the same for the same seed.
+func TestReplayExamples(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for d := 0; d < 2; d++ {
+		p := filepath.Join(dir, fmt.Sprintf("dep%d.bin", d))
+		h := DatasetHeader{Model: "sha256:m", Corpus: fmt.Sprintf("sha256:c%d", d), Synth: SynthConfig{Conversations: 6, ChunkMin: 64, ChunkMax: 128, MaxUser: 16, MaxAnswer: 32, TopK: 2, SeedTypes: SeedTypes}}
+		ds, err := OpenDataset(p, h, 49152)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 6; i++ {
+			c := testConv(i)
+			c.Tokens = append([]int{100 + d}, c.Tokens[1:]...) // which dataset it came from
+			if err := ds.Append(c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ds.Close()
+		paths = append(paths, p)
+	}
+	j := &Job{Replay: paths, Infer: &model.Model{Config: model.Config{Vocab: 49152}}}
+	j.Budget.Train.Seed = 7
+	got, err := j.replayExamples(20) // 0.25 × 20 = 5
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := map[int]int{}
+	for _, ex := range got {
+		from[ex.Tokens[0]]++
+	}
+	if len(got) != 5 || from[100] != 3 || from[101] != 2 {
+		t.Errorf("%d examples, by dataset %v; want 5, 3 and 2", len(got), from)
+	}
+	again, _ := j.replayExamples(20)
+	if !reflect.DeepEqual(got, again) {
+		t.Error("the same seed drew other examples")
+	}
+	if _, err := (&Job{Replay: []string{filepath.Join(dir, "none.bin")}, Infer: j.Infer}).replayExamples(4); err == nil {
+		t.Error("a missing dataset to replay: no error")
 	}
 }

@@ -80,6 +80,15 @@ type Job struct {
 	// is trained behind, frozen, in the order it will be composed after
 	// them (Trainer.Beside): it learns to answer beside them.
 	Beside []string
+	// Replay are dataset files of those dependencies (their self-study
+	// conversations): with Beside, ReplayFraction × the training examples
+	// are drawn from them and mixed in, so that the Cartridge learns to
+	// answer beside the dependencies without drowning them out on their
+	// own questions. Held-out examples stay the repository's.
+	Replay []string
+	// ReplayFraction is how many replayed examples per training example
+	// (DefaultReplayFraction when 0).
+	ReplayFraction float64
 }
 
 // JobResult is a finished job.
@@ -95,6 +104,7 @@ type JobResult struct {
 	LossCSV            string
 	LossPNG            string
 	UsedDataset        bool // the dataset was already complete
+	DepReplayed        int  // examples replayed from the dependencies' datasets (Job.Replay)
 	ResumedAtStep      int
 	StudentTokens      int // per epoch
 	StudentTargets     int // per epoch
@@ -180,6 +190,14 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 	}
 	if j.Method == MethodNTP {
 		seedTypes = nil
+	}
+	if len(j.Replay) > 0 {
+		extra, err := j.replayExamples(len(train))
+		if err != nil {
+			return nil, err
+		}
+		train = append(train, extra...)
+		res.DepReplayed = len(extra)
 	}
 	for _, ex := range train {
 		res.StudentTokens += len(ex.Tokens)
@@ -447,4 +465,43 @@ func (j *Job) outlineTokens(corpusText string, p int) ([]int, error) {
 		return intro+chatSlack+len(tok.Encode(s, false)) <= p
 	})
 	return j.Chat.System(answer.SystemPrompt(outline + corpusText))
+}
+
+// DefaultReplayFraction is Job.ReplayFraction's default: one replayed
+// dependency example for every four of the repository's.
+const DefaultReplayFraction = 0.25
+
+// replayExamples draws ReplayFraction × n examples from the Replay datasets,
+// spread evenly over them (a seeded shuffle of each, then round robin).
+func (j *Job) replayExamples(n int) ([]student.Example, error) {
+	frac := j.ReplayFraction
+	if frac <= 0 {
+		frac = DefaultReplayFraction
+	}
+	want := int(frac*float64(n) + 0.5)
+	var pools [][]student.Example
+	for i, p := range j.Replay {
+		_, convs, err := ReadDataset(p, j.Infer.Vocab)
+		if err != nil {
+			return nil, fmt.Errorf("a dataset to replay: %w", err)
+		}
+		ex := examplesFrom(convs)
+		rng := rand.New(rand.NewPCG(j.Budget.Train.Seed, uint64(i)+1))
+		rng.Shuffle(len(ex), func(a, b int) { ex[a], ex[b] = ex[b], ex[a] })
+		pools = append(pools, ex)
+	}
+	var out []student.Example
+	for round := 0; len(out) < want; round++ {
+		added := false
+		for _, pool := range pools {
+			if round < len(pool) && len(out) < want {
+				out = append(out, pool[round])
+				added = true
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	return out, nil
 }

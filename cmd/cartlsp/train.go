@@ -41,7 +41,7 @@ func (l *listFlag) Set(s string) error {
 type trainFlags struct {
 	method, out, work, data, description string
 	precision, teacher, cpuprofile       string
-	exclude, beside                      listFlag
+	exclude, beside, replay              listFlag
 	fresh, quiet                         bool
 	budget                               func() (trainer.Budget, error) // --budget and its overrides
 }
@@ -58,6 +58,7 @@ func (t *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.precision, "precision", "auto", "the student's weights in training: bf16 (on Intel AMX, about 2× faster per step; or AVX512-BF16), f32, or auto (bf16 where the CPU has AMX, else f32)")
 	fs.StringVar(&t.teacher, "teacher", "auto", "how the teacher writing the synthetic conversations runs: bf16 (the model's matrices dequantized to bf16 on Intel AMX; several times faster), exact (the quantized model, llama.cpp's numerics, as answers use), or auto (bf16 where the CPU has AMX)")
 	fs.StringVar(&t.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	fs.Var(&t.replay, "replay", "with --beside: a dependency's dataset (its dataset.bin) whose conversations are mixed into training, a quarter as many as the repository's, so that the Cartridge does not drown the dependency out on its own questions (repeatable)")
 	fs.Var(&t.beside, "beside", "a dependency Cartridge (.cart) to train behind, frozen, in the order answers will compose them before this one: the Cartridge learns to answer beside them (repeatable; part of the store key)")
 	t.budget = trainer.BudgetFlags(fs)
 }
@@ -200,7 +201,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		budget.Name, tf.method, p, budget.Synth.Conversations, budget.Train.Epochs, lr, precisionName(l.be), out)
 	job := &trainer.Job{
 		Corpus: corpus, Infer: l.m, Chat: chat, Method: tf.method, Budget: budget, WorkDir: work, Dataset: tf.data, Out: out,
-		Events: ev.Event, Student: newStudent, Teacher: teacher, TeacherName: teacherName, Beside: tf.beside,
+		Events: ev.Event, Student: newStudent, Teacher: teacher, TeacherName: teacherName, Beside: tf.beside, Replay: tf.replay,
 	}
 	t0 := time.Now()
 	res, err := job.Run(ctx)
