@@ -144,6 +144,9 @@ func TestModuleDependencies(t *testing.T) {
 	if len(m.Recipe.Beside) != 1 || m.Recipe.Beside[0] != "example.com/used@v1.2.0" {
 		t.Errorf("the Cartridge trained beside names %v in its recipe", m.Recipe.Beside)
 	}
+	if m.Recipe.Replayed != 0 {
+		t.Error("conversations were replayed from a pulled dependency, whose entry holds no dataset")
+	}
 }
 
 // signingKey writes an ECDSA public key for registryVerifyKey and returns

@@ -281,7 +281,7 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 				Tree: j.Corpus.Fingerprint(), Tokens: lines.Tokens(), Files: len(j.Corpus.Files), Description: j.Corpus.Description},
 			Recipe: cartridge.Recipe{Method: j.Method, SeedTypes: seedTypes, Conversations: res.Conversations, Steps: tres.Steps,
 				Epochs: tcfg.Epochs, LR: tcfg.LR, Init: tcfg.Init, Seed: b.Train.Seed, Budget: b.Name,
-				Beside: besideSources, TrainSeconds: tres.Seconds},
+				Beside: besideSources, Replayed: res.DepReplayed, TrainSeconds: tres.Seconds},
 			Metrics: map[string]float64{
 				"student_tokens":  float64(res.StudentTokens),
 				"student_targets": float64(res.StudentTargets),

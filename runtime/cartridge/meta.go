@@ -60,8 +60,11 @@ type Recipe struct {
 	Budget        string   `json:"budget,omitempty"`
 	// Beside names the Cartridges this one was trained behind (their
 	// corpora's sources, in order): it answers best composed after them.
-	Beside       []string `json:"beside,omitempty"`
-	TrainSeconds float64  `json:"train_seconds"`
+	Beside []string `json:"beside,omitempty"`
+	// Replayed is how many of those Cartridges' own conversations were
+	// mixed into its training (train --replay).
+	Replayed     int     `json:"replayed,omitempty"`
+	TrainSeconds float64 `json:"train_seconds"`
 }
 
 // RoPE layouts a Cartridge may record.
@@ -106,6 +109,7 @@ const (
 	keyRecipeSeed          = "cartlsp.recipe.seed"
 	keyRecipeBudget        = "cartlsp.recipe.budget"
 	keyRecipeBeside        = "cartlsp.recipe.beside"
+	keyRecipeReplayed      = "cartlsp.recipe.replayed"
 	keyRecipeTrainSeconds  = "cartlsp.recipe.train_seconds"
 
 	keyMetrics = "cartlsp.metrics"
@@ -191,6 +195,9 @@ func (m Meta) metadata() (map[string]string, error) {
 	if len(m.Recipe.Beside) > 0 {
 		js(keyRecipeBeside, m.Recipe.Beside)
 	}
+	if m.Recipe.Replayed > 0 {
+		md[keyRecipeReplayed] = strconv.Itoa(m.Recipe.Replayed)
+	}
 	flt(keyRecipeTrainSeconds, m.Recipe.TrainSeconds)
 
 	if len(m.Metrics) > 0 {
@@ -263,6 +270,7 @@ func parseMetadata(md map[string]string) (Meta, error) {
 	m.Recipe.Seed = p.uint(keyRecipeSeed)
 	m.Recipe.Budget = p.str(keyRecipeBudget, false)
 	p.json(keyRecipeBeside, &m.Recipe.Beside)
+	m.Recipe.Replayed = p.int(keyRecipeReplayed, false)
 	m.Recipe.TrainSeconds = p.float(keyRecipeTrainSeconds)
 
 	p.json(keyMetrics, &m.Metrics)

@@ -64,7 +64,9 @@ type Builder struct {
 	ModelName string
 	// Beside are dependency Cartridge files the repository's Cartridges are
 	// trained behind (trainer.Job.Beside), in the order answers compose
-	// them; they are part of the key (BesideFingerprint).
+	// them; they are part of the key (BesideFingerprint). A Beside file that
+	// is a store entry's Cartridge brings that entry's dataset along as
+	// replay (trainer.Job.Replay, replayDatasets).
 	Beside []string
 	// besideFP caches BesideFingerprint.
 	besideFP string
@@ -108,6 +110,9 @@ func (b *Builder) Key(c indexer.Commit) store.Key {
 	recipe := trainer.RecipeHash(b.method(), bud)
 	if len(b.Beside) > 0 {
 		recipe += " beside " + b.besideFingerprint()
+		if len(replayDatasets(b.Beside)) > 0 {
+			recipe += " replay"
+		}
 	}
 	return store.Key{
 		Model:  b.Infer.Fingerprint(),
@@ -311,7 +316,8 @@ func (b *Builder) EnsureEvents(ctx context.Context, repo *indexer.Repo, rev stri
 		b.log().Info("incremental training", "commit", c.Hash, "parent", parent.Meta.Commit, "changed_files", len(warm.Changed))
 	}
 	job := &trainer.Job{Corpus: corpus, Infer: b.Infer, Chat: b.Chat, Student: b.Student, Teacher: b.Teacher, TeacherName: b.TeacherName, Method: b.method(), Budget: b.Budget,
-		WorkDir: txn.WorkDir(), Out: txn.TempCartridgePath(), Events: events, Warm: warm, Yield: b.Yield, Beside: b.Beside}
+		WorkDir: txn.WorkDir(), Out: txn.TempCartridgePath(), Events: events, Warm: warm, Yield: b.Yield, Beside: b.Beside,
+		Replay: replayDatasets(b.Beside)}
 	jr, err := job.Run(ctx)
 	if err != nil {
 		return nil, err
@@ -505,4 +511,22 @@ func ForServer(l *modelfile.Loaded, st *store.Store, budget string, p int, filte
 	}
 	sb.Yield, sb.Log = yield, log
 	return sb, nil
+}
+
+// replayDatasets are the datasets of the store entries whose Cartridges
+// beside are (entries/<id>/work/dataset.bin, kept after training): the
+// dependencies' own conversations, replayed while the repository's
+// Cartridge trains beside them.
+func replayDatasets(beside []string) []string {
+	var out []string
+	for _, p := range beside {
+		if filepath.Base(p) != store.CartridgeName {
+			continue
+		}
+		ds := filepath.Join(filepath.Dir(p), store.WorkName, trainer.DatasetFile)
+		if st, err := os.Stat(ds); err == nil && st.Mode().IsRegular() {
+			out = append(out, ds)
+		}
+	}
+	return out
 }

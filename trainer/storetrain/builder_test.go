@@ -341,3 +341,42 @@ func TestBuilderNearest(t *testing.T) {
 		t.Errorf("Lookup of HEAD: %+v, %v; want none", l, err)
 	}
 }
+
+// TestBuilderBesideReplays: a Cartridge trained beside a store entry's
+// Cartridge replays that entry's conversations, and its key says so.
+func TestBuilderBesideReplays(t *testing.T) {
+	ctx := context.Background()
+	b := newBuilder(t)
+	dep := newRepo(t)
+	dep.Commit("dep", map[string]string{"d.go": goFile("d", 8, 0)})
+	depRepo, err := indexer.OpenRepo(dep.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := b.Ensure(ctx, depRepo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRepo(t)
+	r.Commit("one", map[string]string{"a.go": goFile("a", 8, 300)})
+	repo, err := indexer.OpenRepo(r.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, err := b.Ensure(ctx, repo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb := *b
+	bb.Beside = []string{d.Path}
+	beside, err := bb.Ensure(ctx, repo, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !beside.Trained || beside.Key == alone.Key || beside.Job == nil || beside.Job.DepReplayed == 0 {
+		t.Fatalf("beside: trained %v, key %v (alone %v), replayed %+v", beside.Trained, beside.Key, alone.Key, beside.Job)
+	}
+	if !strings.HasSuffix(beside.Key.Recipe, " replay") {
+		t.Errorf("recipe %q does not say it replays", beside.Key.Recipe)
+	}
+}
