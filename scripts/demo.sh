@@ -30,7 +30,7 @@ ask() {
 	echo
 	echo "── Q: $q"
 	echo "   without the Cartridge:"
-	"$BIN" ask -n 80 "$q" 2>/dev/null | sed 's/^/      /'
+	"$BIN" ask --alone -n 80 "$q" 2>/dev/null | sed 's/^/      /'
 	echo "   with the Cartridge:"
 	"$BIN" ask -n 80 --cart "$OUT/uuid.cart" "$q" 2>/dev/null | sed 's/^/      /'
 }

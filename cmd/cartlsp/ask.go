@@ -34,6 +34,7 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	storeDir := fs.String("store", "", "Cartridge store --dep looks in (default: $CARTLSP_STORE, else the user cache directory)")
 	budgetName := fs.String("budget", "small", "the budget the store's Cartridges were trained with (part of their key)")
 	depTokens := fs.Int("dep-tokens", lsp.DefaultDependencyTokens, "the most virtual tokens the --dep Cartridges may take together")
+	alone := fs.Bool("alone", false, "answer with the model alone: no Cartridge from the store (--cart and --dep still add theirs)")
 	asJSON := fs.Bool("json", false, "print one JSON object (the answer, the Cartridges it was decoded against, timings) when done, instead of streaming the text")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -63,7 +64,7 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if len(carts) == 0 {
+	if len(carts) == 0 && !*alone {
 		// Inside a repository: HEAD's Cartridge from the store, or its
 		// nearest ancestor's, as `cartlsp train` and the server key them.
 		path, why := repoCartridge(l, chat, *repo, *storeDir, *budgetName)

@@ -257,3 +257,12 @@ func TestCLIJSONOutputs(t *testing.T) {
 		t.Errorf("hook status --json: exit %d, %v\n%s", code, err, stdout)
 	}
 }
+
+func TestCLIAskAlone(t *testing.T) {
+	dir := t.TempDir()
+	modelPath := writeChatModel(t, dir)
+	code, _, stderr := runCLI(t, "ask", "--alone", "-n", "2", "--model", modelPath, "--repo", dir, "What?")
+	if code != 0 || strings.Contains(stderr, "store") {
+		t.Errorf("ask --alone: exit %d, stderr %q", code, stderr)
+	}
+}
