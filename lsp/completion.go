@@ -88,7 +88,7 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 	}
 	off, err := offset(text, pos)
 	if err != nil {
-		return nil, fmt.Errorf("cartlsp: %w", err)
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "cartlsp: "+err.Error())
 	}
 	before, cur, word, space := splitCursor(text[:off])
 	out := &continuation{word: word, space: space}

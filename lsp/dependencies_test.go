@@ -2,12 +2,7 @@ package lsp
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +12,7 @@ import (
 	"github.com/cartlsp/cartlsp/deps"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/registry"
+	"github.com/cartlsp/cartlsp/registry/registrytest"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/runtime/modelfile"
 	"github.com/cartlsp/cartlsp/store"
@@ -90,7 +86,11 @@ func TestModuleDependencies(t *testing.T) {
 	}
 
 	e := newEditor(t, Options{Config: withModel(modelPath, t.TempDir())}, nil)
-	signer, pub := signingKey(t)
+	priv, pub := registrytest.KeyPair(t)
+	signer, err := registry.LoadSigner(priv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.initialize(dir, map[string]any{"budget": "tiny", "dependencies": []string{"example.com/used", "example.com/absent"}, "registry": "dir:" + reg,
 		"registryVerifyKey": pub})
 	ready := e.waitStatus("ready", 3*time.Minute, func(s Status) bool { return s.State == "ready" })
@@ -147,25 +147,4 @@ func TestModuleDependencies(t *testing.T) {
 	if m.Recipe.Replayed != 0 {
 		t.Error("conversations were replayed from a pulled dependency, whose entry holds no dataset")
 	}
-}
-
-// signingKey writes an ECDSA public key for registryVerifyKey and returns
-// its signer.
-func signingKey(t *testing.T) (*registry.Signer, string) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	der, _ := x509.MarshalPKCS8PrivateKey(k)
-	pder, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	priv, pub := filepath.Join(dir, "k.key"), filepath.Join(dir, "k.pub")
-	os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
-	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)
-	s, err := registry.LoadSigner(priv, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, pub
 }

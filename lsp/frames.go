@@ -25,7 +25,8 @@ import (
 //     answered -32600 (id null);
 //   - a body that is not JSON is answered -32700 (Parse error, id null);
 //   - JSON that is not a JSON-RPC message is answered -32600 (Invalid
-//     Request) with its id when it has one;
+//     Request) with its id when it has one, and so is a batch (which LSP
+//     does not use);
 //
 // and the connection goes on. Writes and Close are jsonrpc2's header
 // stream's, so every frame written (errors included) goes through its lock.
@@ -49,26 +50,18 @@ type boundedStream struct {
 	in              *bufio.Reader
 	max             int
 	log             *slog.Logger
-	buf             []byte
 }
 
 func newBoundedStream(rwc io.ReadWriteCloser, max int, log *slog.Logger) *boundedStream {
 	return &boundedStream{Stream: jsonrpc2.NewHeaderStream(rwc), in: bufio.NewReaderSize(rwc, 64<<10), max: max, log: log}
 }
 
-// Read is jsonrpc2.Stream's (a decoded message).
+// Read is jsonrpc2.Stream's: the next well-formed message, decoded once,
+// after answering or logging the malformed ones before it. (boundedStream
+// has no ReadFrame, so jsonrpc2 takes messages from Read rather than
+// decoding frames again.) Each body is a buffer of its own, so a message may
+// outlive the next read.
 func (s *boundedStream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
-	frame, n, err := s.ReadFrame(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	msg, err := jsonrpc2.DecodeMessage(frame)
-	return msg, n, err
-}
-
-// ReadFrame returns the next well-formed message's body (valid until the
-// next read), answering or logging the malformed ones before it.
-func (s *boundedStream) ReadFrame(ctx context.Context) ([]byte, int64, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
@@ -90,34 +83,31 @@ func (s *boundedStream) ReadFrame(ctx context.Context) ([]byte, int64, error) {
 			s.reply(ctx, nil, jsonrpc2.InvalidRequest, fmt.Sprintf("cartlsp: the message is %d bytes, over the %d a message may take", length, s.max))
 			continue
 		}
-		if cap(s.buf) < length {
-			s.buf = make([]byte, length)
-		}
-		body := s.buf[:length]
+		body := make([]byte, length)
 		if _, err := io.ReadFull(s.in, body); err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
 			return nil, 0, err
 		}
-		if i := bytes.IndexFunc(body, func(r rune) bool { return r != ' ' && r != '\t' && r != '\r' && r != '\n' }); i >= 0 && body[i] == '[' {
-			return body, int64(hn + length), nil // a batch: jsonrpc2 answers each member
-		}
-		if !json.Valid(body) {
+		msg, err := jsonrpc2.DecodeMessage(body)
+		switch {
+		case err == nil:
+			return msg, int64(hn + length), nil
+		case !json.Valid(body):
 			s.log.Warn("answered a message that is not JSON", "bytes", length)
 			s.reply(ctx, nil, jsonrpc2.ParseError, "cartlsp: the message is not JSON")
-			continue
-		}
-		if _, err := jsonrpc2.DecodeMessage(body); err != nil {
+		case bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("[")):
+			s.log.Warn("answered a batch, which the Language Server Protocol does not use")
+			s.reply(ctx, nil, jsonrpc2.InvalidRequest, "cartlsp: batch requests are not supported")
+		default:
 			var probe struct {
 				ID json.RawMessage `json:"id"`
 			}
 			_ = json.Unmarshal(body, &probe)
 			s.log.Warn("answered a message that is not a JSON-RPC request", "err", err)
 			s.reply(ctx, idOf(probe.ID), jsonrpc2.InvalidRequest, "cartlsp: not a JSON-RPC 2.0 message: "+err.Error())
-			continue
 		}
-		return body, int64(hn + length), nil
 	}
 }
 

@@ -28,7 +28,7 @@ func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.
 	}
 	off, err := offset(text, p.Position)
 	if err != nil {
-		return nil, fmt.Errorf("cartlsp: %w", err)
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "cartlsp: "+err.Error())
 	}
 	start, end := identifierAt(text, off)
 	if start == end || end-start > maxIdentifierBytes {

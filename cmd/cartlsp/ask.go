@@ -16,7 +16,6 @@ import (
 	"github.com/cartlsp/cartlsp/lsp"
 	"github.com/cartlsp/cartlsp/runtime/cartridge"
 	"github.com/cartlsp/cartlsp/store"
-	"github.com/cartlsp/cartlsp/trainer"
 	"github.com/cartlsp/cartlsp/trainer/storetrain"
 )
 
@@ -125,15 +124,10 @@ func dependencyCartridges(ctx context.Context, l *loaded, chat *answer.Chat, rep
 	if err != nil {
 		return nil, err
 	}
-	b, err := trainer.LookupBudget(budget)
+	sb, err := lookupBuilder(l, chat, storeDir, budget)
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.OpenDefault(storeDir)
-	if err != nil {
-		return nil, err
-	}
-	sb := &storetrain.Builder{Store: st, Infer: l.m, Chat: chat, Budget: b}
 	var files []string
 	tokens := 0
 	for _, spec := range specs {
@@ -171,15 +165,10 @@ func repoCartridge(l *loaded, chat *answer.Chat, dir, storeDir, budget string) (
 	if err != nil {
 		return "", "no --cart and not in a git repository: " + none
 	}
-	b, err := storetrain.ServerBudget(budget, 0)
+	sb, err := lookupBuilder(l, chat, storeDir, budget)
 	if err != nil {
 		return "", err.Error() + ": " + none
 	}
-	st, err := store.OpenDefault(storeDir)
-	if err != nil {
-		return "", err.Error() + ": " + none
-	}
-	sb := &storetrain.Builder{Store: st, Infer: l.m, Chat: chat, Budget: b}
 	head, herr := repo.Head()
 	r, err := sb.Nearest(repo, "")
 	switch {
@@ -207,4 +196,19 @@ type askJSON struct {
 	PrefillMs       float64  `json:"prefill_ms"`
 	FirstTextMs     float64  `json:"first_text_ms"`
 	DecodeTokS      float64  `json:"decode_tok_s"`
+}
+
+// lookupBuilder is a Builder that only finds Cartridges in the store, keyed
+// as `cartlsp train`, `deps train` and the server key them for the named
+// budget (with its defaults) and the loaded model.
+func lookupBuilder(l *loaded, chat *answer.Chat, storeDir, budget string) (*storetrain.Builder, error) {
+	b, err := storetrain.ServerBudget(budget, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.OpenDefault(storeDir)
+	if err != nil {
+		return nil, err
+	}
+	return &storetrain.Builder{Store: st, Infer: l.m, Chat: chat, Budget: b}, nil
 }

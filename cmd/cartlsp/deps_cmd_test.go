@@ -1,12 +1,7 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -147,7 +142,7 @@ func TestCLIDeps(t *testing.T) {
 
 	// Signed: pull --verify-key refuses what is not signed by the key, push
 	// --sign-key signs once.
-	priv, pub := keyPair(t)
+	priv, pub := registrytest.KeyPair(t)
 	signed := "dir:" + filepath.Join(dir, "signed")
 	if code, stdout, stderr := runCLI(t, withStore(storeA, "deps", "push", "--registry", signed)...); code != 0 {
 		t.Fatalf("deps push: exit %d\n%s\n%s", code, stdout, stderr)
@@ -221,53 +216,6 @@ func TestShard(t *testing.T) {
 		i, n, err := parseShard(c.in)
 		if (err != nil) != c.wantErr || i != c.i || n != c.n {
 			t.Errorf("%q: %d/%d %v", c.in, i, n, err)
-		}
-	}
-}
-
-// keyPair writes an ECDSA key pair in PEM and returns the paths.
-func keyPair(t *testing.T) (priv, pub string) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(k)
-	pder, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	dir := t.TempDir()
-	priv, pub = filepath.Join(dir, "team.key"), filepath.Join(dir, "team.pub")
-	os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
-	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)
-	return priv, pub
-}
-
-// TestCLIAskDeps: ask --dep composes a dependency's Cartridge from the store
-// (as deps train keyed it for the budget) before the --cart files, within
-// --dep-tokens.
-func TestCLIAskDeps(t *testing.T) {
-	dir := t.TempDir()
-	repo := depsRepo(t, dir)
-	modelPath := writeChatModel(t, dir)
-	st := filepath.Join(dir, "store")
-	common := []string{"--repo", repo, "--model", modelPath, "--threads", "1", "--budget", "tiny", "--store", st}
-	if code, stdout, stderr := runCLI(t, append([]string{"deps", "train", "--quiet", "example.com/used"}, common...)...); code != 0 {
-		t.Fatalf("deps train: exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	code, stdout, stderr := runCLI(t, append([]string{"ask", "--dep", "example.com/used", "-n", "2", "--stats", "What does Value1 return?"}, common...)...)
-	if code != 0 || !strings.Contains(stderr, "prompt tokens") {
-		t.Fatalf("ask --dep: exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--dep", "example.com/used", "--dep-tokens", "1"}, "--dep-tokens 1"},
-		{[]string{"--dep", "example.com/unused"}, "deps train example.com/unused@v0.1.0"},
-		{[]string{"--dep", "example.com/absent"}, "does not depend on"},
-	} {
-		code, _, stderr := runCLI(t, append(append(append([]string{"ask"}, c.args...), common...), "What?")...)
-		if code == 0 || !strings.Contains(stderr, c.want) {
-			t.Errorf("ask %v: exit %d, want an error saying %q\n%s", c.args, code, c.want, stderr)
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/cartlsp/cartlsp/answer"
 	"github.com/cartlsp/cartlsp/indexer"
 	"github.com/cartlsp/cartlsp/store"
-	"github.com/cartlsp/cartlsp/trainer/storetrain"
 )
 
 func storeUsage(w io.Writer) {
@@ -117,7 +116,7 @@ func storeGC(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // and the server key it (model, budget, the commit's tree).
 func storePath(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("store", "store path [--repo DIR] [--rev REV] [--budget B] [--model M]", stderr)
-	open := storeFlag(fs)
+	storeDir := fs.String("store", "", "the store directory (default $CARTLSP_STORE, else cartlsp/store in the user cache)")
 	repoDir := fs.String("repo", ".", "the repository")
 	rev := fs.String("rev", "HEAD", "the commit")
 	budget := fs.String("budget", "small", "the budget it was trained with (part of its key)")
@@ -129,15 +128,7 @@ func storePath(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	st, err := open()
-	if err != nil {
-		return err
-	}
 	repo, err := indexer.OpenRepo(*repoDir)
-	if err != nil {
-		return err
-	}
-	b, err := storetrain.ServerBudget(*budget, 0)
 	if err != nil {
 		return err
 	}
@@ -150,7 +141,11 @@ func storePath(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, err := (&storetrain.Builder{Store: st, Infer: l.m, Chat: chat, Budget: b}).Lookup(repo, *rev)
+	sb, err := lookupBuilder(l, chat, *storeDir, *budget)
+	if err != nil {
+		return err
+	}
+	r, err := sb.Lookup(repo, *rev)
 	if err != nil {
 		return err
 	}

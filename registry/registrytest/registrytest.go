@@ -175,3 +175,30 @@ func writeCert(t testing.TB, dir string) (certPath, keyPath string) {
 	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 	return certPath, keyPath
 }
+
+// KeyPair writes a new ECDSA P-256 key pair for signing Cartridges: the
+// private key as PKCS #8 PEM, the public key as PKIX PEM (as cosign.pub).
+func KeyPair(t testing.TB) (priv, pub string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pder, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	priv, pub = filepath.Join(dir, "signing.key"), filepath.Join(dir, "signing.pub")
+	if err := os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return priv, pub
+}

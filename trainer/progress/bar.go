@@ -179,14 +179,14 @@ func (b *Bar) draw(now time.Time) {
 	} else {
 		b.tty.Set(b.done)
 	}
-	b.tty.Describe(b.description())
+	b.tty.Describe(b.description(now))
 	b.drawn = now
 }
 
 // description is what the terminal bar shows after its numbers: the
 // label, elapsed time and ETA (or rate), and the extra text.
-func (b *Bar) description() string {
-	s := b.label + " " + b.timing(b.now())
+func (b *Bar) description(now time.Time) string {
+	s := b.label + " " + b.timing(now)
 	if b.extra != "" {
 		s += " " + b.extra
 	}
