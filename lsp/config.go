@@ -29,8 +29,10 @@ type Config struct {
 	// take together: entries past it are skipped, in the setting's order.
 	DependencyTokens int `json:"dependencyTokens"`
 	// TrainBeside trains the repository's Cartridge behind the loaded
-	// dependency Cartridges (train --beside), so that it learns to answer
-	// composed after them.
+	// dependency Cartridges that come with their dataset (train --beside
+	// with --replay), so that it learns to answer composed after them
+	// without drowning them out; on by default (docs/RESULTS.md,
+	// "Composing dependency Cartridges").
 	TrainBeside     bool             `json:"trainBesideDependencies"`
 	Exclude         []string         `json:"exclude"`
 	AutoTrain       bool             `json:"autoTrain"`
@@ -66,6 +68,7 @@ func DefaultConfig() Config {
 		AutoTrain:        true,
 		InContextTokens:  2048,
 		DependencyTokens: DefaultDependencyTokens,
+		TrainBeside:      true,
 		Ask:              AskConfig{MaxTokens: 256},
 		Completion:       CompletionConfig{MaxTokens: 48, LatencyMs: 1500, ContextTokens: 384},
 	}

@@ -79,8 +79,13 @@ func TestModuleDependencies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pushed, err = registry.Push(context.Background(), w, sb.Artifact(d), path); err != nil {
-			t.Fatal(err)
+		e, err := sb.LookupDependency(d)
+		if err != nil || e == nil || filepath.Join(e.Dir, store.CartridgeName) != path {
+			t.Fatalf("the dependency's entry: %+v %v", e, err)
+		}
+		var files registry.PushFiles
+		if pushed, files, err = sb.PushDependency(context.Background(), w, d, e, false); err != nil || files.Dataset == "" {
+			t.Fatalf("pushing the dependency with its dataset: %v (%+v)", err, files)
 		}
 		l.Close()
 	}
@@ -118,22 +123,13 @@ func TestModuleDependencies(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := pull()
-	if len(res.Dependencies) != 2 || res.Dependencies[0].State != "loaded" || !strings.Contains(res.Message, "1 pulled") {
+	if len(res.Dependencies) != 2 || res.Dependencies[0].State != "loaded" || !strings.Contains(res.Message, "1 pulled") ||
+		!strings.Contains(res.Message, "train beside") {
 		t.Fatalf("after the pull: %+v", res)
 	}
-	var ans AskResult
-	if err := e.call(ctx, methodAsk, map[string]any{"question": "What does Value return?", "maxTokens": 4}, &ans); err != nil {
-		t.Fatal(err)
-	}
-	if ans.Source != sourceCartridge || len(ans.Dependencies) != 1 || ans.Dependencies[0] != "example.com/used@v1.2.0" {
-		t.Errorf("the answer: source %q, dependencies %v; want the Cartridge after example.com/used@v1.2.0", ans.Source, ans.Dependencies)
-	}
-
-	// Trained beside the dependency: another Cartridge for the same commit,
-	// whose recipe names the dependency.
-	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"trainBesideDependencies": true}}); err != nil {
-		t.Fatal(err)
-	}
+	// trainBesideDependencies is on by default: the pull brought the
+	// dependency's dataset, so the repository's Cartridge trains again
+	// beside it, replaying its conversations, under another recipe.
 	beside := e.waitStatus("ready beside", 3*time.Minute, func(s Status) bool {
 		return s.State == "ready" && s.Cartridge != "" && s.Cartridge != ready.Cartridge
 	})
@@ -144,7 +140,20 @@ func TestModuleDependencies(t *testing.T) {
 	if len(m.Recipe.Beside) != 1 || m.Recipe.Beside[0] != "example.com/used@v1.2.0" {
 		t.Errorf("the Cartridge trained beside names %v in its recipe", m.Recipe.Beside)
 	}
-	if m.Recipe.Replayed != 0 {
-		t.Error("conversations were replayed from a pulled dependency, whose entry holds no dataset")
+	if m.Recipe.Replayed == 0 {
+		t.Error("no conversations were replayed from the pulled dependency's dataset")
 	}
+	var ans AskResult
+	if err := e.call(ctx, methodAsk, map[string]any{"question": "What does Value return?", "maxTokens": 4}, &ans); err != nil {
+		t.Fatal(err)
+	}
+	if ans.Source != sourceCartridge || len(ans.Dependencies) != 1 || ans.Dependencies[0] != "example.com/used@v1.2.0" {
+		t.Errorf("the answer: source %q, dependencies %v; want the Cartridge after example.com/used@v1.2.0", ans.Source, ans.Dependencies)
+	}
+
+	// Turned off: the Cartridge trained alone again, from the store.
+	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"trainBesideDependencies": false}}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus("ready alone", 3*time.Minute, func(s Status) bool { return s.State == "ready" && s.Cartridge == ready.Cartridge })
 }

@@ -225,7 +225,8 @@ func (t testTraining) Builder(s TrainingSettings) (follow.Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	sb.Yield, sb.Log, sb.Beside = s.Yield, s.Log, s.Beside
+	sb.Yield, sb.Log = s.Yield, s.Log
+	sb.TrainBesideReplayable(s.Beside)
 	return sb, nil
 }
 

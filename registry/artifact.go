@@ -16,11 +16,16 @@ import (
 	"strings"
 )
 
-// Media types of a Cartridge artifact: the manifest's artifactType and its
-// one layer, the .cart file.
+// Media types of a Cartridge artifact: the manifest's artifactType, its
+// first layer (the .cart file) and its optional second layer, the
+// self-study dataset the Cartridge was trained on (dataset.bin), which lets
+// a repository's Cartridge trained beside the dependency replay the
+// dependency's own conversations (docs/ARCHITECTURE.md, "Composing
+// Cartridges").
 const (
-	ArtifactType   = "application/vnd.cartlsp.cartridge.v1+json"
-	LayerMediaType = "application/vnd.cartlsp.cartridge.layer.v1"
+	ArtifactType          = "application/vnd.cartlsp.cartridge.v1+json"
+	LayerMediaType        = "application/vnd.cartlsp.cartridge.layer.v1"
+	DatasetLayerMediaType = "application/vnd.cartlsp.dataset.layer.v1"
 )
 
 // Annotation keys of a Cartridge artifact's manifest.
@@ -51,6 +56,13 @@ type Artifact struct {
 	// Tag and Digest are where a listing or a pull found it.
 	Tag    string `json:"tag,omitempty"`
 	Digest string `json:"digest,omitempty"`
+	// DatasetBytes is the size of the artifact's dataset layer, 0 when it
+	// has none (a listing or a pull fills it in).
+	DatasetBytes int64 `json:"dataset_bytes,omitempty"`
+	// DatasetSkipped says why a pull asked for the dataset
+	// (PullOptions.Dataset) did not install it: the artifact has none, or
+	// it is over the limit.
+	DatasetSkipped string `json:"dataset_skipped,omitempty"`
 }
 
 // ID is "module@version".

@@ -23,9 +23,10 @@ func FuzzManifest(f *testing.F) {
 		if err := s.Push(ctx, desc, bytesReader(b)); err != nil {
 			return // the store itself refuses it (it indexes manifests as it stores them)
 		}
-		a, layer, err := readManifest(ctx, s, desc)
-		if err == nil && (layer.MediaType != LayerMediaType || a.P < 0) {
-			t.Fatalf("accepted %+v with layer %+v", a, layer)
+		a, layers, err := readManifest(ctx, s, desc)
+		if err == nil && (len(layers) < 1 || layers[0].MediaType != LayerMediaType || a.P < 0 || a.DatasetBytes < 0 ||
+			len(layers) > 2 || len(layers) == 2 && layers[1].MediaType != DatasetLayerMediaType) {
+			t.Fatalf("accepted %+v with layers %+v", a, layers)
 		}
 		if ls, err := signatureLayers(ctx, s, desc); err == nil {
 			for _, l := range ls {

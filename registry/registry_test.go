@@ -133,13 +133,18 @@ func roundTrip(t *testing.T, w Writable, r func() Target) {
 	b := artifact("github.com/google/uuid", "v1.6.0", modelB)
 	pa := writeCart(t, t.TempDir(), modelA, 8, 1)
 	pb := writeCart(t, t.TempDir(), modelB, 16, 2)
-	if _, err := Push(ctx, w, a, pa); err != nil {
+	ds := filepath.Join(t.TempDir(), "dataset.bin")
+	dsBytes := []byte("CARTDS\x00\x03 the dataset the Cartridge was trained on")
+	if err := os.WriteFile(ds, dsBytes, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Push(ctx, w, b, pb); err != nil {
+	if _, err := Push(ctx, w, a, PushFiles{Cartridge: pa, Dataset: ds}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Push(ctx, w, artifact("github.com/x/y", "v1.0.0", modelA), pb); err == nil || !strings.Contains(err.Error(), "trained for model") {
+	if _, err := Push(ctx, w, b, PushFiles{Cartridge: pb}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Push(ctx, w, artifact("github.com/x/y", "v1.0.0", modelA), PushFiles{Cartridge: pb}); err == nil || !strings.Contains(err.Error(), "trained for model") {
 		t.Errorf("pushing a Cartridge under another model: %v", err)
 	}
 	tgt := r()
@@ -171,6 +176,42 @@ func roundTrip(t *testing.T, w Writable, r func() Target) {
 	if b, _ := os.ReadFile(dst); string(b) != string(want) {
 		t.Error("the pulled Cartridge differs from the pushed one")
 	}
+	if got.DatasetBytes != int64(len(dsBytes)) || got.DatasetSkipped != "" {
+		t.Errorf("pulled %+v: want a dataset of %d bytes, not fetched", got, len(dsBytes))
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 1 {
+		t.Errorf("a pull without PullOptions.Dataset wrote %d files", len(es))
+	}
+	// The dataset layer, asked for: installed beside the Cartridge after
+	// CheckDataset; over its limit, or without one, the Cartridge alone.
+	checked := ""
+	dd := filepath.Join(t.TempDir(), "dataset.bin")
+	got, err = Pull(ctx, tgt, a, filepath.Join(dir, "with.cart"), PullOptions{Dataset: dd,
+		CheckDataset: func(p string) error { b, _ := os.ReadFile(p); checked = string(b); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(dd); string(b) != string(dsBytes) || checked != string(dsBytes) || got.DatasetSkipped != "" {
+		t.Errorf("the pulled dataset %q (checked %q, skipped %q), want %q", b, checked, got.DatasetSkipped, dsBytes)
+	}
+	for name, c := range map[string]struct {
+		want Artifact
+		lim  PullOptions
+		skip string
+	}{
+		"dataset limit": {a, PullOptions{MaxDatasetBytes: 10}, "over the limit of 10"},
+		"no dataset":    {b, PullOptions{}, "has no dataset"},
+	} {
+		d := filepath.Join(t.TempDir(), "x.cart")
+		c.lim.Dataset = filepath.Join(filepath.Dir(d), "dataset.bin")
+		got, err := Pull(ctx, tgt, c.want, d, c.lim)
+		if err != nil || !strings.Contains(got.DatasetSkipped, c.skip) {
+			t.Errorf("%s: %+v %v, want the Cartridge and the dataset skipped: %q", name, got, err, c.skip)
+		}
+		if _, err := os.Stat(c.lim.Dataset); err == nil {
+			t.Errorf("%s: a skipped dataset was written", name)
+		}
+	}
 	for name, c := range map[string]struct {
 		want Artifact
 		lim  PullOptions
@@ -180,20 +221,23 @@ func roundTrip(t *testing.T, w Writable, r func() Target) {
 		"other version": {artifact("github.com/google/uuid", "v1.5.0", modelA), PullOptions{}, ErrNotFound, "v1.5.0"},
 		"other recipe":  {func() Artifact { x := a; x.Recipe = "sha256:ffff"; return x }(), PullOptions{}, ErrNotFound, ""},
 		"size limit":    {a, PullOptions{MaxCartridgeBytes: 100}, ErrMismatch, "over the limit"},
+		"bad dataset": {a, PullOptions{CheckDataset: func(string) error { return errors.New("made for another model") }},
+			ErrMismatch, "its dataset: made for another model"},
 	} {
 		d := filepath.Join(t.TempDir(), "x.cart")
+		c.lim.Dataset = filepath.Join(filepath.Dir(d), "dataset.bin")
 		_, err := Pull(ctx, tgt, c.want, d, c.lim)
 		if !errors.Is(err, c.err) || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s: %v, want %v with %q", name, err, c.err, c.msg)
 		}
-		if _, serr := os.Stat(d); serr == nil {
-			t.Errorf("%s: a refused pull wrote %s", name, d)
+		if es, _ := os.ReadDir(filepath.Dir(d)); len(es) != 0 {
+			t.Errorf("%s: a refused pull left %d files", name, len(es))
 		}
 	}
 	// A manifest under a's tag that describes another module: refused.
 	forged := a
 	forged.Module = "github.com/evil/uuid"
-	layer, err := fileDescriptor(pa)
+	layer, err := fileDescriptor(pa, LayerMediaType)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,10 +284,10 @@ func TestShareDirTampered(t *testing.T) {
 	}
 	a := artifact("github.com/google/uuid", "v1.6.0", modelA)
 	pa := writeCart(t, t.TempDir(), modelA, 8, 1)
-	if _, err := Push(ctx, w, a, pa); err != nil {
+	if _, err := Push(ctx, w, a, PushFiles{Cartridge: pa}); err != nil {
 		t.Fatal(err)
 	}
-	layer, _ := fileDescriptor(pa)
+	layer, _ := fileDescriptor(pa, LayerMediaType)
 	blob := filepath.Join(dir, "blobs", "sha256", layer.Digest.Encoded())
 	b, err := os.ReadFile(blob)
 	if err != nil {
@@ -260,6 +304,25 @@ func TestShareDirTampered(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "x.cart")
 	if _, err := Pull(ctx, tg, a, dst, PullOptions{}); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "digest") {
 		t.Errorf("a tampered blob: %v, want a digest refusal", err)
+	}
+	// A tampered dataset layer refuses the whole pull, Cartridge too.
+	ds := filepath.Join(t.TempDir(), "dataset.bin")
+	if err := os.WriteFile(ds, []byte("conversations about the corpus"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a2 := artifact("github.com/google/uuid", "v1.5.0", modelA)
+	if _, err := Push(ctx, w, a2, PushFiles{Cartridge: writeCart(t, t.TempDir(), modelA, 8, 3), Dataset: ds}); err != nil {
+		t.Fatal(err)
+	}
+	dl, _ := fileDescriptor(ds, DatasetLayerMediaType)
+	if err := os.WriteFile(filepath.Join(dir, "blobs", "sha256", dl.Digest.Encoded()), []byte("conversations about the c0rpus"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tg, err = Open(ctx, dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Pull(ctx, tg, a2, dst, PullOptions{Dataset: filepath.Join(filepath.Dir(dst), "dataset.bin")}); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "dataset does not match its digest") {
+		t.Errorf("a tampered dataset: %v, want a digest refusal", err)
 	}
 	if es, _ := os.ReadDir(filepath.Dir(dst)); len(es) != 0 {
 		t.Errorf("a refused pull left %d files", len(es))
@@ -329,7 +392,7 @@ func TestShareRegistry(t *testing.T) {
 				// proxy between): the pull refuses it by digest.
 				a := artifact("github.com/google/uuid", "v1.6.0", modelB)
 				pb := writeCart(t, t.TempDir(), modelB, 16, 2)
-				layer, _ := fileDescriptor(pb)
+				layer, _ := fileDescriptor(pb, LayerMediaType)
 				hex := layer.Digest.Encoded()
 				data := filepath.Join(s.Dir, "docker", "registry", "v2", "blobs", "sha256", hex[:2], hex, "data")
 				b, err := os.ReadFile(data)

@@ -93,11 +93,11 @@ func TestSignKeys(t *testing.T) {
 			signed := artifact("github.com/google/uuid", "v1.6.0", modelA)
 			unsigned := artifact("github.com/google/uuid", "v1.5.0", modelA)
 			cart := writeCart(t, t.TempDir(), modelA, 8, 1)
-			m, err := Push(ctx, w, signed, cart)
+			m, err := Push(ctx, w, signed, PushFiles{Cartridge: cart})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Push(ctx, w, unsigned, writeCart(t, t.TempDir(), modelA, 8, 2)); err != nil {
+			if _, err := Push(ctx, w, unsigned, PushFiles{Cartridge: writeCart(t, t.TempDir(), modelA, 8, 2)}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := Sign(ctx, w, m, loc, s); err != nil {
@@ -147,11 +147,11 @@ func TestSignForged(t *testing.T) {
 	w, _ := OpenWritable(ctx, loc, Options{})
 	a := artifact("github.com/google/uuid", "v1.6.0", modelA)
 	b := artifact("github.com/google/uuid", "v1.5.0", modelA)
-	ma, err := Push(ctx, w, a, writeCart(t, t.TempDir(), modelA, 8, 1))
+	ma, err := Push(ctx, w, a, PushFiles{Cartridge: writeCart(t, t.TempDir(), modelA, 8, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, err := Push(ctx, w, b, writeCart(t, t.TempDir(), modelA, 8, 2))
+	mb, err := Push(ctx, w, b, PushFiles{Cartridge: writeCart(t, t.TempDir(), modelA, 8, 2)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestSignCosign(t *testing.T) {
 		t.Fatal(err)
 	}
 	push := func(version string, seed uint64) ocispec.Descriptor {
-		m, err := Push(ctx, w, artifact("github.com/google/uuid", version, modelA), writeCart(t, t.TempDir(), modelA, 8, seed))
+		m, err := Push(ctx, w, artifact("github.com/google/uuid", version, modelA), PushFiles{Cartridge: writeCart(t, t.TempDir(), modelA, 8, seed)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -359,6 +359,24 @@ func ReadDataset(path string, vocab int) (DatasetHeader, []*Conversation, error)
 	return h, convs, nil
 }
 
+// CheckDataset reads a whole dataset file made elsewhere (a dependency's,
+// pulled from a registry, to replay) and returns how many conversations it
+// holds: it must read, hold at least one, and have been synthesized for the
+// model with fingerprint model (vocab bounds its token ids).
+func CheckDataset(path, model string, vocab int) (int, error) {
+	h, convs, err := ReadDataset(path, vocab)
+	if err != nil {
+		return 0, err
+	}
+	if h.Model != model {
+		return 0, fmt.Errorf("dataset %s was made for model %s, not %s", path, h.Model, model)
+	}
+	if len(convs) == 0 {
+		return 0, fmt.Errorf("dataset %s holds no whole conversation", path)
+	}
+	return len(convs), nil
+}
+
 // readDataset reads the header and every whole record; good is the offset
 // after the last whole record.
 func readDataset(f *os.File, vocab int) (h DatasetHeader, convs []*Conversation, good int64, err error) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cartlsp/cartlsp/answer"
+	"github.com/cartlsp/cartlsp/runtime/gguf"
 	"github.com/cartlsp/cartlsp/runtime/model"
 	"github.com/cartlsp/cartlsp/runtime/student"
 )
@@ -108,10 +109,15 @@ func TestDecodeConversationNeverPanics(t *testing.T) {
 // every replay dataset in turn, the same for the same seed.
 func TestReplayExamples(t *testing.T) {
 	dir := t.TempDir()
+	m := &model.Model{Config: model.Config{Vocab: 49152}, File: &gguf.File{}}
 	var paths []string
-	for d := 0; d < 2; d++ {
+	for d := 0; d < 3; d++ {
 		p := filepath.Join(dir, fmt.Sprintf("dep%d.bin", d))
-		h := DatasetHeader{Model: "sha256:m", Corpus: fmt.Sprintf("sha256:c%d", d), Synth: SynthConfig{Conversations: 6, ChunkMin: 64, ChunkMax: 128, MaxUser: 16, MaxAnswer: 32, TopK: 2, SeedTypes: SeedTypes}}
+		fp := m.Fingerprint()
+		if d == 2 {
+			fp = "sha256:another model"
+		}
+		h := DatasetHeader{Model: fp, Corpus: fmt.Sprintf("sha256:c%d", d), Synth: SynthConfig{Conversations: 6, ChunkMin: 64, ChunkMax: 128, MaxUser: 16, MaxAnswer: 32, TopK: 2, SeedTypes: SeedTypes}}
 		ds, err := OpenDataset(p, h, 49152)
 		if err != nil {
 			t.Fatal(err)
@@ -126,7 +132,17 @@ func TestReplayExamples(t *testing.T) {
 		ds.Close()
 		paths = append(paths, p)
 	}
-	j := &Job{Replay: paths, Infer: &model.Model{Config: model.Config{Vocab: 49152}}}
+	if _, err := CheckDataset(paths[2], m.Fingerprint(), m.Vocab); err == nil || !strings.Contains(err.Error(), "made for model sha256:another model") {
+		t.Errorf("CheckDataset of another model's dataset: %v", err)
+	}
+	if n, err := CheckDataset(paths[0], m.Fingerprint(), m.Vocab); err != nil || n != 6 {
+		t.Errorf("CheckDataset: %d, %v; want 6 conversations", n, err)
+	}
+	j := &Job{Replay: paths, Infer: m}
+	if _, err := j.replayExamples(20); err == nil || !strings.Contains(err.Error(), "was made for model") {
+		t.Errorf("replaying another model's dataset: %v", err)
+	}
+	j.Replay = paths[:2]
 	j.Budget.Train.Seed = 7
 	got, err := j.replayExamples(20) // 0.25 × 20 = 5
 	if err != nil {

@@ -481,9 +481,12 @@ func (j *Job) replayExamples(n int) ([]student.Example, error) {
 	want := int(frac*float64(n) + 0.5)
 	var pools [][]student.Example
 	for i, p := range j.Replay {
-		_, convs, err := ReadDataset(p, j.Infer.Vocab)
+		h, convs, err := ReadDataset(p, j.Infer.Vocab)
 		if err != nil {
 			return nil, fmt.Errorf("a dataset to replay: %w", err)
+		}
+		if fp := j.Infer.Fingerprint(); h.Model != fp {
+			return nil, fmt.Errorf("a dataset to replay, %s, was made for model %s, not %s", p, h.Model, fp)
 		}
 		ex := examplesFrom(convs)
 		rng := rand.New(rand.NewPCG(j.Budget.Train.Seed, uint64(i)+1))

@@ -376,6 +376,7 @@ func depsPush(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("deps", "deps push --registry LOC [--sign-key KEY] [MODULE@VERSION…]", stderr)
 	var f depsFlags
 	f.register(fs)
+	noDataset := fs.Bool("no-dataset", false, "push the Cartridge alone, without the dataset it was trained on (which lets a repository's Cartridge trained beside it replay the dependency's conversations)")
 	signKey := fs.String("sign-key", os.Getenv(signKeyEnv), "sign what is pushed with this private key: cosign's (cosign generate-key-pair; its password in $COSIGN_PASSWORD) or a PEM ECDSA, RSA or Ed25519 key (default $"+signKeyEnv+")")
 	names, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -416,9 +417,13 @@ func depsPush(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			continue
 		}
 		a := e.builder.Artifact(d)
-		m, err := registry.Push(ctx, tg, a, filepath.Join(en.Dir, store.CartridgeName))
+		m, files, err := e.builder.PushDependency(ctx, tg, d, en, *noDataset)
 		if err != nil {
 			return err
+		}
+		withData := ", no dataset"
+		if files.Dataset != "" {
+			withData = ", with its dataset"
 		}
 		signed := ""
 		if signer != nil {
@@ -430,7 +435,7 @@ func depsPush(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				signed = ", signed"
 			}
 		}
-		fmt.Fprintf(stdout, "%s → %s:%s (%s%s)\n", d.ID(), f.location, a.Reference(), m.Digest, signed)
+		fmt.Fprintf(stdout, "%s → %s:%s (%s%s%s)\n", d.ID(), f.location, a.Reference(), m.Digest, withData, signed)
 		pushed++
 	}
 	if pushed == 0 {
@@ -444,12 +449,13 @@ func depsPull(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var f depsFlags
 	f.register(fs)
 	maxBytes := fs.Int64("max-bytes", registry.DefaultMaxCartridgeBytes, "refuse a Cartridge larger than this")
+	maxData := fs.Int64("max-dataset-bytes", registry.DefaultMaxDatasetBytes, "leave out a dataset larger than this (the Cartridge is pulled; a repository's Cartridge trained beside it cannot replay it); 0 is the default")
 	verifyKey := fs.String("verify-key", os.Getenv(verifyKeyEnv), "accept only Cartridges signed by this public key (cosign.pub or a PEM public key; default $"+verifyKeyEnv+")")
 	names, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
-	opts := registry.PullOptions{MaxCartridgeBytes: *maxBytes}
+	opts := registry.PullOptions{MaxCartridgeBytes: *maxBytes, MaxDatasetBytes: *maxData}
 	if *verifyKey != "" {
 		if opts.Keys, err = registry.LoadPublicKeys(*verifyKey); err != nil {
 			return err
@@ -480,7 +486,11 @@ func depsPull(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		case err != nil:
 			return err
 		case installed:
-			fmt.Fprintf(stdout, "%s: pulled → %s\n", d.ID(), path)
+			with := "with its dataset"
+			if st, err := os.Stat(filepath.Join(filepath.Dir(path), store.WorkName, trainer.DatasetFile)); err != nil || !st.Mode().IsRegular() {
+				with = "without its dataset: a repository's Cartridge will not train beside it"
+			}
+			fmt.Fprintf(stdout, "%s: pulled → %s (%s)\n", d.ID(), path, with)
 			got++
 		default:
 			fmt.Fprintf(stdout, "%s: in the store already\n", d.ID())

@@ -10,6 +10,8 @@ import (
 
 	"github.com/cartlsp/cartlsp/deps"
 	"github.com/cartlsp/cartlsp/registry/registrytest"
+	"github.com/cartlsp/cartlsp/store"
+	"github.com/cartlsp/cartlsp/trainer"
 )
 
 // depsRepo writes a repository that depends on two modules of a module
@@ -111,7 +113,7 @@ func TestCLIDeps(t *testing.T) {
 	share := func(location string, extra ...string) {
 		t.Helper()
 		code, stdout, stderr := runCLI(t, withStore(storeA, append([]string{"deps", "push", "--registry", location}, extra...)...)...)
-		if code != 0 || !strings.Contains(stdout, "example.com/used@v1.2.0 → ") {
+		if code != 0 || !strings.Contains(stdout, "example.com/used@v1.2.0 → ") || !strings.Contains(stdout, "with its dataset") {
 			t.Fatalf("deps push %s: exit %d\n%s\n%s", location, code, stdout, stderr)
 		}
 		rows := depsLsJSON(t, withStore(filepath.Join(dir, "empty"), append([]string{"--registry", location}, extra...)...)...)
@@ -131,6 +133,15 @@ func TestCLIDeps(t *testing.T) {
 		b, _ := os.ReadFile(depsLsJSON(t, withStore(storeB)...)[0].Store)
 		if len(a) == 0 || string(a) != string(b) {
 			t.Errorf("%s: the pulled Cartridge (%d bytes) is not the pushed one (%d bytes)", location, len(b), len(a))
+		}
+		// With its dataset, which a repository's Cartridge replays when it
+		// trains beside it.
+		dataset := func(st string) []byte {
+			b, _ := os.ReadFile(filepath.Join(filepath.Dir(depsLsJSON(t, withStore(st)...)[0].Store), store.WorkName, trainer.DatasetFile))
+			return b
+		}
+		if da, db := dataset(storeA), dataset(storeB); len(da) == 0 || string(da) != string(db) || !strings.Contains(stdout, "(with its dataset)") {
+			t.Errorf("%s: the pulled dataset (%d bytes) is not the pushed one (%d bytes)\n%s", location, len(db), len(da), stdout)
 		}
 		// Another recipe is another artifact: nothing to pull.
 		code, stdout, _ = runCLI(t, withStore(t.TempDir(), append([]string{"deps", "pull", "--registry", location, "--seed", "7"}, extra...)...)...)

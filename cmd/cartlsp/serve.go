@@ -82,7 +82,7 @@ func (serveTraining) Builder(s lsp.TrainingSettings) (follow.Builder, error) {
 	if err != nil {
 		return nil, err // not a nil *Builder in the interface
 	}
-	b.Beside = s.Beside
+	b.TrainBesideReplayable(s.Beside)
 	return b, nil
 }
 

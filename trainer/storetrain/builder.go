@@ -513,6 +513,39 @@ func ForServer(l *modelfile.Loaded, st *store.Store, budget string, p int, filte
 	return sb, nil
 }
 
+// TrainBesideReplayable sets Beside to the dependency Cartridge files among
+// files that can be replayed (ReplayableBeside), logging the others, which
+// answers compose as they are: what the language server's
+// trainBesideDependencies does.
+func (b *Builder) TrainBesideReplayable(files []string) {
+	var without []string
+	b.Beside, without = ReplayableBeside(files)
+	b.besideFP = ""
+	if len(without) > 0 {
+		b.log().Info("training beside only the dependency Cartridges that come with their dataset to replay; the others are composed as they are",
+			"beside", len(b.Beside), "without_dataset", without)
+	}
+}
+
+// ReplayableBeside splits dependency Cartridge files into those a
+// repository's Cartridge can train beside with replay (store entries that
+// keep the dataset they were trained on: trained here, or pulled with it)
+// and those it cannot (a file outside the store, or an entry pulled
+// without its dataset). Training beside a dependency without replaying it
+// makes answers about the dependency worse than plain concatenation
+// (docs/RESULTS.md, "Composing dependency Cartridges"), so the language
+// server trains beside keep only and composes without as they are.
+func ReplayableBeside(beside []string) (keep, without []string) {
+	for _, p := range beside {
+		if len(replayDatasets([]string{p})) == 1 {
+			keep = append(keep, p)
+		} else {
+			without = append(without, p)
+		}
+	}
+	return keep, without
+}
+
 // replayDatasets are the datasets of the store entries whose Cartridges
 // beside are (entries/<id>/work/dataset.bin, kept after training): the
 // dependencies' own conversations, replayed while the repository's

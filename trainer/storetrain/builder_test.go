@@ -379,4 +379,28 @@ func TestBuilderBesideReplays(t *testing.T) {
 	if !strings.HasSuffix(beside.Key.Recipe, " replay") {
 		t.Errorf("recipe %q does not say it replays", beside.Key.Recipe)
 	}
+
+	// The server's rule: beside only what can be replayed. A copy of the
+	// dependency's Cartridge outside the store has no dataset with it.
+	outside := filepath.Join(t.TempDir(), "dep.cart")
+	raw, err := os.ReadFile(d.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(outside, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	keep, without := ReplayableBeside([]string{outside, d.Path})
+	if len(keep) != 1 || keep[0] != d.Path || len(without) != 1 || without[0] != outside {
+		t.Errorf("ReplayableBeside: keep %v, without %v", keep, without)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := *b
+	bs.TrainBesideReplayable([]string{outside})
+	if len(bs.Beside) != 0 || bs.Key(head) != alone.Key {
+		t.Errorf("beside a Cartridge without a dataset: %v, key %v; want alone's", bs.Beside, bs.Key(head))
+	}
 }

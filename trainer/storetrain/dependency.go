@@ -3,6 +3,7 @@ package storetrain
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/cartlsp/cartlsp/registry"
 	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // DependencyFilter is the corpus filter of a dependency: the Builder's
@@ -98,10 +100,11 @@ func (b *Builder) EnsureDependency(ctx context.Context, d deps.Dependency, dir s
 }
 
 // InstallDependency puts a Cartridge fetched by fetch (which writes it to
-// the path it is given, checked, or fails) into the store as the
+// the path dst it is given, checked, or fails; and may write the dataset it
+// was trained on into workDir, for replay) into the store as the
 // dependency's entry, from source (the location it came from). A store that
 // has the entry already keeps it.
-func (b *Builder) InstallDependency(ctx context.Context, d deps.Dependency, source string, fetch func(dst string) error) (path string, installed bool, err error) {
+func (b *Builder) InstallDependency(ctx context.Context, d deps.Dependency, source string, fetch func(dst, workDir string) error) (path string, installed bool, err error) {
 	k := b.DependencyKey(d)
 	if e, err := b.Store.Lookup(k); err != nil {
 		return "", false, err
@@ -114,13 +117,30 @@ func (b *Builder) InstallDependency(ctx context.Context, d deps.Dependency, sour
 		return "", false, err
 	}
 	defer txn.Release()
-	if err := fetch(txn.TempCartridgePath()); err != nil {
+	if err := fetch(txn.TempCartridgePath(), txn.WorkDir()); err != nil {
 		return "", false, err
 	}
 	if err := txn.Commit(meta); err != nil {
 		return "", false, err
 	}
 	return txn.CartridgePath(), true, nil
+}
+
+// PushDependency pushes the store's Cartridge of a dependency (entry e) to
+// t as its artifact, with the dataset it was trained on (the entry's
+// work/dataset.bin, checked first) unless withoutDataset or there is none.
+func (b *Builder) PushDependency(ctx context.Context, t registry.Writable, d deps.Dependency, e *store.Entry, withoutDataset bool) (ocispec.Descriptor, registry.PushFiles, error) {
+	files := registry.PushFiles{Cartridge: filepath.Join(e.Dir, store.CartridgeName)}
+	if ds := filepath.Join(e.Dir, store.WorkName, trainer.DatasetFile); !withoutDataset {
+		if st, err := os.Stat(ds); err == nil && st.Mode().IsRegular() {
+			if _, err := trainer.CheckDataset(ds, b.Infer.Fingerprint(), b.Infer.Vocab); err != nil {
+				return ocispec.Descriptor{}, files, fmt.Errorf("%s: %w (cartlsp deps push --no-dataset pushes the Cartridge alone)", d.ID(), err)
+			}
+			files.Dataset = ds
+		}
+	}
+	m, err := registry.Push(ctx, t, b.Artifact(d), files)
+	return m, files, err
 }
 
 // Artifact is the registry artifact of a dependency's Cartridge: its
@@ -132,8 +152,11 @@ func (b *Builder) Artifact(d deps.Dependency) registry.Artifact {
 }
 
 // PullDependency fetches a dependency's Cartridge from a registry location
-// into the store (registry.Pull's checks, then InstallDependency). A store
-// that has it already keeps it.
+// into the store (registry.Pull's checks, then InstallDependency), with the
+// dataset it was trained on when the artifact has one within
+// lim.MaxDatasetBytes: checked (trainer.CheckDataset) and kept as the
+// entry's work/dataset.bin, so that a repository's Cartridge trained beside
+// it replays it (Builder.Beside). A store that has it already keeps it.
 func (b *Builder) PullDependency(ctx context.Context, d deps.Dependency, location string, o registry.Options, lim registry.PullOptions) (path string, installed bool, err error) {
 	if d.Local() {
 		return "", false, fmt.Errorf("%s is replaced by the directory %s: it has no shared Cartridge", d.ID(), d.Replace)
@@ -148,9 +171,17 @@ func (b *Builder) PullDependency(ctx context.Context, d deps.Dependency, locatio
 	if err != nil {
 		return "", false, err
 	}
-	a := b.Artifact(d)
-	return b.InstallDependency(ctx, d, location, func(dst string) error {
-		_, err := registry.Pull(ctx, tg, a, dst, lim)
+	a, k := b.Artifact(d), b.DependencyKey(d)
+	return b.InstallDependency(ctx, d, location, func(dst, workDir string) error {
+		lim.Dataset = filepath.Join(workDir, trainer.DatasetFile)
+		lim.CheckDataset = func(p string) error {
+			_, err := trainer.CheckDataset(p, k.Model, b.Infer.Vocab)
+			return err
+		}
+		got, err := registry.Pull(ctx, tg, a, dst, lim)
+		if err == nil && got.DatasetSkipped != "" {
+			b.log().Info("dependency pulled without its dataset: a Cartridge trained beside it cannot replay it", "dependency", d.ID(), "why", got.DatasetSkipped)
+		}
 		return err
 	})
 }
