@@ -63,22 +63,23 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	var depFiles []string
+	if len(depSpecs) > 0 {
+		if depFiles, err = dependencyCartridges(ctx, l, chat, *repo, *storeDir, *budgetName, depSpecs, *depTokens); err != nil {
+			return err
+		}
+	}
 	if len(carts) == 0 && !*alone {
 		// Inside a repository: HEAD's Cartridge from the store, or its
-		// nearest ancestor's, as `cartlsp train` and the server key them.
-		path, why := repoCartridge(l, chat, *repo, *storeDir, *budgetName)
+		// nearest ancestor's, as `cartlsp train` and the server key them
+		// (trained beside the --dep Cartridges when the store has one).
+		path, why := repoCartridge(l, chat, *repo, *storeDir, *budgetName, depFiles)
 		if path != "" {
 			carts = append(carts, path)
 		}
 		fmt.Fprintf(stderr, "(%s)\n", why)
 	}
-	if len(depSpecs) > 0 {
-		files, err := dependencyCartridges(ctx, l, chat, *repo, *storeDir, *budgetName, depSpecs, *depTokens)
-		if err != nil {
-			return err
-		}
-		carts = append(files, carts...)
-	}
+	carts = append(depFiles, carts...)
 	var p *answer.Prefix // none: the model alone
 	if len(carts) > 0 {
 		if p, err = answer.LoadCartridges(l.m, carts...); err != nil {
@@ -158,8 +159,31 @@ func dependencyCartridges(ctx context.Context, l *loaded, chat *answer.Chat, rep
 
 // repoCartridge finds the Cartridge of the repository holding dir in the
 // store — HEAD's, else its nearest first-parent ancestor's — and says
-// which, or why there is none.
-func repoCartridge(l *loaded, chat *answer.Chat, dir, storeDir, budget string) (path, why string) {
+// which, or why there is none. With dependency Cartridges (depFiles, composed
+// in front), the one trained beside those of them it can replay comes
+// first, as the language server trains it (trainBesideDependencies);
+// without one, the Cartridge trained alone.
+func repoCartridge(l *loaded, chat *answer.Chat, dir, storeDir, budget string, depFiles []string) (path, why string) {
+	if len(depFiles) > 0 {
+		if repo, err := indexer.OpenRepo(dir); err == nil {
+			if sb, err := lookupBuilder(l, chat, storeDir, budget); err == nil {
+				if sb.TrainBesideReplayable(depFiles); len(sb.Beside) > 0 {
+					if r, err := sb.Nearest(repo, ""); err == nil && r != nil {
+						return r.Path, fmt.Sprintf("answering with the Cartridge of %s trained beside %d of the --dep Cartridges", indexer.ShortHash(r.Commit.Hash), len(sb.Beside))
+					}
+				}
+			}
+		}
+	}
+	path, why = repoAlone(l, chat, dir, storeDir, budget)
+	if len(depFiles) > 0 && path != "" {
+		why += "; it was trained alone, not beside the --dep Cartridges (the editor trains one beside them: trainBesideDependencies)"
+	}
+	return path, why
+}
+
+// repoAlone is repoCartridge's Cartridge trained alone.
+func repoAlone(l *loaded, chat *answer.Chat, dir, storeDir, budget string) (path, why string) {
 	const none = "the model answers without knowing the repository"
 	repo, err := indexer.OpenRepo(dir)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cartlsp/cartlsp/deps"
+	"github.com/cartlsp/cartlsp/indexer/gittest"
 	"github.com/cartlsp/cartlsp/registry/registrytest"
 	"github.com/cartlsp/cartlsp/store"
 	"github.com/cartlsp/cartlsp/trainer"
@@ -227,6 +228,63 @@ func TestShard(t *testing.T) {
 		i, n, err := parseShard(c.in)
 		if (err != nil) != c.wantErr || i != c.i || n != c.n {
 			t.Errorf("%q: %d/%d %v", c.in, i, n, err)
+		}
+	}
+}
+
+// TestCLIAskDeps: ask --dep composes a dependency's Cartridge from the store
+// (as deps train keyed it for the budget) before the repository's, within
+// --dep-tokens; the repository's Cartridge is the one trained beside the
+// dependency when the store has it (as the server trains it), else the one
+// trained alone, and ask says which.
+func TestCLIAskDeps(t *testing.T) {
+	dir := t.TempDir()
+	repo := depsRepo(t, dir)
+	g := &gittest.Repo{T: t, Dir: repo}
+	g.Git("-c", "init.defaultBranch=main", "init", "-q")
+	g.Git("add", "-A")
+	g.Git("commit", "-qm", "app")
+	modelPath := writeChatModel(t, dir)
+	st := filepath.Join(dir, "store")
+	common := []string{"--repo", repo, "--model", modelPath, "--threads", "1", "--budget", "tiny", "--store", st}
+	if code, stdout, stderr := runCLI(t, append([]string{"deps", "train", "--quiet", "example.com/used"}, common...)...); code != 0 {
+		t.Fatalf("deps train: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	ask := func(args ...string) (int, string, string) {
+		return runCLI(t, append(append(append([]string{"ask", "-n", "2"}, args...), common...), "What does Value1 return?")...)
+	}
+	if code, stdout, stderr := ask("--dep", "example.com/used", "--stats"); code != 0 || !strings.Contains(stderr, "prompt tokens") ||
+		!strings.Contains(stderr, "the store has no Cartridge of") {
+		t.Fatalf("ask --dep before the repository is trained: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	train := func(args ...string) {
+		t.Helper()
+		if code, stdout, stderr := runCLI(t, append(append([]string{"train", "--quiet"}, args...), "--model", modelPath, "--threads", "1", "--budget", "tiny", "--store", st, repo)...); code != 0 {
+			t.Fatalf("train %v: exit %d\n%s\n%s", args, code, stdout, stderr)
+		}
+	}
+	train()
+	if code, stdout, stderr := ask("--dep", "example.com/used"); code != 0 || !strings.Contains(stderr, "trained alone, not beside") {
+		t.Errorf("ask --dep with the repository trained alone: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	train("--beside", depsLsJSON(t, common...)[0].Store)
+	if code, stdout, stderr := ask("--dep", "example.com/used"); code != 0 || !strings.Contains(stderr, "trained beside 1 of the --dep Cartridges") {
+		t.Errorf("ask --dep with the repository trained beside it: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := ask(); code != 0 || !strings.Contains(stderr, "Cartridge of HEAD") || strings.Contains(stderr, "beside") {
+		t.Errorf("ask without --dep: exit %d, want the Cartridge trained alone\n%s\n%s", code, stdout, stderr)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--dep", "example.com/used", "--dep-tokens", "1"}, "--dep-tokens 1"},
+		{[]string{"--dep", "example.com/unused"}, "deps train example.com/unused@v0.1.0"},
+		{[]string{"--dep", "example.com/absent"}, "does not depend on"},
+	} {
+		code, _, stderr := ask(c.args...)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("ask %v: exit %d, want an error saying %q\n%s", c.args, code, c.want, stderr)
 		}
 	}
 }
