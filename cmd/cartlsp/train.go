@@ -43,6 +43,7 @@ type trainFlags struct {
 	precision, teacher, cpuprofile       string
 	exclude, beside, replay              listFlag
 	fresh, quiet                         bool
+	replayFraction                       float64
 	budget                               func() (trainer.Budget, error) // --budget and its overrides
 }
 
@@ -59,6 +60,7 @@ func (t *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.teacher, "teacher", "auto", "how the teacher writing the synthetic conversations runs: bf16 (the model's matrices dequantized to bf16 on Intel AMX; several times faster), exact (the quantized model, llama.cpp's numerics, as answers use), or auto (bf16 where the CPU has AMX)")
 	fs.StringVar(&t.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	fs.Var(&t.replay, "replay", "with --beside: a dependency's dataset (its dataset.bin) whose conversations are mixed into training, a quarter as many as the repository's, so that the Cartridge does not drown the dependency out on its own questions (repeatable)")
+	fs.Float64Var(&t.replayFraction, "replay-fraction", trainer.DefaultReplayFraction, "with --replay: replayed conversations per conversation of the repository's")
 	fs.Var(&t.beside, "beside", "a dependency Cartridge (.cart) to train behind, frozen, in the order answers will compose them before this one: the Cartridge learns to answer beside them (repeatable; part of the store key)")
 	t.budget = trainer.BudgetFlags(fs)
 }
@@ -122,6 +124,15 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	}
 	if repo != nil && tf.out == "" && (tf.fresh || tf.work != "" || tf.data != "") {
 		return fmt.Errorf("--fresh, --work and --data apply when training into a file (-o); in a repository the store keeps the work (cartlsp store ls | gc, train --scratch)")
+	}
+	if repo != nil && tf.out == "" && len(tf.replay) > 0 {
+		return fmt.Errorf("--replay applies when training into a file (-o); in a repository, a --beside Cartridge from the store (cartlsp store path, deps ls) brings its dataset along")
+	}
+	if len(tf.replay) > 0 && len(tf.beside) == 0 {
+		return fmt.Errorf("--replay mixes a dependency's conversations into training beside it: name the dependency's Cartridge with --beside")
+	}
+	if !(tf.replayFraction > 0 && tf.replayFraction <= 4) {
+		return fmt.Errorf("--replay-fraction %g: want a number in (0, 4]", tf.replayFraction)
 	}
 	if repo != nil && tf.out == "" && storeDir == "" {
 		if storeDir, err = store.DefaultDir(); err != nil {
@@ -201,7 +212,7 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		budget.Name, tf.method, p, budget.Synth.Conversations, budget.Train.Epochs, lr, precisionName(l.be), out)
 	job := &trainer.Job{
 		Corpus: corpus, Infer: l.m, Chat: chat, Method: tf.method, Budget: budget, WorkDir: work, Dataset: tf.data, Out: out,
-		Events: ev.Event, Student: newStudent, Teacher: teacher, TeacherName: teacherName, Beside: tf.beside, Replay: tf.replay,
+		Events: ev.Event, Student: newStudent, Teacher: teacher, TeacherName: teacherName, Beside: tf.beside, Replay: tf.replay, ReplayFraction: tf.replayFraction,
 	}
 	t0 := time.Now()
 	res, err := job.Run(ctx)

@@ -151,6 +151,8 @@ func TestCLITrainAskErrors(t *testing.T) {
 		{[]string{"train", "--model", modelPath, "a", "b"}, 2, "one directory"},
 		{[]string{"train", "--model", modelPath, "--exclude", "[", repo}, 1, "exclude pattern"},
 		{[]string{"train", "--model", modelPath, "--precision", "fp8", "-o", filepath.Join(dir, "x.cart"), repo}, 1, "want auto, bf16 or f32"},
+		{[]string{"train", "--model", modelPath, "--replay", filepath.Join(dir, "d.bin"), "-o", filepath.Join(dir, "x.cart"), repo}, 1, "name the dependency's Cartridge with --beside"},
+		{[]string{"train", "--model", modelPath, "--replay-fraction", "0", "-o", filepath.Join(dir, "x.cart"), repo}, 1, "--replay-fraction 0: want a number in (0, 4]"},
 		{[]string{"ask", "--model", modelPath}, 2, "a question is needed"},
 		{[]string{"ask", "--model", modelPath, "--cart", filepath.Join(dir, "nope.cart"), "q"}, 1, "nope.cart"},
 	} {
