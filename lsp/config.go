@@ -33,7 +33,10 @@ type Config struct {
 	// with --replay), so that it learns to answer composed after them
 	// without drowning them out; on by default (docs/RESULTS.md,
 	// "Composing dependency Cartridges").
-	TrainBeside     bool             `json:"trainBesideDependencies"`
+	TrainBeside bool `json:"trainBesideDependencies"`
+	// Method is the training method (self-study, ntp or mixed); "": the
+	// budget's.
+	Method          string           `json:"method"`
 	Exclude         []string         `json:"exclude"`
 	AutoTrain       bool             `json:"autoTrain"`
 	Store           string           `json:"store"`
@@ -78,8 +81,10 @@ func DefaultConfig() Config {
 // settings themselves, or {"cartlsp": settings}) replaced and validated,
 // and the names of the fields it does not know (a client sends its own
 // settings in the same section: they are ignored); c is unchanged when raw
-// is invalid. t (nil: none) checks the budget's name.
-func (c Config) merge(raw []byte, t Training) (Config, []string, error) {
+// is invalid. t (nil: none) checks the budget's name. A field that is null
+// takes base's value (the defaults and configuration files under the
+// editor's settings): an editor says so for a setting the user took out.
+func (c Config) merge(raw []byte, t Training, base ...Config) (Config, []string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return c, nil, nil
@@ -89,11 +94,19 @@ func (c Config) merge(raw []byte, t Training) (Config, []string, error) {
 		return c, nil, fmt.Errorf("settings must be a JSON object: %w", err)
 	}
 	if sec, ok := obj["cartlsp"]; ok {
-		return c.merge(sec, t)
+		return c.merge(sec, t, base...)
 	}
 	next := c
 	next.Dependencies = slices.Clone(c.Dependencies)
 	next.Exclude = slices.Clone(c.Exclude)
+	from := DefaultConfig()
+	if len(base) > 0 {
+		from = base[0]
+	}
+	raw, err := resetNulls(obj, reflect.ValueOf(&next).Elem(), reflect.ValueOf(from))
+	if err != nil {
+		return c, nil, fmt.Errorf("settings: %w", err)
+	}
 	// Decoding into a copy keeps the fields that are absent.
 	if err := json.Unmarshal(raw, &next); err != nil {
 		return c, nil, fmt.Errorf("settings: %w", err)
@@ -102,6 +115,34 @@ func (c Config) merge(raw []byte, t Training) (Config, []string, error) {
 		return c, nil, err
 	}
 	return next, unknownFields(obj, reflect.TypeOf(c), ""), nil
+}
+
+// resetNulls sets the fields of dst that obj gives as null to src's, and
+// returns obj without them (JSON), for decoding into dst.
+func resetNulls(obj map[string]json.RawMessage, dst, src reflect.Value) ([]byte, error) {
+	t := dst.Type()
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		v, ok := obj[name]
+		if !ok {
+			continue
+		}
+		switch {
+		case string(bytes.TrimSpace(v)) == "null":
+			dst.Field(i).Set(src.Field(i))
+			delete(obj, name)
+		case t.Field(i).Type.Kind() == reflect.Struct:
+			var sub map[string]json.RawMessage
+			if json.Unmarshal(v, &sub) == nil {
+				b, err := resetNulls(sub, dst.Field(i), src.Field(i))
+				if err != nil {
+					return nil, err
+				}
+				obj[name] = b
+			}
+		}
+	}
+	return json.Marshal(obj)
 }
 
 // unknownFields lists the keys of obj (and of its objects, for struct
@@ -134,6 +175,11 @@ func (c Config) validate(t Training) error {
 	if t != nil {
 		if err := t.CheckBudget(c.Budget); err != nil {
 			return fmt.Errorf("settings: budget: %w", err)
+		}
+	}
+	if t != nil {
+		if err := t.CheckMethod(c.Method); err != nil {
+			return fmt.Errorf("settings: method: %w", err)
 		}
 	}
 	if _, err := modelfile.CheckDevice(c.Device); err != nil {
@@ -196,7 +242,7 @@ func (c Config) modelKey() string {
 
 // trainKey is what, when it changes, restarts following the repository.
 func (c Config) trainKey() string {
-	k := fmt.Sprintf("%s|%d|%s|%t|%q|%s", c.Budget, c.P, c.Store, c.AutoTrain, c.Exclude, c.modelKey())
+	k := fmt.Sprintf("%s|%s|%d|%s|%t|%q|%s", c.Budget, c.Method, c.P, c.Store, c.AutoTrain, c.Exclude, c.modelKey())
 	if c.TrainBeside { // the dependencies are part of what trains
 		k += fmt.Sprintf("|beside %q", c.Dependencies)
 	}

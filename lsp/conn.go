@@ -111,6 +111,9 @@ func (s *Server) guard(h jsonrpc2.Handler) jsonrpc2.Handler {
 			}
 			return nil, jsonrpc2.NewError(codeServerNotInitialized, "cartlsp: the server is not initialized yet: send initialize first")
 		}
+		if method == methodConfig && call {
+			return s.effectiveConfig(), nil // it takes no params, which protocol's dispatcher would refuse
+		}
 		result, err = h(ctx, req)
 		switch {
 		case err == nil || !call:

@@ -213,6 +213,8 @@ func (t testTraining) CheckBudget(name string) error {
 	return err
 }
 
+func (t testTraining) CheckMethod(name string) error { return trainer.CheckMethod(name) }
+
 func (t testTraining) Builder(s TrainingSettings) (follow.Builder, error) {
 	b, err := t.budget(s.Budget)
 	if err != nil {
@@ -225,7 +227,7 @@ func (t testTraining) Builder(s TrainingSettings) (follow.Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	sb.Yield, sb.Log = s.Yield, s.Log
+	sb.Yield, sb.Log, sb.Method = s.Yield, s.Log, s.Method
 	sb.TrainBesideReplayable(s.Beside)
 	return sb, nil
 }

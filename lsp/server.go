@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cartlsp/cartlsp/config"
 	"io"
 	"log/slog"
 	"slices"
@@ -39,6 +40,10 @@ type Options struct {
 	// TrainAlongside lets the background training run while a request
 	// decodes, sharing the cores, instead of pausing between layers.
 	TrainAlongside bool
+	// ConfigFiles, when set, finds the configuration files for the
+	// workspace folder (config.Load): they apply over Config and under the
+	// editor's settings (nil: none, as in tests).
+	ConfigFiles func(dir string) (config.Files, error)
 }
 
 // Lifecycle states.
@@ -64,19 +69,27 @@ type Server struct {
 	prio       priority        // editor requests before the training
 	ctx        context.Context // the connection's lifetime
 
-	mu       sync.Mutex
-	state    int
-	cfg      Config
-	dir      string
-	workDone bool // the client takes work-done progress
-	eng      *engine
-	engErr   error
-	engReady chan struct{} // closed when the first configuration is in place (or failed)
-	engOnce  sync.Once
-	ws       *workspace
-	exited   chan struct{}
-	exitOnce sync.Once
-	exitCode int
+	mu    sync.Mutex
+	state int
+	cfg   Config
+	// base is the configuration under the editor's settings: the flags'
+	// and the configuration files'; a setting the editor gives as null
+	// returns to it. sources says which file set what, files which were
+	// read, fileProblems what did not apply.
+	base         Config
+	sources      map[string]string
+	files        []string
+	fileProblems []FileProblem
+	dir          string
+	workDone     bool // the client takes work-done progress
+	eng          *engine
+	engErr       error
+	engReady     chan struct{} // closed when the first configuration is in place (or failed)
+	engOnce      sync.Once
+	ws           *workspace
+	exited       chan struct{}
+	exitOnce     sync.Once
+	exitCode     int
 
 	reconfMu sync.Mutex // one reconfiguration at a time, in order
 
@@ -189,15 +202,26 @@ func (s *Server) Initialize(ctx context.Context, p *protocol.InitializeParams) (
 	if s.state != stateNew {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "cartlsp: initialize was already received")
 	}
-	cfg, unknown, err := s.cfg.merge(p.InitializationOptions, s.opts.Training)
+	s.dir = workspaceDir(p)
+	base := s.cfg
+	if s.opts.ConfigFiles != nil {
+		files, err := s.opts.ConfigFiles(s.dir) // a file that does not parse: reported, the others apply
+		base, s.sources, s.fileProblems = ApplyFiles(base, files, s.opts.Training)
+		for _, f := range files.Layers() {
+			s.files = append(s.files, f.Path)
+		}
+		if err != nil {
+			s.fileProblems = append([]FileProblem{{Error: err.Error()}}, s.fileProblems...)
+		}
+	}
+	cfg, unknown, err := base.merge(p.InitializationOptions, s.opts.Training, base)
 	if err != nil {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "cartlsp: initializationOptions: "+err.Error())
 	}
 	if len(unknown) > 0 {
 		s.log.Warn("ignoring settings cartlsp does not know (see docs/LSP.md)", "settings", unknown)
 	}
-	s.cfg = cfg
-	s.dir = workspaceDir(p)
+	s.base, s.cfg = base, cfg
 	if w := p.Capabilities.Window; w != nil && w.WorkDoneProgress != nil {
 		s.workDone = *w.WorkDoneProgress
 	}
@@ -234,6 +258,7 @@ func workspaceDir(p *protocol.InitializeParams) string {
 // Initialized loads the model and starts following the repository, in the
 // background.
 func (s *Server) Initialized(ctx context.Context, _ *protocol.InitializedParams) error {
+	s.reportFiles(ctx)
 	cfg := s.config()
 	go s.reconfigure(s.ctx, cfg)
 	return nil
@@ -434,9 +459,13 @@ func (s *Server) DidClose(ctx context.Context, p *protocol.DidCloseTextDocumentP
 // background; invalid settings are refused whole, with a message.
 func (s *Server) DidChangeConfiguration(ctx context.Context, p *protocol.DidChangeConfigurationParams) error {
 	s.mu.Lock()
-	cfg, unknown, err := s.cfg.merge(p.Settings, s.opts.Training)
+	before := s.cfg
+	cfg, unknown, err := s.cfg.merge(p.Settings, s.opts.Training, s.base)
 	if err == nil {
 		s.cfg = cfg
+		if o := overrides(s.base, cfg, s.sources); len(o) > 0 && !slices.Equal(o, overrides(s.base, before, s.sources)) {
+			s.log.Info("editor settings override the configuration files", "overrides", o)
+		}
 	}
 	s.mu.Unlock()
 	if len(unknown) > 0 {

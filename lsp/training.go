@@ -17,6 +17,9 @@ type Training interface {
 	// CheckBudget refuses a name that is not a training budget: settings
 	// naming it are refused whole.
 	CheckBudget(name string) error
+	// CheckMethod refuses a name that is not a training method ("" is the
+	// budget's own).
+	CheckMethod(name string) error
 	// Builder makes what follows a workspace with s: it must key the
 	// store as `cartlsp train` and its hooks do, so that the server finds
 	// what they trained.
@@ -31,6 +34,7 @@ type TrainingSettings struct {
 	Model  *modelfile.Loaded // the model answers decode with (and its student)
 	Store  *store.Store
 	Budget string // the budget's name, which CheckBudget accepted
+	Method string // the method, which CheckMethod accepted; "": the budget's
 	P      int    // the Cartridge's length; 0: the budget's
 	Filter indexer.Filter
 	// Beside are dependency Cartridge files the repository's Cartridges

@@ -108,7 +108,7 @@ func (w *workspace) newFollower(cfg Config) (*follow.Follower, error) {
 	if err != nil {
 		return nil, err
 	}
-	ts := TrainingSettings{Model: w.eng.l, Store: st, Budget: cfg.Budget, P: cfg.P, Filter: cfg.filter(), Log: w.s.log}
+	ts := TrainingSettings{Model: w.eng.l, Store: st, Budget: cfg.Budget, Method: cfg.Method, P: cfg.P, Filter: cfg.filter(), Log: w.s.log}
 	if !w.s.opts.TrainAlongside {
 		ts.Yield = w.s.prio.yield // the training pauses while a request decodes
 	}

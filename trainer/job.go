@@ -31,6 +31,15 @@ const (
 	MethodMixed     = "mixed"      // both: the self-study conversations and as many ntp windows, shuffled together
 )
 
+// CheckMethod refuses a name that is not a method ("" is the budget's).
+func CheckMethod(name string) error {
+	switch name {
+	case "", MethodSelfStudy, MethodNTP, MethodMixed:
+		return nil
+	}
+	return fmt.Errorf("unknown method %q: want %s, %s or %s", name, MethodSelfStudy, MethodNTP, MethodMixed)
+}
+
 // Files in a job's work directory.
 const (
 	DatasetFile    = "dataset.bin"

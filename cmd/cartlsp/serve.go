@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/cartlsp/cartlsp/config"
 	"io"
 	"log/slog"
 	"os"
@@ -21,7 +22,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 Speaks the Language Server Protocol on stdin/stdout (editors start it; see docs/LSP.md).
 Logs go to stderr and to the editor (window/logMessage). The flags set the defaults that
-the editor's initializationOptions and settings override.`, stderr)
+the configuration files (the user's config.toml, the repository's .cartlsp.toml: cartlsp config)
+override, and the editor's initializationOptions and settings override those.`, stderr)
 	cfg := lsp.DefaultConfig()
 	var level string
 	var stdio, alongside bool
@@ -60,6 +62,7 @@ the editor's initializationOptions and settings override.`, stderr)
 
 		Training:       serveTraining{},
 		TrainAlongside: alongside,
+		ConfigFiles:    config.Load,
 	})
 	if code := s.Serve(ctx, lsp.Stdio(pollableStdin(), os.Stdout)); code != 0 {
 		return exitCode(code)
@@ -77,11 +80,14 @@ func (serveTraining) CheckBudget(name string) error {
 	return err
 }
 
+func (serveTraining) CheckMethod(name string) error { return trainer.CheckMethod(name) }
+
 func (serveTraining) Builder(s lsp.TrainingSettings) (follow.Builder, error) {
 	b, err := storetrain.ForServer(s.Model, s.Store, s.Budget, s.P, s.Filter, s.Yield, s.Log)
 	if err != nil {
 		return nil, err // not a nil *Builder in the interface
 	}
+	b.Method = s.Method
 	b.TrainBesideReplayable(s.Beside)
 	return b, nil
 }
