@@ -39,6 +39,9 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := applyConfig(fs, *repo, stderr); err != nil {
+		return err
+	}
 	q := strings.TrimSpace(strings.Join(pos, " "))
 	if q == "-" {
 		b, err := io.ReadAll(io.LimitReader(os.Stdin, answer.MaxQuestionBytes+1))

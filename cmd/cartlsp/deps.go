@@ -180,6 +180,9 @@ func depsLs(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
+	if err := applyConfig(fs, f.repo, stderr); err != nil {
+		return err
+	}
 	e, err := f.open(ctx)
 	if err != nil {
 		return err
@@ -317,6 +320,9 @@ func depsTrain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if err := applyConfig(fs, f.repo, stderr); err != nil {
+		return err
+	}
 	si, sn, err := parseShard(*shardFlag)
 	if err != nil {
 		return err
@@ -380,6 +386,9 @@ func depsPush(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	signKey := fs.String("sign-key", os.Getenv(signKeyEnv), "sign what is pushed with this private key: cosign's (cosign generate-key-pair; its password in $COSIGN_PASSWORD) or a PEM ECDSA, RSA or Ed25519 key (default $"+signKeyEnv+")")
 	names, err := parseInterleaved(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := applyConfig(fs, f.repo, stderr); err != nil {
 		return err
 	}
 	var signer *registry.Signer
@@ -453,6 +462,9 @@ func depsPull(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	verifyKey := fs.String("verify-key", os.Getenv(verifyKeyEnv), "accept only Cartridges signed by this public key (cosign.pub or a PEM public key; default $"+verifyKeyEnv+")")
 	names, err := parseInterleaved(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := applyConfig(fs, f.repo, stderr); err != nil {
 		return err
 	}
 	opts := registry.PullOptions{MaxCartridgeBytes: *maxBytes, MaxDatasetBytes: *maxData}

@@ -43,6 +43,7 @@ func init() {
 		"serve":      {"run the language server on stdin/stdout (for editors)", runServe},
 		"completion": {"print the shell completion script (completion bash | zsh | fish)", runCompletion},
 		"__complete": {"", runComplete},
+		"config":     {"show the effective configuration (.cartlsp.toml, the user's config.toml, defaults) and where each value comes from", runConfig},
 		"env":        {"list the environment variables cartlsp reads, their values and what they do", runEnv},
 		"version":    {"print the version, the commit it was built from, Go and the platform", runVersion},
 	}

@@ -96,6 +96,9 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	if len(pos) == 1 {
 		dir = pos[0]
 	}
+	if err := applyConfig(fs, dir, stderr); err != nil {
+		return err
+	}
 	budget, err := tf.budget()
 	if err != nil {
 		return err
