@@ -41,7 +41,7 @@ import {
 import { classifyStderr } from './logs';
 import { escapeHtml, fallbackHtml, nonce, panelPage } from './panelHtml';
 import { INSTALL_COMMAND, Resolution, repairBundledMode, resolveServerPath } from './serverPath';
-import { needsRestart, plainSection, toInitializationOptions } from './settings';
+import { explicitSettings, needsRestart } from './settings';
 import { CartridgeStatus, formatStatus, formatStopped, isModelError, modelFixFor, modelFixMessage, statusLine, statusTooltip } from './status';
 
 const SECTION = 'cartlsp';
@@ -88,6 +88,9 @@ class Controller implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (needsRestart((s) => e.affectsConfiguration(s))) {
           void this.restart();
+        } else if (e.affectsConfiguration(SECTION) && this.client?.state === State.Running) {
+          const config = vscode.workspace.getConfiguration(SECTION);
+          void this.client.sendNotification('workspace/didChangeConfiguration', { settings: explicitSettings((k) => config.inspect(k)) });
         }
       }),
     );
@@ -143,8 +146,9 @@ class Controller implements vscode.Disposable {
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-      initializationOptions: toInitializationOptions(plainSection(config)),
-      synchronize: { configurationSection: SECTION },
+      // Only what the user set, so that the repository's .cartlsp.toml
+      // applies under it (changes are sent by onDidChangeConfiguration).
+      initializationOptions: explicitSettings((k) => config.inspect(k)),
       outputChannel: this.output,
       stdioOptions: {
         stdout: (input, channel) => lines(input, (l) => channel.info(l)),

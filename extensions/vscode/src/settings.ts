@@ -16,6 +16,8 @@ const serverFields: Record<string, 'string' | 'int' | 'bool' | 'strings' | 'obje
   registryPlainHttp: 'bool',
   registryVerifyKey: 'string',
   trainBesideDependencies: 'bool',
+  method: 'string',
+  exclude: 'strings',
   autoTrain: 'bool',
   store: 'string',
   threads: 'int',
@@ -83,6 +85,65 @@ export function toInitializationOptions(section: Record<string, unknown> | undef
     }
   }
   return out;
+}
+
+/**
+ * The settings the extension contributes that the server reads, dotted as
+ * in package.json (cartlsp.<key>).
+ */
+export const serverKeys = [
+  'model', 'budget', 'method', 'p', 'device', 'exclude', 'dependencies', 'dependencyTokens', 'registry',
+  'registryPlainHttp', 'registryVerifyKey', 'trainBesideDependencies', 'autoTrain', 'store', 'threads',
+  'inContextTokens', 'ask.maxTokens', 'completion.maxTokens', 'completion.latencyMs', 'completion.contextTokens',
+];
+
+/** What WorkspaceConfiguration.inspect says of a key (the scopes that may set it). */
+export type Inspected = { globalValue?: unknown; workspaceValue?: unknown; workspaceFolderValue?: unknown } | undefined;
+
+/**
+ * The server's settings from the values the user set (in user, workspace or
+ * folder settings; the package's defaults are not sent): a setting the user
+ * did not set is null, which the server reads as "the configuration files'
+ * value, else its default" (docs/CONFIG.md), so that a repository's
+ * .cartlsp.toml applies unless the editor overrides it, and a setting taken
+ * out returns to it.
+ */
+export function explicitSettings(inspect: (key: string) => Inspected): ServerSettings {
+  const section: Record<string, unknown> = {};
+  for (const key of serverKeys) {
+    const i = inspect(key);
+    const v = i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue;
+    if (v !== undefined) {
+      setPath(section, key, v);
+    }
+  }
+  const out = toInitializationOptions(section);
+  for (const key of serverKeys) {
+    const [top, sub] = key.split('.');
+    if (sub === undefined) {
+      if (!(top in out)) {
+        out[top] = null;
+      }
+      continue;
+    }
+    const o = (out[top] ?? {}) as Record<string, unknown>;
+    if (!(sub in o)) {
+      o[sub] = null;
+    }
+    out[top] = o;
+  }
+  return out;
+}
+
+function setPath(obj: Record<string, unknown>, key: string, v: unknown): void {
+  const [top, sub] = key.split('.');
+  if (sub === undefined) {
+    obj[top] = v;
+    return;
+  }
+  const o = (typeof obj[top] === 'object' && obj[top] !== null ? obj[top] : {}) as Record<string, unknown>;
+  o[sub] = v;
+  obj[top] = o;
 }
 
 /** A plain JSON copy of a configuration object (VS Code's WorkspaceConfiguration has methods). */

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { needsRestart, plainSection, toInitializationOptions } from '../../src/settings';
+import { explicitSettings, needsRestart, plainSection, serverKeys, toInitializationOptions } from '../../src/settings';
 
 test('the defaults: empty strings and client settings are left out', () => {
   const section = {
@@ -51,4 +51,24 @@ test('plainSection drops methods (VS Code configuration objects have get/has/upd
 test('only a new server path restarts the server', () => {
   assert.equal(needsRestart((s) => s === 'cartlsp.serverPath'), true);
   assert.equal(needsRestart((s) => s === 'cartlsp.budget'), false);
+});
+
+test('explicitSettings: what the user set, null for the rest (the configuration files apply)', () => {
+  const set: Record<string, { globalValue?: unknown; workspaceValue?: unknown; workspaceFolderValue?: unknown }> = {
+    budget: { globalValue: 'small', workspaceValue: 'tiny' },
+    'completion.maxTokens': { workspaceFolderValue: 20 },
+    exclude: { globalValue: ['vendor/**', ' '] },
+    model: { globalValue: '' },
+  };
+  const out = explicitSettings((k) => set[k]);
+  assert.equal(out.budget, 'tiny');
+  assert.deepEqual(out.exclude, ['vendor/**']);
+  assert.equal(out.model, null); // empty: the files' model, else the default
+  assert.equal(out.method, null);
+  assert.deepEqual(out.completion, { maxTokens: 20, latencyMs: null, contextTokens: null });
+  assert.deepEqual(out.ask, { maxTokens: null });
+  for (const k of serverKeys) {
+    const [top, sub] = k.split('.');
+    assert.ok(top in out && (sub === undefined || sub in (out[top] as object)), `${k} is sent`);
+  }
 });
