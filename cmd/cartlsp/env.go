@@ -20,6 +20,7 @@ type envVar struct {
 // tools it drives that change what it does.
 var envVars = []envVar{
 	{Name: "CARTLSP_MODEL", Does: "the model every command uses without --model: a name (cartlsp model ls) or a GGUF file"},
+	{Name: "CARTLSP_CONFIG", Does: "the user's configuration file (default <user config>/cartlsp/config.toml; cartlsp config)"},
 	{Name: "CARTLSP_MODEL_DIR", Does: "the model cache (default <user cache>/cartlsp/models)"},
 	{Name: "CARTLSP_STORE", Does: "the Cartridge store (default <user cache>/cartlsp/store)"},
 	{Name: registryEnv, Does: "deps: where dependency Cartridges are shared (HOST/REPOSITORY, dir:PATH, https://URL)"},
@@ -31,6 +32,7 @@ var envVars = []envVar{
 	{Name: "CARTLSP_SKIP_HOOK", Does: "1: the git hooks skip their training for this git command"},
 	{Name: "HF_ENDPOINT", Does: "model pull --from hf: the Hugging Face endpoint"},
 	{Name: "HF_TOKEN", Does: "model pull --from hf: the Hugging Face token"},
+	{Name: "XDG_CONFIG_HOME", Does: "the user configuration directory the user's config.toml is in (Linux)"},
 	{Name: "XDG_CACHE_HOME", Does: "the user cache directory the model cache and store default to (Linux)"},
 	{Name: "GOGC", Does: "the Go garbage collector's target (cartlsp sets 25 unless given)"},
 	{Name: "CARTLSP_NOASM", Does: "1: the CPU kernels run in plain Go (for comparisons)"},
