@@ -276,6 +276,9 @@ func wordBefore(line string) string {
 
 // Completion offers the rest of the line as one item.
 func (s *Server) Completion(ctx context.Context, p *protocol.CompletionParams) (protocol.CompletionResult, error) {
+	if !s.config().Completion.Enable {
+		return &protocol.CompletionList{Items: []protocol.CompletionItem{}}, nil
+	}
 	c, err := s.continueAt(ctx, p.TextDocument.URI, p.Position, false)
 	if err != nil {
 		return nil, err
@@ -304,6 +307,9 @@ func (s *Server) Completion(ctx context.Context, p *protocol.CompletionParams) (
 
 // InlineCompletion (LSP 3.18) offers the rest of the block as ghost text.
 func (s *Server) InlineCompletion(ctx context.Context, p *protocol.InlineCompletionParams) (protocol.InlineCompletionResult, error) {
+	if !s.config().Completion.Enable {
+		return &protocol.InlineCompletionList{Items: []protocol.InlineCompletionItem{}}, nil
+	}
 	c, err := s.continueAt(ctx, p.TextDocument.URI, p.Position, true)
 	if err != nil {
 		return nil, err

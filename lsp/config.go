@@ -44,6 +44,13 @@ type Config struct {
 	InContextTokens int              `json:"inContextTokens"`
 	Ask             AskConfig        `json:"ask"`
 	Completion      CompletionConfig `json:"completion"`
+	Hover           HoverConfig      `json:"hover"`
+}
+
+// HoverConfig: whether hovering an identifier asks the model about it. Off
+// by default: a hover decodes on the CPU every time the pointer rests.
+type HoverConfig struct {
+	Enable bool `json:"enable"`
 }
 
 // AskConfig sizes answers to questions.
@@ -53,9 +60,12 @@ type AskConfig struct {
 
 // CompletionConfig sizes completions and bounds their latency.
 type CompletionConfig struct {
-	MaxTokens     int `json:"maxTokens"`
-	LatencyMs     int `json:"latencyMs"`
-	ContextTokens int `json:"contextTokens"`
+	// Enable: completions and inline completions are offered (an empty
+	// list when false, without touching the model).
+	Enable        bool `json:"enable"`
+	MaxTokens     int  `json:"maxTokens"`
+	LatencyMs     int  `json:"latencyMs"`
+	ContextTokens int  `json:"contextTokens"`
 }
 
 // DefaultDependencyTokens is dependencyTokens' default: room for ten of the
@@ -73,7 +83,7 @@ func DefaultConfig() Config {
 		DependencyTokens: DefaultDependencyTokens,
 		TrainBeside:      true,
 		Ask:              AskConfig{MaxTokens: 256},
-		Completion:       CompletionConfig{MaxTokens: 48, LatencyMs: 1500, ContextTokens: 384},
+		Completion:       CompletionConfig{Enable: true, MaxTokens: 48, LatencyMs: 1500, ContextTokens: 384},
 	}
 }
 

@@ -22,6 +22,9 @@ const maxIdentifierBytes = 256
 
 // Hover says what the identifier under the cursor is in this repository.
 func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.Hover, error) {
+	if !s.config().Hover.Enable {
+		return nil, nil // hover.enable is off (the default)
+	}
 	text, err := s.docs.text(p.TextDocument.URI, s.workspaceDir())
 	if err != nil {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("cartlsp: reading %s: %v", p.TextDocument.URI, err))

@@ -204,7 +204,7 @@ func TestCancel(t *testing.T) {
 func TestCompletionAndHover(t *testing.T) {
 	dir := gitRepo(t, goFiles())
 	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir())}, nil)
-	e.initialize(dir, map[string]any{"autoTrain": false, "completion": map[string]any{"latencyMs": 60000}})
+	e.initialize(dir, map[string]any{"autoTrain": false, "completion": map[string]any{"latencyMs": 60000}, "hover": map[string]any{"enable": true}})
 	ctx := context.Background()
 	u := uri.File(filepath.Join(dir, "shapes.go"))
 	text, _ := os.ReadFile(filepath.Join(dir, "shapes.go"))
@@ -254,6 +254,31 @@ func TestCompletionAndHover(t *testing.T) {
 	mc, ok := hover.Contents.(*protocol.MarkupContent)
 	if !ok || !strings.HasPrefix(mc.Value, "**Area**") || hover.Range == nil || hover.Range.Start.Character != 5 {
 		t.Errorf("hover: %+v", hover)
+	}
+
+	// The off switches: completion.enable false answers empty lists
+	// without the model; hover.enable false (the default) no hover.
+	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{
+		"completion": map[string]any{"enable": false}, "hover": nil}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.s.config().Completion.Enable && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	list = protocol.CompletionList{}
+	inline = protocol.InlineCompletionList{}
+	if err := e.call(ctx, "textDocument/completion", map[string]any{"textDocument": map[string]any{"uri": u}, "position": pos}, &list); err != nil || len(list.Items) != 0 {
+		t.Errorf("completion with completion.enable false: %+v %v", list, err)
+	}
+	if err := e.call(ctx, "textDocument/inlineCompletion", map[string]any{"textDocument": map[string]any{"uri": u}, "position": pos,
+		"context": map[string]any{"triggerKind": 1}}, &inline); err != nil || len(inline.Items) != 0 {
+		t.Errorf("inline completion with completion.enable false: %+v %v", inline, err)
+	}
+	var raw json.RawMessage
+	if err := e.call(ctx, "textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": u},
+		"position": map[string]any{"line": 3, "character": 7}}, &raw); err != nil || string(raw) != "null" {
+		t.Errorf("hover with hover.enable back to its default: %s %v", raw, err)
 	}
 }
 
@@ -603,7 +628,7 @@ func TestCartridgeNeverWaitsForTheCorpus(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	dir := gitRepo(t, goFiles())
 	e := newEditor(t, Options{Config: withModel(tinyModel(t), t.TempDir())}, nil)
-	e.initialize(dir, map[string]any{"autoTrain": false})
+	e.initialize(dir, map[string]any{"autoTrain": false, "hover": map[string]any{"enable": true}})
 	ctx := context.Background()
 	doc := string(uri.File(filepath.Join(dir, "shapes.go")))
 	missing := string(uri.File(filepath.Join(dir, "missing.go")))

@@ -173,9 +173,6 @@ class Controller implements vscode.Disposable {
         });
         return false;
       },
-      middleware: {
-        provideHover: (doc, pos, token, next) => (vscode.workspace.getConfiguration(SECTION).get<boolean>('hover.enable', true) ? next(doc, pos, token) : undefined),
-      },
     };
     const client = new LanguageClient('cartlsp', 'cartlsp', serverOptions, clientOptions);
     client.onNotification(STATUS_METHOD, (s: CartridgeStatus) => this.onStatus(s));

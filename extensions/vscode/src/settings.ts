@@ -2,7 +2,7 @@
 // (initializationOptions; docs/LSP.md "Configuration"). No vscode import.
 
 /** The settings the extension reads itself and does not send. */
-const clientOnly = new Set(['serverPath', 'trace', 'hover']);
+const clientOnly = new Set(['serverPath', 'trace']);
 
 /** The fields the server knows, with the types it accepts. */
 const serverFields: Record<string, 'string' | 'int' | 'bool' | 'strings' | 'object'> = {
@@ -24,15 +24,16 @@ const serverFields: Record<string, 'string' | 'int' | 'bool' | 'strings' | 'obje
   inContextTokens: 'int',
   ask: 'object',
   completion: 'object',
+  hover: 'object',
 };
 
 export type ServerSettings = Record<string, unknown>;
 
 /**
  * The initializationOptions for a settings section: the fields the server
- * knows, without the client's own (serverPath, trace, hover) and without empty values
+ * knows, without the client's own (serverPath, trace) and without empty values
  * (an empty model or store means the server's default, so it is left out);
- * nested sections (ask, completion) keep their numeric fields. Fields the
+ * nested sections (ask, completion, hover) keep their numeric and boolean fields. Fields the
  * server does not know are left out.
  */
 export function toInitializationOptions(section: Record<string, unknown> | undefined | null): ServerSettings {
@@ -72,6 +73,8 @@ export function toInitializationOptions(section: Record<string, unknown> | undef
           for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
             if (typeof v === 'number' && Number.isFinite(v)) {
               sub[k] = Math.trunc(v);
+            } else if (typeof v === 'boolean') {
+              sub[k] = v;
             }
           }
           if (Object.keys(sub).length > 0) {
@@ -94,7 +97,7 @@ export function toInitializationOptions(section: Record<string, unknown> | undef
 export const serverKeys = [
   'model', 'budget', 'method', 'p', 'device', 'exclude', 'dependencies', 'dependencyTokens', 'registry',
   'registryPlainHttp', 'registryVerifyKey', 'trainBesideDependencies', 'autoTrain', 'store', 'threads',
-  'inContextTokens', 'ask.maxTokens', 'completion.maxTokens', 'completion.latencyMs', 'completion.contextTokens',
+  'inContextTokens', 'ask.maxTokens', 'hover.enable', 'completion.enable', 'completion.maxTokens', 'completion.latencyMs', 'completion.contextTokens',
 ];
 
 /** What WorkspaceConfiguration.inspect says of a key (the scopes that may set it). */

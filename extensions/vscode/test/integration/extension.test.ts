@@ -38,7 +38,7 @@ test('the extension with the real language client and cartlsp serve', { skip: sk
   // CPU free until "Train now".
   process.env.CARTLSP_STORE = path.join(tmp, 'store');
   const fake = makeFake(
-    // The whole section, as VS Code sends it: the server ignores serverPath, hover and trace.
+    // The user's settings: the extension sends what the server reads (hover.enable too), not serverPath or trace.
     {
       serverPath: bin,
       model: modelPath(),

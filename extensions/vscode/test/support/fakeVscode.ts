@@ -145,9 +145,21 @@ export function makeFake(settings: Record<string, unknown>, opts: { chat?: boole
   // settings is the cartlsp section, nested as VS Code gives it: getConfiguration('cartlsp')
   // has its fields, getConfiguration().get('cartlsp') is the section (what the
   // language client sends in workspace/didChangeConfiguration).
+  // The section's values count as the user's settings (inspect's globalValue);
+  // dotted keys reach into nested ones (completion.latencyMs).
+  const inspectIn = (own: Record<string, unknown>, key: string) => {
+    let v: unknown = own;
+    for (const part of key.split('.')) {
+      if (typeof v !== 'object' || v === null || !(part in v)) {
+        return undefined;
+      }
+      v = (v as Record<string, unknown>)[part];
+    }
+    return { key, globalValue: v };
+  };
   const config = (section?: string) => {
     const own: Record<string, unknown> = section === 'cartlsp' ? settings : section === undefined ? { cartlsp: settings } : {};
-    return { ...own, get: (k: string, d?: unknown) => (k in own ? own[k] : d), has: (k: string) => k in own, inspect: () => undefined, update: async () => undefined };
+    return { ...own, get: (k: string, d?: unknown) => (k in own ? own[k] : d), has: (k: string) => k in own, inspect: (k: string) => inspectIn(own, k), update: async () => undefined };
   };
   const vscode: Record<string, unknown> = {
     version: '1.91.0',

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import { explicitSettings, needsRestart, plainSection, serverKeys, toInitializationOptions } from '../../src/settings';
 
-test('the defaults: empty strings and client settings are left out', () => {
+test('the defaults: empty strings and client settings are left out (hover.enable is the server\'s)', () => {
   const section = {
     serverPath: '',
     model: '',
@@ -27,6 +27,7 @@ test('the defaults: empty strings and client settings are left out', () => {
     threads: 0,
     completion: { latencyMs: 1500 },
     ask: { maxTokens: 256 },
+    hover: { enable: true },
   });
 });
 
@@ -65,8 +66,9 @@ test('explicitSettings: what the user set, null for the rest (the configuration 
   assert.deepEqual(out.exclude, ['vendor/**']);
   assert.equal(out.model, null); // empty: the files' model, else the default
   assert.equal(out.method, null);
-  assert.deepEqual(out.completion, { maxTokens: 20, latencyMs: null, contextTokens: null });
+  assert.deepEqual(out.completion, { enable: null, maxTokens: 20, latencyMs: null, contextTokens: null });
   assert.deepEqual(out.ask, { maxTokens: null });
+  assert.deepEqual(out.hover, { enable: null });
   for (const k of serverKeys) {
     const [top, sub] = k.split('.');
     assert.ok(top in out && (sub === undefined || sub in (out[top] as object)), `${k} is sent`);
