@@ -300,8 +300,10 @@ func (j *Job) Run(ctx context.Context) (*JobResult, error) {
 		Keys: tres.Prefix.K, Values: tres.Prefix.V,
 	}
 	if n := len(tres.Losses); n > 0 {
-		c.Meta.Metrics["loss_final"] = meanLosses(tres.Losses, 5, true)
-		c.Meta.Metrics["loss_first"] = meanLosses(tres.Losses, 5, false)
+		if l := meanLosses(tres.Losses, 5, true); !math.IsNaN(l) {
+			c.Meta.Metrics["loss_final"] = l
+			c.Meta.Metrics["loss_first"] = meanLosses(tres.Losses, 5, false)
+		}
 	}
 	if !math.IsNaN(tres.EvalLoss) {
 		c.Meta.Metrics["heldout_loss"] = tres.EvalLoss
@@ -458,7 +460,10 @@ func meanLosses(pts []LossPoint, n int, fromEnd bool) float64 {
 			k++
 		}
 	}
-	return s / float64(max(k, 1))
+	if k == 0 {
+		return math.NaN() // no step measured a loss
+	}
+	return s / float64(k)
 }
 
 // chatSlack is room for the chat template's own tokens around the system

@@ -14,8 +14,13 @@ import (
 // run's) and where the loss curve is.
 func (res *JobResult) WriteSummary(w io.Writer, files int, total time.Duration) {
 	tr := res.Train
-	fmt.Fprintf(w, "p=%d, %d conversations (%d student tokens per epoch), %d steps, loss %.4f → %.4f",
-		tr.Prefix.P, res.Conversations, res.StudentTokens, tr.Steps, res.Cartridge.Meta.Metrics["loss_first"], res.Cartridge.Meta.Metrics["loss_final"])
+	loss := "no loss measured"
+	m := res.Cartridge.Meta.Metrics
+	if first, ok := m["loss_first"]; ok {
+		loss = fmt.Sprintf("loss %.4g → %.4g (mean of the first and last 5 steps)", first, m["loss_final"])
+	}
+	fmt.Fprintf(w, "p=%d, %d conversations (%d student tokens per epoch), %d steps, %s",
+		tr.Prefix.P, res.Conversations, res.StudentTokens, tr.Steps, loss)
 	if !math.IsNaN(tr.EvalLoss) {
 		fmt.Fprintf(w, ", held-out %.4f", tr.EvalLoss)
 	}
