@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -42,7 +43,7 @@ type trainFlags struct {
 	method, out, work, data, description string
 	precision, teacher, cpuprofile       string
 	exclude, beside, replay              listFlag
-	fresh, quiet                         bool
+	fresh, quiet, json                   bool
 	replayFraction                       float64
 	budget                               func() (trainer.Budget, error) // --budget and its overrides
 }
@@ -56,6 +57,7 @@ func (t *trainFlags) register(fs *flag.FlagSet) {
 	fs.Var(&t.exclude, "exclude", "glob of files to leave out, matched against paths and their tails, e.g. '*_test.go' (repeatable, comma-separated)")
 	fs.StringVar(&t.description, "description", "", "one line describing the codebase, shown to the model during synthesis")
 	fs.BoolVar(&t.quiet, "quiet", false, "no progress bar")
+	fs.BoolVar(&t.json, "json", false, "print one JSON object when done (the Cartridge, whether it trained, steps, losses, times) instead of the summary; no progress bar")
 	fs.StringVar(&t.precision, "precision", "auto", "the student's weights in training: bf16 (on Intel AMX, about 2× faster per step; or AVX512-BF16), f32, or auto (bf16 where the CPU has AMX, else f32)")
 	fs.StringVar(&t.teacher, "teacher", "auto", "how the teacher writing the synthetic conversations runs: bf16 (the model's matrices dequantized to bf16 on Intel AMX; several times faster), exact (the quantized model, llama.cpp's numerics, as answers use), or auto (bf16 where the CPU has AMX)")
 	fs.StringVar(&t.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
@@ -175,12 +177,12 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	ev := progress.NewTraining(stderr, tf.quiet)
+	ev := progress.NewTraining(stderr, tf.quiet || tf.json)
 	defer ev.Finish()
 	newStudent := func() (*student.Model, error) { return student.New(l.file, l.be) }
 
 	if repo != nil && tf.out == "" {
-		return trainIntoStore(ctx, repo, rev, storeDir, wait, &storetrain.Builder{
+		return trainIntoStore(ctx, repo, rev, storeDir, wait, tf.json, &storetrain.Builder{
 			Infer: l.m, Chat: chat, Student: newStudent, Budget: budget, Method: tf.method, Filter: filter,
 			Description: tf.description, Scratch: scratch, Events: ev.Event, Teacher: teacher, TeacherName: teacherName,
 			Beside: tf.beside,
@@ -226,9 +228,56 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		}
 		return err
 	}
+	if tf.json {
+		return printJSON(stdout, trainResultJSON(out, "", "", true, "", res, time.Since(t0).Seconds()))
+	}
 	fmt.Fprintf(stdout, "wrote %s: ", out)
 	res.WriteSummary(stdout, len(corpus.Files), time.Since(t0))
 	return nil
+}
+
+// trainJSON is what train --json prints.
+type trainJSON struct {
+	Cartridge     string   `json:"cartridge"`
+	Entry         string   `json:"entry,omitempty"`  // the store's entry, in a repository
+	Commit        string   `json:"commit,omitempty"` // the commit it learned
+	Trained       bool     `json:"trained"`          // false: the store had it already
+	Parent        string   `json:"parent,omitempty"` // the entry an incremental training started from
+	P             int      `json:"p,omitempty"`
+	Conversations int      `json:"conversations,omitempty"`
+	Steps         int      `json:"steps,omitempty"`
+	LossFirst     *float64 `json:"loss_first,omitempty"` // mean of the first 5 steps
+	LossFinal     *float64 `json:"loss_final,omitempty"` // and of the last 5
+	HeldOutLoss   *float64 `json:"held_out_loss,omitempty"`
+	CorpusTokens  int      `json:"corpus_tokens,omitempty"`
+	SynthSeconds  float64  `json:"synth_seconds"`
+	TrainSeconds  float64  `json:"train_seconds"`
+	Seconds       float64  `json:"seconds"` // the whole command
+	LossCSV       string   `json:"loss_csv,omitempty"`
+}
+
+func trainResultJSON(path, entry, commit string, trained bool, parent string, res *trainer.JobResult, secs float64) trainJSON {
+	j := trainJSON{Cartridge: path, Entry: entry, Commit: commit, Trained: trained, Parent: parent, Seconds: secs}
+	if res == nil {
+		return j
+	}
+	j.Conversations, j.CorpusTokens, j.SynthSeconds, j.LossCSV = res.Conversations, res.CorpusTokens, res.SynthSeconds, res.LossCSV
+	if tr := res.Train; tr != nil {
+		j.Steps, j.TrainSeconds = tr.Steps, tr.Seconds
+		if tr.Prefix != nil {
+			j.P = tr.Prefix.P
+		}
+		if !math.IsNaN(tr.EvalLoss) {
+			j.HeldOutLoss = &tr.EvalLoss
+		}
+	}
+	if res.Cartridge != nil {
+		if v, ok := res.Cartridge.Meta.Metrics["loss_first"]; ok {
+			f := res.Cartridge.Meta.Metrics["loss_final"]
+			j.LossFirst, j.LossFinal = &v, &f
+		}
+	}
+	return j
 }
 
 // setPrecision applies --precision to the backend the student will use.
@@ -263,7 +312,7 @@ func precisionName(be backend.Backend) string {
 // trainIntoStore makes sure the commit's Cartridge is in the store: a
 // no-op when it is there (what a commit hook wants), an incremental
 // training when an ancestor's is.
-func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir string, wait bool, b *storetrain.Builder, ev *progress.Training, stdout, stderr io.Writer) error {
+func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir string, wait, asJSON bool, b *storetrain.Builder, ev *progress.Training, stdout, stderr io.Writer) error {
 	st, err := store.Open(storeDir)
 	if err != nil {
 		return err
@@ -273,6 +322,9 @@ func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir strin
 	if r, err := b.Lookup(repo, rev); err != nil {
 		return err
 	} else if r != nil {
+		if asJSON {
+			return printJSON(stdout, trainResultJSON(r.Path, r.Entry, r.Commit.Hash, false, "", nil, r.Seconds))
+		}
 		(&storetrain.Result{Result: *r}).WriteSummary(stdout, repo.Root)
 		return nil
 	}
@@ -287,10 +339,16 @@ func trainIntoStore(ctx context.Context, repo *indexer.Repo, rev, storeDir strin
 		case errors.Is(err, context.Canceled):
 			return fmt.Errorf("interrupted; the work is kept in the store: run the same command again to resume")
 		case errors.Is(err, store.ErrBusy):
+			if asJSON {
+				return fmt.Errorf("another cartlsp process is training %s; nothing done (--wait waits for it, then trains HEAD)", repo.Root)
+			}
 			fmt.Fprintf(stdout, "another cartlsp process is training %s; nothing done (--wait waits for it, then trains HEAD)\n", repo.Root)
 			return nil
 		}
 		return err
+	}
+	if asJSON {
+		return printJSON(stdout, trainResultJSON(res.Path, res.Entry, res.Commit.Hash, res.Trained, res.Parent, res.Job, res.Seconds))
 	}
 	res.WriteSummary(stdout, repo.Root)
 	return nil

@@ -256,6 +256,26 @@ func TestCLIJSONOutputs(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &r); code != 0 || err != nil || len(r.Hooks) != 4 || r.Hooks[0].Message != "not installed" || r.Location.Dir == "" {
 		t.Errorf("hook status --json: exit %d, %v\n%s", code, err, stdout)
 	}
+
+	// train --json: in the store (trained, then already there) and into a file.
+	writeRepo(t, repo)
+	hookGit(t, repo, "add", "-A")
+	hookGit(t, repo, "commit", "-q", "-m", "code")
+	st := filepath.Join(dir, "trainstore")
+	for i, want := range []bool{true, false} {
+		code, stdout, stderr := runCLI(t, append(append([]string{"train", "--json", "--model", modelPath, "--store", st}, tinyTrainFlags...), repo)...)
+		var j trainJSON
+		if err := json.Unmarshal([]byte(stdout), &j); code != 0 || err != nil || j.Trained != want || j.Cartridge == "" || j.Entry == "" || len(j.Commit) != 40 ||
+			want && (j.Steps == 0 || j.LossFinal == nil || j.P != 8) || strings.Contains(stderr, "it/s") {
+			t.Errorf("train --json #%d: exit %d, %v, %+v\n%s\n%s", i, code, err, j, stdout, stderr)
+		}
+	}
+	out := filepath.Join(dir, "x.cart")
+	code, stdout, stderr = runCLI(t, append(append([]string{"train", "--json", "--model", modelPath, "-o", out}, tinyTrainFlags...), repo)...)
+	var j trainJSON
+	if err := json.Unmarshal([]byte(stdout), &j); code != 0 || err != nil || !j.Trained || j.Cartridge != out || j.Steps == 0 {
+		t.Errorf("train --json -o: exit %d, %v, %+v\n%s\n%s", code, err, j, stdout, stderr)
+	}
 }
 
 func TestCLIAskAlone(t *testing.T) {
