@@ -27,10 +27,7 @@ func TestMain(m *testing.M) {
 func TestCLIConfig(t *testing.T) {
 	dir := t.TempDir()
 	modelPath := writeChatModel(t, dir)
-	repo := newHookRepo(t)
-	writeRepo(t, repo)
-	hookGit(t, repo, "add", "-A")
-	hookGit(t, repo, "commit", "-q", "-m", "code")
+	repo := committedRepo(t)
 	user := filepath.Join(dir, "user.toml")
 	os.WriteFile(user, []byte("threads = 1\nbudget = \"small\"\n"), 0o644)
 	t.Setenv("CARTLSP_CONFIG", user)

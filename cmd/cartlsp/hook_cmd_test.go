@@ -60,6 +60,17 @@ func hookGit(t *testing.T, dir string, args ...string) string {
 }
 
 // newHookRepo makes a repository with one commit.
+// committedRepo is a repository (newHookRepo) with writeRepo's files
+// committed.
+func committedRepo(t *testing.T) string {
+	t.Helper()
+	repo := newHookRepo(t)
+	writeRepo(t, repo)
+	hookGit(t, repo, "add", "-A")
+	hookGit(t, repo, "commit", "-q", "-m", "code")
+	return repo
+}
+
 func newHookRepo(t *testing.T) string {
 	t.Helper()
 	hookTestEnv(t)

@@ -24,10 +24,7 @@ func TestCLIServe(t *testing.T) {
 	dir := t.TempDir()
 	modelPath := writeChatModel(t, dir)
 	bin := buildCLI(t, dir)
-	repo := newHookRepo(t)
-	writeRepo(t, repo)
-	hookGit(t, repo, "add", "-A")
-	hookGit(t, repo, "commit", "-q", "-m", "code")
+	repo := committedRepo(t)
 
 	for _, c := range []struct {
 		name     string

@@ -168,10 +168,7 @@ func TestCLITrainAskErrors(t *testing.T) {
 func TestCLITrainSubdirectory(t *testing.T) {
 	dir := t.TempDir()
 	modelPath := writeChatModel(t, dir)
-	repo := newHookRepo(t)
-	writeRepo(t, repo)
-	hookGit(t, repo, "add", "-A")
-	hookGit(t, repo, "commit", "-q", "-m", "code")
+	repo := committedRepo(t)
 	out := filepath.Join(dir, "sub.cart")
 	sub := filepath.Join(repo, "internal")
 	args := append([]string{"train", "--model", modelPath, "-o", out}, tinyTrainFlags...)

@@ -25,10 +25,7 @@ var tinyTrainFlags = []string{"--threads", "1", "--budget", "tiny", "--conversat
 func TestCLITrainGitStore(t *testing.T) {
 	dir := t.TempDir()
 	modelPath := writeChatModel(t, dir)
-	repo := newHookRepo(t)
-	writeRepo(t, repo)
-	hookGit(t, repo, "add", "-A")
-	hookGit(t, repo, "commit", "-q", "-m", "code")
+	repo := committedRepo(t)
 	st := filepath.Join(dir, "store")
 	train := func() (string, string) {
 		t.Helper()
@@ -198,10 +195,7 @@ func buildCLI(t *testing.T, dir string) string {
 func TestCLIAskUsesStore(t *testing.T) {
 	dir := t.TempDir()
 	modelPath := writeChatModel(t, dir)
-	repo := newHookRepo(t)
-	writeRepo(t, repo)
-	hookGit(t, repo, "add", "-A")
-	hookGit(t, repo, "commit", "-q", "-m", "code")
+	repo := committedRepo(t)
 	st := filepath.Join(dir, "store")
 	common := []string{"--model", modelPath, "--store", st, "--budget", "tiny", "--threads", "1"}
 	ask := func() string {
