@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -275,8 +276,15 @@ func wordBefore(line string) string {
 }
 
 // Completion offers the rest of the line as one item.
+// completes reports whether completions are on for the document:
+// completion.enable, and its language not in completion.disabledLanguages.
+func (s *Server) completes(u uri.URI) bool {
+	c := s.config().Completion
+	return c.Enable && !slices.Contains(c.DisabledLanguages, s.docs.language(u))
+}
+
 func (s *Server) Completion(ctx context.Context, p *protocol.CompletionParams) (protocol.CompletionResult, error) {
-	if !s.config().Completion.Enable {
+	if !s.completes(p.TextDocument.URI) {
 		return &protocol.CompletionList{Items: []protocol.CompletionItem{}}, nil
 	}
 	c, err := s.continueAt(ctx, p.TextDocument.URI, p.Position, false)
@@ -307,7 +315,7 @@ func (s *Server) Completion(ctx context.Context, p *protocol.CompletionParams) (
 
 // InlineCompletion (LSP 3.18) offers the rest of the block as ghost text.
 func (s *Server) InlineCompletion(ctx context.Context, p *protocol.InlineCompletionParams) (protocol.InlineCompletionResult, error) {
-	if !s.config().Completion.Enable {
+	if !s.completes(p.TextDocument.URI) {
 		return &protocol.InlineCompletionList{Items: []protocol.InlineCompletionItem{}}, nil
 	}
 	c, err := s.continueAt(ctx, p.TextDocument.URI, p.Position, true)

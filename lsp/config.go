@@ -62,10 +62,13 @@ type AskConfig struct {
 type CompletionConfig struct {
 	// Enable: completions and inline completions are offered (an empty
 	// list when false, without touching the model).
-	Enable        bool `json:"enable"`
-	MaxTokens     int  `json:"maxTokens"`
-	LatencyMs     int  `json:"latencyMs"`
-	ContextTokens int  `json:"contextTokens"`
+	Enable bool `json:"enable"`
+	// DisabledLanguages are languageIds (as the editor names them:
+	// "markdown", "plaintext") whose documents get no completions.
+	DisabledLanguages []string `json:"disabledLanguages"`
+	MaxTokens         int      `json:"maxTokens"`
+	LatencyMs         int      `json:"latencyMs"`
+	ContextTokens     int      `json:"contextTokens"`
 }
 
 // DefaultDependencyTokens is dependencyTokens' default: room for ten of the
@@ -109,6 +112,7 @@ func (c Config) merge(raw []byte, t Training, base ...Config) (Config, []string,
 	next := c
 	next.Dependencies = slices.Clone(c.Dependencies)
 	next.Exclude = slices.Clone(c.Exclude)
+	next.Completion.DisabledLanguages = slices.Clone(c.Completion.DisabledLanguages)
 	from := DefaultConfig()
 	if len(base) > 0 {
 		from = base[0]

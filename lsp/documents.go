@@ -21,8 +21,9 @@ type documents struct {
 }
 
 type document struct {
-	text    string
-	version int32
+	text     string
+	version  int32
+	language string // the editor's languageId
 }
 
 func newDocuments() *documents { return &documents{docs: map[uri.URI]*document{}} }
@@ -30,7 +31,17 @@ func newDocuments() *documents { return &documents{docs: map[uri.URI]*document{}
 func (d *documents) open(p *protocol.DidOpenTextDocumentParams) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.docs[p.TextDocument.URI] = &document{text: p.TextDocument.Text, version: p.TextDocument.Version}
+	d.docs[p.TextDocument.URI] = &document{text: p.TextDocument.Text, version: p.TextDocument.Version, language: string(p.TextDocument.LanguageID)}
+}
+
+// language is an open document's languageId ("" when it is not open).
+func (d *documents) language(u uri.URI) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if doc := d.docs[u]; doc != nil {
+		return doc.language
+	}
+	return ""
 }
 
 func (d *documents) close(u uri.URI) {

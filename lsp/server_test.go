@@ -256,6 +256,19 @@ func TestCompletionAndHover(t *testing.T) {
 		t.Errorf("hover: %+v", hover)
 	}
 
+	// Per language: no completions in a language the setting names.
+	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{
+		"completion": map[string]any{"disabledLanguages": []string{"markdown", "go"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(e.s.config().Completion.DisabledLanguages) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	list = protocol.CompletionList{}
+	if err := e.call(ctx, "textDocument/completion", map[string]any{"textDocument": map[string]any{"uri": u}, "position": pos}, &list); err != nil || len(list.Items) != 0 {
+		t.Errorf("completion in a disabled language: %+v %v", list, err)
+	}
+
 	// The off switches: completion.enable false answers empty lists
 	// without the model; hover.enable false (the default) no hover.
 	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{

@@ -112,6 +112,15 @@ class Controller implements vscode.Disposable {
     reg('cartlsp.showStatus', () => this.showStatus());
     reg('cartlsp.openLogs', () => this.output.show(true));
     reg('cartlsp.restartServer', () => this.restart());
+    reg('cartlsp.toggleCompletions', () => this.toggleCompletions());
+  }
+
+  /** Flips cartlsp.completion.enable in the user's settings (the server gets it as any change). */
+  private async toggleCompletions(): Promise<void> {
+    const config = vscode.workspace.getConfiguration(SECTION);
+    const on = !config.get<boolean>('completion.enable', true);
+    await config.update('completion.enable', on, vscode.ConfigurationTarget.Global);
+    void vscode.window.showInformationMessage(`cartlsp: completions ${on ? 'on' : 'off'}`);
   }
 
   // ---- the language client ----

@@ -33,7 +33,7 @@ export type ServerSettings = Record<string, unknown>;
  * The initializationOptions for a settings section: the fields the server
  * knows, without the client's own (serverPath, trace) and without empty values
  * (an empty model or store means the server's default, so it is left out);
- * nested sections (ask, completion, hover) keep their numeric and boolean fields. Fields the
+ * nested sections (ask, completion, hover) keep their numeric, boolean and string-list fields. Fields the
  * server does not know are left out.
  */
 export function toInitializationOptions(section: Record<string, unknown> | undefined | null): ServerSettings {
@@ -75,6 +75,8 @@ export function toInitializationOptions(section: Record<string, unknown> | undef
               sub[k] = Math.trunc(v);
             } else if (typeof v === 'boolean') {
               sub[k] = v;
+            } else if (Array.isArray(v)) {
+              sub[k] = v.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => x.trim());
             }
           }
           if (Object.keys(sub).length > 0) {
@@ -97,7 +99,7 @@ export function toInitializationOptions(section: Record<string, unknown> | undef
 export const serverKeys = [
   'model', 'budget', 'method', 'p', 'device', 'exclude', 'dependencies', 'dependencyTokens', 'registry',
   'registryPlainHttp', 'registryVerifyKey', 'trainBesideDependencies', 'autoTrain', 'store', 'threads',
-  'inContextTokens', 'ask.maxTokens', 'hover.enable', 'completion.enable', 'completion.maxTokens', 'completion.latencyMs', 'completion.contextTokens',
+  'inContextTokens', 'ask.maxTokens', 'hover.enable', 'completion.enable', 'completion.disabledLanguages', 'completion.maxTokens', 'completion.latencyMs', 'completion.contextTokens',
 ];
 
 /** What WorkspaceConfiguration.inspect says of a key (the scopes that may set it). */

@@ -14,7 +14,7 @@ test('activation registers the commands and @cartridge; a wrong serverPath says 
   const ext = loadExtension(fake);
   const ctx = fakeContext();
   await ext.activate(ctx);
-  assert.deepEqual([...fake.commands.keys()].sort(), ['cartlsp.askRepository', 'cartlsp.askSelection', 'cartlsp.openLogs', 'cartlsp.pullDependencies', 'cartlsp.restartServer', 'cartlsp.showStatus', 'cartlsp.trainNow']);
+  assert.deepEqual([...fake.commands.keys()].sort(), ['cartlsp.askRepository', 'cartlsp.askSelection', 'cartlsp.openLogs', 'cartlsp.pullDependencies', 'cartlsp.restartServer', 'cartlsp.showStatus', 'cartlsp.toggleCompletions', 'cartlsp.trainNow']);
   assert.deepEqual([...fake.participants.keys()], ['cartlsp.cartridge']);
   assert.equal(fake.errors.length, 1);
   assert.match(fake.errors[0], /^cartlsp\.serverPath is "\/nonexistent\/cartlsp", but \/nonexistent\/cartlsp is not an executable file/);

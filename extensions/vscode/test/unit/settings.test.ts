@@ -66,7 +66,7 @@ test('explicitSettings: what the user set, null for the rest (the configuration 
   assert.deepEqual(out.exclude, ['vendor/**']);
   assert.equal(out.model, null); // empty: the files' model, else the default
   assert.equal(out.method, null);
-  assert.deepEqual(out.completion, { enable: null, maxTokens: 20, latencyMs: null, contextTokens: null });
+  assert.deepEqual(out.completion, { enable: null, disabledLanguages: null, maxTokens: 20, latencyMs: null, contextTokens: null });
   assert.deepEqual(out.ask, { maxTokens: null });
   assert.deepEqual(out.hover, { enable: null });
   for (const k of serverKeys) {
