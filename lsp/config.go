@@ -69,6 +69,13 @@ type CompletionConfig struct {
 	MaxTokens         int      `json:"maxTokens"`
 	LatencyMs         int      `json:"latencyMs"`
 	ContextTokens     int      `json:"contextTokens"`
+	// FIM: the prompt holds up to SuffixTokens tokens of the text after the
+	// cursor as well (fill-in-the-middle), when the model has FIM tokens.
+	FIM          bool `json:"fim"`
+	SuffixTokens int  `json:"suffixTokens"`
+	// DebounceMs: a completion the editor asked for as you type waits this
+	// long first, and does not run when the next keystroke's supersedes it.
+	DebounceMs int `json:"debounceMs"`
 }
 
 // DefaultDependencyTokens is dependencyTokens' default: room for ten of the
@@ -86,7 +93,8 @@ func DefaultConfig() Config {
 		DependencyTokens: DefaultDependencyTokens,
 		TrainBeside:      true,
 		Ask:              AskConfig{MaxTokens: 256},
-		Completion:       CompletionConfig{Enable: true, MaxTokens: 48, LatencyMs: 1500, ContextTokens: 384},
+		Completion: CompletionConfig{Enable: true, MaxTokens: 48, LatencyMs: 1500, ContextTokens: 384,
+			FIM: true, SuffixTokens: 64, DebounceMs: 100},
 	}
 }
 
@@ -212,6 +220,8 @@ func (c Config) validate(t Training) error {
 		{"completion.maxTokens", c.Completion.MaxTokens, 1, 1024},
 		{"completion.latencyMs", c.Completion.LatencyMs, 1, 600_000},
 		{"completion.contextTokens", c.Completion.ContextTokens, 1, 1 << 16},
+		{"completion.suffixTokens", c.Completion.SuffixTokens, 0, 1 << 16},
+		{"completion.debounceMs", c.Completion.DebounceMs, 0, 10_000},
 	}
 	for _, k := range checks {
 		if k.v < k.min || k.v > k.max {
@@ -245,7 +255,7 @@ const questionTokens = 512
 // context for a request: a question and its answer, or a completion's
 // context and its continuation.
 func (c Config) requestTokens() int {
-	return max(questionTokens+max(c.Ask.MaxTokens, hoverTokens), c.Completion.ContextTokens+c.Completion.MaxTokens)
+	return max(questionTokens+max(c.Ask.MaxTokens, hoverTokens), c.Completion.ContextTokens+c.Completion.SuffixTokens+3+c.Completion.MaxTokens)
 }
 
 // modelKey is what, when it changes, needs the model loaded again.

@@ -98,6 +98,7 @@ type Tokenizer struct {
 	specials     []int32 // control, user-defined and unknown tokens, longest text first
 
 	bos, eos, eot, pad, unk int
+	fim                     [3]int // fill-in-the-middle prefix, suffix, middle; -1: none
 	eog                     map[int]bool
 	addBOS                  bool
 	chatTemplate            string
@@ -281,6 +282,7 @@ func New(v Vocab) (*Tokenizer, error) {
 		}
 	}
 	t.bos, t.eos, t.eot, t.pad, t.unk = ids["bos"], ids["eos"], ids["eot"], ids["pad"], ids["unk"]
+	t.fim = [3]int{ids["fim_pre"], ids["fim_suf"], ids["fim_mid"]}
 
 	// Special tokens, longest text first (ties: lower id first).
 	for i, a := range t.attrs {
@@ -343,6 +345,15 @@ func (t *Tokenizer) EOT() int { return t.eot }
 // PAD and UNK return those token ids, or -1.
 func (t *Tokenizer) PAD() int { return t.pad }
 func (t *Tokenizer) UNK() int { return t.unk }
+
+// FIM returns the fill-in-the-middle tokens (Qwen2.5-Coder's
+// <|fim_prefix|>, <|fim_suffix|>, <|fim_middle|>; from the metadata or
+// found by their texts, as llama.cpp finds them) and whether the vocabulary
+// has all three.
+func (t *Tokenizer) FIM() (prefix, suffix, middle int, ok bool) {
+	p, s, m := t.fim[0], t.fim[1], t.fim[2]
+	return p, s, m, p >= 0 && s >= 0 && m >= 0
+}
 
 // AddBOS reports whether the model wants BOS prepended to a prompt.
 func (t *Tokenizer) AddBOS() bool { return t.addBOS }

@@ -207,6 +207,39 @@ func TestEOGRules(t *testing.T) {
 	}
 }
 
+// TestFIM: the fill-in-the-middle tokens come from the metadata or are
+// found by their texts; a vocabulary without all three has none.
+func TestFIM(t *testing.T) {
+	v := synthVocab()
+	if _, _, _, ok := mustNew(t, v).FIM(); ok {
+		t.Error("a vocabulary without FIM tokens reports FIM")
+	}
+	v.Tokens = append(v.Tokens, "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<SUF>")
+	v.Types = append(v.Types, TypeNormal, TypeNormal, TypeNormal, TypeNormal)
+	n := len(v.Tokens)
+	p, s, m, ok := mustNew(t, v).FIM()
+	if !ok || p != n-4 || m != n-3 || s != n-2 { // by text, the lowest id of the candidates
+		t.Errorf("FIM by text = %d %d %d %v; want %d %d %d", p, s, m, ok, n-4, n-2, n-3)
+	}
+	v.Extra = map[string]int{"fim_suf": n - 1}
+	if _, s, _, _ := mustNew(t, v).FIM(); s != n-1 {
+		t.Errorf("FIM suffix from the metadata = %d; want %d", s, n-1)
+	}
+	tk := mustNew(t, v)
+	if got := tk.Encode("a<|fim_prefix|>", true); got[len(got)-1] != n-4 {
+		t.Errorf("a FIM token found by text is not split out as a special token: %v", got)
+	}
+}
+
+func mustNew(t *testing.T, v Vocab) *Tokenizer {
+	t.Helper()
+	tk, err := New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
 func TestFromGGUFSynthetic(t *testing.T) {
 	v := synthVocab()
 	// addBOS: -1 leaves tokenizer.ggml.add_bos_token out.
