@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +27,18 @@ type CompleteOptions struct {
 	SuffixTokens int
 	Block        bool // the rest of the block, not only of the line
 	Fences       bool // a Markdown fence line ends a block (false in Markdown, where it is text)
+	// PromptTime, when > 0, caps the prefill: once the Completer knows the
+	// machine's prefill rate (from its earlier completions), a prompt whose
+	// new tokens would take longer loses tokens of the text before the
+	// cursor from its start, in steps of cutStep tokens, so that the first
+	// suggestion of a typing run comes in time. The cut stays for the next
+	// keystrokes of the run, whose prompts then reuse the cache.
+	PromptTime time.Duration
 }
+
+// cutStep is the granularity of a prompt cut by PromptTime: a coarse cut
+// is the same for the next keystrokes.
+const cutStep = 32
 
 // Completion is the model's continuation of a document at a cursor.
 type Completion struct {
@@ -44,6 +56,7 @@ type Completion struct {
 	FIM   bool // the prompt held the text after the cursor
 
 	PromptTokens int // tokens of the prompt, the Prefix not counted
+	Cut          int // tokens of the text before the cursor PromptTime cut from the prompt
 	Prefilled    int // of them, those not reused from the last completion's cache
 	Generated    int
 	Prefill      time.Duration       // of the Prefilled tokens
@@ -63,6 +76,19 @@ type Completer struct {
 	cache *model.KVCache
 	pre   *Prefix // what cache holds first
 	toks  []int   // the prompt tokens cache holds after pre
+	// full is the last prompt before a PromptTime cut, cut how many of its
+	// text tokens were dropped.
+	full []int
+	cut  int
+	rate float64 // prefill tokens per second, measured (0: not yet)
+}
+
+// Forget drops the cache of the last completion (the next one prefills its
+// whole prompt) but keeps the prefill rate measured.
+func (c *Completer) Forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cache, c.pre, c.toks, c.full, c.cut = nil, nil, nil, nil, 0
 }
 
 // Complete continues the document whose text before the cursor is before
@@ -79,7 +105,7 @@ func (c *Completer) Complete(ctx context.Context, m *model.Model, tok *tokenizer
 	}
 	var b strings.Builder
 	stop := LineStop(p.Line, o.Block, o.Fences)
-	res, err := c.generate(ctx, m, tok, pre, p.IDs, o.MaxTokens, func(piece string) error {
+	res, err := c.generate(ctx, m, tok, pre, p, o, func(piece string) error {
 		b.WriteString(piece)
 		if t, end := stop(b.String()); end {
 			b.Reset()
@@ -88,6 +114,7 @@ func (c *Completer) Complete(ctx context.Context, m *model.Model, tok *tokenizer
 		}
 		return nil
 	})
+	out.PromptTokens, out.Cut = res.promptTokens, res.cut
 	out.Prefilled, out.Generated, out.Reason = res.PromptTokens, len(res.Tokens), res.Reason
 	out.Prefill, out.Decode = res.Prefill, res.Decode
 	if errors.Is(err, errCompletionEnd) {
@@ -131,6 +158,8 @@ type Prompt struct {
 	Line        string // the prompt's last line (the cursor's line, up to Word)
 	Word, Space string // as in Completion
 	FIM         bool   // IDs hold the text after the cursor too
+	// IDs[Text:TextEnd] are the tokens of the text before the cursor.
+	Text, TextEnd int
 }
 
 // CompletionPrompt is the prompt Complete decodes after: the end of the
@@ -158,9 +187,10 @@ func CompletionPrompt(tok *tokenizer.Tokenizer, before, after string, o Complete
 		ids = ids[len(ids)-o.ContextTokens:]
 	}
 	if len(ids) == 0 || !fim {
-		p.IDs = ids
+		p.IDs, p.TextEnd = ids, len(ids)
 		return p
 	}
+	p.Text, p.TextEnd = 1, 1+len(ids)
 	suf := tok.Encode(suffixWindow(after, o.SuffixTokens), false)
 	if len(suf) > o.SuffixTokens {
 		suf = suf[:o.SuffixTokens]
@@ -210,37 +240,81 @@ func suffixWindow(after string, tokens int) string {
 	return w
 }
 
-// generate continues ids after pre, reusing the cache of the last
-// completion for their common start.
-func (c *Completer) generate(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, pre *Prefix, ids []int,
-	maxTokens int, onText func(string) error) (generate.Result, error) {
+type genResult struct {
+	generate.Result
+	promptTokens, cut int
+}
+
+// generate continues prompt p after pre, reusing the cache of the last
+// completion for their common start, and cutting p by o.PromptTime.
+func (c *Completer) generate(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, pre *Prefix, p Prompt,
+	o CompleteOptions, onText func(string) error) (genResult, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	keep := 0
 	n := pre.Len()
-	if c.cache != nil && c.pre == pre && c.cache.MaxLen() >= n+len(ids)+maxTokens+1 {
-		for keep < len(ids) && keep < len(c.toks) && ids[keep] == c.toks[keep] {
-			keep++
+	reuse := c.cache != nil && c.pre == pre && c.cache.MaxLen() >= n+len(p.IDs)+o.MaxTokens+1
+	common := func(ids []int) int {
+		k := 0
+		for k < len(ids) && k < len(c.toks) && ids[k] == c.toks[k] {
+			k++
 		}
-		keep = min(keep, len(ids)-1) // the last token is fed again for its logits
+		return min(k, len(ids)-1) // the last token is fed again for its logits
+	}
+	cutAt := func(cut int) []int {
+		if cut == 0 {
+			return p.IDs
+		}
+		return append(slices.Clip(p.IDs[:p.Text]), p.IDs[p.Text+cut:]...)
+	}
+	ids, cut := p.IDs, 0
+	if o.PromptTime > 0 && c.rate > 0 {
+		allowed := max(int(c.rate*o.PromptTime.Seconds()), 1)
+		fresh := func(cut int) int {
+			if !reuse {
+				return len(p.IDs) - cut
+			}
+			return len(p.IDs) - cut - common(cutAt(cut))
+		}
+		// The last cut when this prompt continues the last one's, else none;
+		// then more in steps while the prefill would take too long.
+		if c.cut > 0 && c.cut < p.TextEnd-p.Text && len(c.full) > p.Text+c.cut && slices.Equal(c.full[:p.Text+c.cut], p.IDs[:p.Text+c.cut]) {
+			cut = c.cut
+		}
+		for fresh(cut) > allowed && cut+cutStep < p.TextEnd-p.Text {
+			cut += cutStep
+		}
+		ids = cutAt(cut)
+	}
+	keep := 0
+	if reuse {
+		keep = common(ids)
 		c.cache.Truncate(0, n+keep)
 	} else {
-		cache, err := pre.NewCache(m, 2*len(ids)+maxTokens+64)
+		cache, err := pre.NewCache(m, 2*len(p.IDs)+o.MaxTokens+64)
 		if err != nil {
-			return generate.Result{}, err
+			return genResult{}, err
 		}
 		c.cache, c.pre = cache, pre
 	}
 	c.toks = ids[:keep]
-	res, err := generate.Run(ctx, m, tok, c.cache, 0, ids[keep:], generate.Options{MaxTokens: maxTokens}, onText)
+	c.full, c.cut = p.IDs, cut
+	res, err := generate.Run(ctx, m, tok, c.cache, 0, ids[keep:], generate.Options{MaxTokens: o.MaxTokens}, onText)
 	if c.cache.Len(0) >= n+len(ids) {
 		c.cache.Truncate(0, n+len(ids))
 		c.toks = append([]int(nil), ids...)
+		if res.PromptTokens >= 16 && res.Prefill > 0 {
+			r := float64(res.PromptTokens) / res.Prefill.Seconds()
+			if c.rate == 0 {
+				c.rate = r
+			} else {
+				c.rate = 0.7*c.rate + 0.3*r
+			}
+		}
 	} else {
 		// The prompt did not go in whole (cancelled during prefill): keep what is known.
 		c.cache.Truncate(0, n+keep)
 	}
-	return res, err
+	return genResult{Result: res, promptTokens: len(ids), cut: cut}, err
 }
 
 // SplitCursor splits the text before the cursor into the prompt (without

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cartlsp/cartlsp/runtime/model/modeltest"
 )
@@ -167,5 +168,44 @@ func TestCompleteFIMRealModel(t *testing.T) {
 	t.Logf("FIM: %q (space %q, %d generated, %s)", got.Text, got.Space, got.Generated, got.Reason)
 	if !got.FIM || strings.TrimSpace(got.Text) != "+ b" {
 		t.Errorf("FIM completion %q (FIM %v); want \"+ b\"", got.Text, got.FIM)
+	}
+}
+
+// TestCompleterPromptTime: with a known prefill rate, a prompt whose
+// prefill would take longer than PromptTime loses tokens of the text
+// before the cursor from its start, and the next keystroke keeps that cut
+// and reuses the cache.
+func TestCompleterPromptTime(t *testing.T) {
+	m, tok, _ := tinyChat(t, 512)
+	var pre *Prefix
+	var c Completer
+	c.rate = 1000 // tokens/s: 50 ms allow 50 tokens
+	doc := strings.Repeat("x := y + z\n", 20)
+	o := CompleteOptions{MaxTokens: 2, ContextTokens: 256, PromptTime: 50 * time.Millisecond}
+	ctx := context.Background()
+	full := len(CompletionPrompt(tok, doc+"q", "", o).IDs)
+	first, err := c.Complete(ctx, m, tok, pre, doc+"q", "", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Cut == 0 || first.Cut%cutStep != 0 || first.PromptTokens != full-first.Cut || first.Prefilled > 50 {
+		t.Errorf("first: cut %d of %d, prompt %d, prefilled %d; want a cut in steps of %d leaving ≤ 50 to prefill",
+			first.Cut, full, first.PromptTokens, first.Prefilled, cutStep)
+	}
+	next, err := c.Complete(ctx, m, tok, pre, doc+"qr", "", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Cut != first.Cut || next.Prefilled > 3 {
+		t.Errorf("next keystroke: cut %d (first %d), prefilled %d; want the same cut and the cache reused", next.Cut, first.Cut, next.Prefilled)
+	}
+	c.Forget()
+	c.rate = 1000
+	other, err := c.Complete(ctx, m, tok, pre, "short", "", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Cut != 0 {
+		t.Errorf("a prompt that fits was cut by %d", other.Cut)
 	}
 }

@@ -108,6 +108,7 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 		ContextTokens: cfg.ContextTokens,
 		Block:         block,
 		Fences:        !isMarkdown(u),
+		PromptTime:    time.Duration(cfg.PromptMs) * time.Millisecond,
 	}
 	if cfg.FIM {
 		o.SuffixTokens = cfg.SuffixTokens

@@ -73,6 +73,10 @@ type CompletionConfig struct {
 	// cursor as well (fill-in-the-middle), when the model has FIM tokens.
 	FIM          bool `json:"fim"`
 	SuffixTokens int  `json:"suffixTokens"`
+	// PromptMs caps the prefill of a completion's prompt: once the server
+	// knows the machine's prefill rate, a prompt that would take longer is
+	// cut from its start (answer.CompleteOptions.PromptTime). 0: no cap.
+	PromptMs int `json:"promptMs"`
 	// DebounceMs: a completion the editor asked for as you type waits this
 	// long first, and does not run when the next keystroke's supersedes it.
 	DebounceMs int `json:"debounceMs"`
@@ -94,7 +98,7 @@ func DefaultConfig() Config {
 		TrainBeside:      true,
 		Ask:              AskConfig{MaxTokens: 256},
 		Completion: CompletionConfig{Enable: true, MaxTokens: 48, LatencyMs: 1500, ContextTokens: 384,
-			FIM: true, SuffixTokens: 64, DebounceMs: 100},
+			FIM: true, SuffixTokens: 64, PromptMs: 500, DebounceMs: 100},
 	}
 }
 
@@ -222,6 +226,7 @@ func (c Config) validate(t Training) error {
 		{"completion.contextTokens", c.Completion.ContextTokens, 1, 1 << 16},
 		{"completion.suffixTokens", c.Completion.SuffixTokens, 0, 1 << 16},
 		{"completion.debounceMs", c.Completion.DebounceMs, 0, 10_000},
+		{"completion.promptMs", c.Completion.PromptMs, 0, 600_000},
 	}
 	for _, k := range checks {
 		if k.v < k.min || k.v > k.max {

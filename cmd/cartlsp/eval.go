@@ -22,6 +22,8 @@ const evalUsage = "eval --questions Q.jsonl --corpus DIR [--exclude GLOB,...] [-
 	"                   [--conditions none,icl,cartridge,ntp] [--gen 96] [--limit N] [--out PREFIX]"
 
 const evalHelp = `
+With --completion DIR it measures code completion instead (cartlsp eval --completion --help).
+
 Conditions (each answers the same questions; default: every one whose input is given):
   none       no context: the question alone
   icl        in-context learning: the corpus (--corpus) in a system turn before the question;
@@ -38,6 +40,11 @@ Writes PREFIX.md and PREFIX.json and prints the summary table.
 `
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	for _, a := range args {
+		if a == "--completion" || a == "-completion" || strings.HasPrefix(a, "--completion=") || strings.HasPrefix(a, "-completion=") {
+			return runEvalCompletion(ctx, args, stdout, stderr)
+		}
+	}
 	fs := newFlags("eval", evalUsage, stderr)
 	base := fs.Usage
 	fs.Usage = func() {
