@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/cartlsp/cartlsp/runtime/model"
@@ -71,13 +70,4 @@ func median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
 	return s[len(s)/2]
-}
-
-// peakRSSMiB is the process's peak resident set size.
-func peakRSSMiB() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Maxrss) / 1024 // Linux reports KiB
 }
