@@ -3,6 +3,8 @@ package lsp
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +88,38 @@ func TestApplyFilesRefused(t *testing.T) {
 	raw, _ := json.Marshal(problems[0])
 	if !strings.Contains(string(raw), `"path":"/repo/.cartlsp.toml"`) {
 		t.Errorf("%s", raw)
+	}
+}
+
+// TestVSCodeExposesEverySetting: the VS Code extension contributes a
+// cartlsp.<key> setting for every server setting (and the editor's own:
+// serverPath, trace.server).
+func TestVSCodeExposesEverySetting(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "extensions", "vscode", "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg struct {
+		Contributes struct {
+			Configuration struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"configuration"`
+		} `json:"contributes"`
+	}
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	props := pkg.Contributes.Configuration.Properties
+	server := map[string]bool{}
+	for _, s := range Settings(DefaultConfig(), nil) {
+		server[s.Key] = true
+		if _, ok := props["cartlsp."+s.Key]; !ok {
+			t.Errorf("the VS Code extension has no setting cartlsp.%s", s.Key)
+		}
+	}
+	for k := range props {
+		if key := strings.TrimPrefix(k, "cartlsp."); !server[key] && key != "serverPath" && key != "trace.server" {
+			t.Errorf("the VS Code extension's %s is not a server setting", k)
+		}
 	}
 }

@@ -4,6 +4,7 @@
 // import (serverPath, status, settings, ask, panelHtml), tested with node --test.
 
 import * as cp from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -54,7 +55,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(controller);
   controller.registerCommands();
   controller.registerChatParticipant();
-  await controller.start();
+  await controller.startWhenAllowed();
 }
 
 export async function deactivate(): Promise<void> {
@@ -125,7 +126,34 @@ class Controller implements vscode.Disposable {
 
   // ---- the language client ----
 
+  /**
+   * Starts the server at activation, unless the workspace is untrusted (it starts when trust is granted)
+   * or no folder of it is inside a git repository (activation on start-up finished: it starts on the
+   * first command instead, so that a window without a repository never loads the model).
+   */
+  async startWhenAllowed(): Promise<void> {
+    if (vscode.workspace.isTrusted === false) {
+      this.showView(formatStopped('the workspace is not trusted; cartlsp starts when you trust it'));
+      this.disposables.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void this.start()));
+      return;
+    }
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    if (!folders.some((f) => gitRoot(f) !== undefined)) {
+      this.showView(formatStopped('no git repository in this workspace; a cartlsp command starts the server'));
+      return;
+    }
+    await this.start();
+  }
+
   async start(): Promise<void> {
+    if (vscode.workspace.isTrusted === false) {
+      void vscode.window.showWarningMessage('cartlsp runs only in a trusted workspace: it reads the repository and runs a local model on its code.', 'Manage Workspace Trust').then((p) => {
+        if (p) {
+          void vscode.commands.executeCommand('workbench.trust.manage');
+        }
+      });
+      return;
+    }
     if (!this.starting) {
       this.starting = this.doStart().finally(() => {
         this.starting = undefined;
@@ -244,9 +272,10 @@ class Controller implements vscode.Disposable {
     });
   }
 
+  /** The first workspace folder inside a git repository (a monorepo's subfolder too), else the first folder. */
   private workspaceFolder(): string | undefined {
-    const f = vscode.workspace.workspaceFolders?.[0];
-    return f && f.uri.scheme === 'file' ? f.uri.fsPath : undefined;
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    return folders.find((f) => gitRoot(f) !== undefined) ?? folders[0];
   }
 
   /** The running client, started when needed; undefined (with a message) when there is none. */
@@ -484,6 +513,9 @@ class Controller implements vscode.Disposable {
       response.markdown('cartlsp is not running: see **cartlsp: Open logs**, or run **cartlsp: Restart the server**.');
       return {};
     }
+    if (request.command === 'status' || request.command === 'train') {
+      return this.chatCommand(request.command, response);
+    }
     const selection = await this.chatSelection(client, request);
     const partial = newAskToken();
     let streamed = false;
@@ -517,6 +549,27 @@ class Controller implements vscode.Disposable {
     }
   }
 
+  /** `@cartridge /status` and `@cartridge /train`: the server's command, answered in the chat. */
+  private async chatCommand(command: 'status' | 'train', response: vscode.ChatResponseStream): Promise<vscode.ChatResult> {
+    try {
+      if (command === 'status') {
+        const s = (await this.executeServerCommand<CartridgeStatus>('cartlsp.status')) ?? this.lastStatus;
+        if (s) {
+          this.onStatus(s);
+          response.markdown(statusTooltip(s));
+        } else {
+          response.markdown('cartlsp has said nothing about its state yet.');
+        }
+      } else {
+        const r = await this.executeServerCommand<{ started: boolean; message?: string }>('cartlsp.train');
+        response.markdown(r?.message || (r?.started ? 'Training started: the status bar shows its progress.' : 'Nothing to train: HEAD has its Cartridge.'));
+      }
+      return {};
+    } catch (err) {
+      return { errorDetails: { message: `cartlsp: ${errorMessage(err)}` } };
+    }
+  }
+
   /** The first #selection / #file reference of a chat request, as ask params. */
   private async chatSelection(client: LanguageClient, request: vscode.ChatRequest): Promise<SelectionParams | undefined> {
     for (const ref of request.references ?? []) {
@@ -535,6 +588,18 @@ class Controller implements vscode.Disposable {
       }
     }
     return undefined;
+  }
+}
+
+/** The git repository's root at or above dir (a `.git` directory or file), or undefined. */
+export function gitRoot(dir: string): string | undefined {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, '.git'))) {
+      return d;
+    }
+    if (path.dirname(d) === d) {
+      return undefined;
+    }
   }
 }
 

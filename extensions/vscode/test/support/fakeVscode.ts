@@ -112,10 +112,29 @@ export interface Fake {
   statusTexts: string[];
   panelHtml: string[];
   logs: string[];
+  /** Grants workspace trust: runs the extension's onDidGrantWorkspaceTrust listeners. */
+  grantTrust: () => void;
 }
 
-export function makeFake(settings: Record<string, unknown>, opts: { chat?: boolean; workspaceFolder?: string } = {}): Fake {
-  const f: Fake = { vscode: {}, errors: [], infos: [], commands: new Map(), participants: new Map(), statusTexts: [], panelHtml: [], logs: [] };
+export function makeFake(settings: Record<string, unknown>, opts: { chat?: boolean; workspaceFolder?: string; trusted?: boolean } = {}): Fake {
+  const trustListeners: AnyFn[] = [];
+  let trusted = opts.trusted ?? true;
+  const f: Fake = {
+    vscode: {},
+    errors: [],
+    infos: [],
+    commands: new Map(),
+    participants: new Map(),
+    statusTexts: [],
+    panelHtml: [],
+    logs: [],
+    grantTrust: () => {
+      trusted = true;
+      for (const l of trustListeners) {
+        l();
+      }
+    },
+  };
   const noop = () => undefined;
   const disposable = { dispose: noop };
   const log = (level: string) => (m: unknown) => {
@@ -203,6 +222,13 @@ export function makeFake(settings: Record<string, unknown>, opts: { chat?: boole
       getConfiguration: config,
       onDidChangeConfiguration: event,
       workspaceFolders: folder ? [folder] : undefined,
+      get isTrusted() {
+        return trusted;
+      },
+      onDidGrantWorkspaceTrust: (l: AnyFn) => {
+        trustListeners.push(l);
+        return disposable;
+      },
       getWorkspaceFolder: () => folder,
       textDocuments: [],
       notebookDocuments: [],
