@@ -4,7 +4,7 @@ BIN     := bin/cartlsp
 MODEL    = $(shell $(BIN) model path)
 SMALL_MODEL = $(shell $(BIN) model path smollm2-135m)
 
-.PHONY: all build model demo test test-short vet nvim registry cosign fuzz soak vscode-test vsix bench bench-lsp parity-ref clean
+.PHONY: all build model demo test test-short vet nvim registry cosign fuzz soak vscode-test vsix vsix-all bench bench-lsp parity-ref clean
 
 all: build
 
@@ -67,6 +67,19 @@ vscode-test: build model
 VSIX_TARGET ?= linux-x64
 vsix: build
 	cd extensions/vscode && npm ci --no-audit --no-fund && node scripts/package.mjs --target $(VSIX_TARGET) --binary $(abspath $(BIN))
+
+# Every platform package, each with a cartlsp cross-compiled for it (pure Go, CGO off):
+# extensions/vscode/cartlsp-<target>-<version>.vsix for the targets below.
+VSIX_TARGETS := linux-x64:linux/amd64 linux-arm64:linux/arm64 darwin-x64:darwin/amd64 darwin-arm64:darwin/arm64 win32-x64:windows/amd64
+vsix-all:
+	cd extensions/vscode && npm ci --no-audit --no-fund
+	@set -e; for t in $(VSIX_TARGETS); do \
+		target=$${t%%:*}; goos=$${t#*:}; goarch=$${goos#*/}; goos=$${goos%/*}; \
+		out=bin/cross/$$target/cartlsp; [ $$goos = windows ] && out=$$out.exe; \
+		echo "vsix-all: $$target (GOOS=$$goos GOARCH=$$goarch)"; \
+		CGO_ENABLED=0 GOOS=$$goos GOARCH=$$goarch $(GO) build -trimpath -o $$out ./cmd/cartlsp; \
+		(cd extensions/vscode && node scripts/package.mjs --target $$target --binary $(CURDIR)/$$out); \
+	done
 
 # Neovim (Debian's 0.7 or newer) for the editor end-to-end test; installed when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)

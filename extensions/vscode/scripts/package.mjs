@@ -105,10 +105,9 @@ const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
 if (!fs.existsSync(vsce)) {
   fail('@vscode/vsce is not installed: run `npm ci` in extensions/vscode');
 }
-// --skip-license: the repository has no license file (package.json says UNLICENSED).
 // Relative links in README.md point into the repository on GitHub.
 const base = 'https://github.com/cartlsp/cartlsp/blob/HEAD/extensions/vscode';
-const args = [vsce, 'package', '--target', opts.target, '--out', out, '--skip-license', '--baseContentUrl', base, '--baseImagesUrl', base.replace('/blob/', '/raw/')];
+const args = [vsce, 'package', '--target', opts.target, '--out', out, '--baseContentUrl', base, '--baseImagesUrl', base.replace('/blob/', '/raw/')];
 console.log(`package: vsce ${args.slice(1).join(' ')}`);
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (r.status !== 0) {
