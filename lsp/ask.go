@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/cartlsp/cartlsp/answer"
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
 )
 
 // methodAsk is the question request.
@@ -45,6 +47,37 @@ type AskResult struct {
 	Note         string   `json:"note,omitempty"`
 	StopReason   string   `json:"stopReason"`
 	Timings      Timings  `json:"timings"`
+	// References are where the names the question and the answer mention
+	// are declared in the repository (at most maxReferences): the files the
+	// answer draws on, for the editor to link.
+	References []Reference `json:"references,omitempty"`
+}
+
+// Reference is a declaration an answer mentions.
+type Reference struct {
+	URI   uri.URI        `json:"uri"`
+	Range protocol.Range `json:"range"`
+	Name  string         `json:"name"`
+}
+
+// maxReferences bounds an answer's references.
+const maxReferences = 5
+
+// references are the declarations text mentions, as locations.
+func references(ctx context.Context, pre *prefix, text string) []Reference {
+	if pre == nil || pre.root == "" {
+		return nil
+	}
+	var out []Reference
+	for _, c := range pre.declarations(ctx).Cite(text, maxReferences) {
+		line := uint32(c.Line - 1)
+		out = append(out, Reference{
+			URI:   uri.File(filepath.Join(pre.root, filepath.FromSlash(c.Path))),
+			Range: protocol.Range{Start: protocol.Position{Line: line}, End: protocol.Position{Line: line}},
+			Name:  c.Name,
+		})
+	}
+	return out
 }
 
 // Timings are an answer's latencies and sizes.
@@ -120,6 +153,7 @@ func (s *Server) ask(ctx context.Context, p *AskParams) (*AskResult, error) {
 		StopReason: string(res.Stop),
 		Timings: Timings{FirstTokenMs: ms(first), TotalMs: ms(time.Since(t0)),
 			PromptTokens: res.PromptTokens, GeneratedTokens: len(res.Tokens)},
+		References: references(ctx, pre, question+"\n"+res.Text),
 	}, nil
 }
 

@@ -113,6 +113,10 @@ type contextSpec struct {
 	reserve         int
 	filter          string // the corpus filter, as it keys the prefix
 	why             string // why there is no Cartridge, for the answer's note
+	// sources loads the files answers cite (the commit's or the
+	// directory's; nil: none), whose paths are relative to root.
+	sources func(ctx context.Context) (*indexer.Corpus, error)
+	root    string
 }
 
 func (s contextSpec) id() string {
@@ -134,6 +138,29 @@ type prefix struct {
 	source                  string // source*: a dependency Cartridge alone is "none"
 	dependencies            []string
 	commit, cartridge, note string
+
+	// The files answers cite (contextSpec.sources, under root), indexed
+	// on the first answer that needs them.
+	sources   func(ctx context.Context) (*indexer.Corpus, error)
+	root      string
+	declsOnce sync.Once
+	decls     answer.Declarations
+}
+
+// declarations are the names the prefix's files declare (none when it has
+// no files, or they cannot be read).
+func (p *prefix) declarations(ctx context.Context) answer.Declarations {
+	p.declsOnce.Do(func() {
+		if p.sources == nil {
+			return
+		}
+		c, err := p.sources(ctx)
+		if err != nil {
+			return
+		}
+		p.decls = answer.IndexDeclarations(c)
+	})
+	return p.decls
 }
 
 // prefixFor returns the prefix spec describes: the one held, or one being
@@ -190,7 +217,7 @@ func (e *engine) build(id string, spec contextSpec, b *prefixBuild) {
 }
 
 func (e *engine) buildPrefix(ctx context.Context, spec contextSpec) (*prefix, error) {
-	p := &prefix{source: sourceNone, commit: spec.commit, dependencies: spec.depNames}
+	p := &prefix{source: sourceNone, commit: spec.commit, dependencies: spec.depNames, sources: spec.sources, root: spec.root}
 	files := spec.deps
 	if spec.cartridge != "" {
 		files = append(files[:len(files):len(files)], spec.cartridge)

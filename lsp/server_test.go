@@ -147,6 +147,23 @@ func TestTrainAskAndProgress(t *testing.T) {
 	if ans.Source != sourceCartridge || ans.Cartridge != ready.Cartridge || ans.Timings.GeneratedTokens == 0 {
 		t.Errorf("answer after training: %+v", ans)
 	}
+	// The answers cite where the names they mention are declared: Area
+	// (line 4) and Perimeter (first declared on line 9) in shapes.go.
+	for _, c := range []struct {
+		a    AskResult
+		name string
+		line uint32
+	}{{early, "Area", 3}, {ans, "Perimeter", 8}} {
+		found := false
+		for _, r := range c.a.References {
+			if r.Name == c.name {
+				found = r.Range.Start.Line == c.line && strings.HasSuffix(string(r.URI), "/shapes.go")
+			}
+		}
+		if !found {
+			t.Errorf("the answer about %s cites %+v; want shapes.go line %d", c.name, c.a.References, c.line+1)
+		}
+	}
 	var streamed strings.Builder
 	e.mu.Lock()
 	for _, p := range e.prog {

@@ -279,6 +279,7 @@ func (w *workspace) spec(cfg Config) contextSpec {
 	if w.follower != nil {
 		if cur := w.follower.Current(); cur != nil {
 			spec.cartridge, spec.commit = cur.Path, cur.Commit.Hash
+			w.withSources(&spec, cfg)
 			return spec
 		}
 	}
@@ -304,5 +305,24 @@ func (w *workspace) spec(cfg Config) contextSpec {
 			return indexer.LoadDir(ctx, w.dir, cfg.filter())
 		}
 	}
+	w.withSources(&spec, cfg)
 	return spec
+}
+
+// withSources sets where answers find the files they cite: the commit's
+// tree (the Cartridge's, or HEAD's), or the directory.
+func (w *workspace) withSources(spec *contextSpec, cfg Config) {
+	switch {
+	case w.repo != nil && spec.commit != "":
+		commit := spec.commit
+		spec.root = w.repo.Root
+		spec.sources = func(ctx context.Context) (*indexer.Corpus, error) {
+			return w.repo.Corpus(ctx, commit, cfg.filter())
+		}
+	case w.dir != "":
+		spec.root = w.dir
+		spec.sources = func(ctx context.Context) (*indexer.Corpus, error) {
+			return indexer.LoadDir(ctx, w.dir, cfg.filter())
+		}
+	}
 }

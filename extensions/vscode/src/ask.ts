@@ -35,6 +35,27 @@ export interface AskResult {
   note?: string;
   stopReason?: string;
   timings?: AskTimings;
+  /** Where the names the question and answer mention are declared: the files the answer draws on. */
+  references?: AskReference[];
+}
+
+/** A declaration an answer mentions (an LSP Location and the name). */
+export interface AskReference {
+  uri: string;
+  range: { start: { line: number; character: number }; end: { line: number; character: number } };
+  name: string;
+}
+
+/** "uuid.go:42" for a reference: its path relative to root when under it (else the file's name) and 1-based line. */
+export function referenceLabel(r: AskReference, root?: string): string {
+  let p = decodeURIComponent(r.uri.replace(/^file:\/\//, ''));
+  const base = root?.replace(/\/$/, '');
+  if (base && p.startsWith(`${base}/`)) {
+    p = p.slice(base.length + 1);
+  } else {
+    p = p.slice(p.lastIndexOf('/') + 1);
+  }
+  return `${p}:${r.range.start.line + 1}`;
 }
 
 /** A partial result of cartridge/ask: one new piece of the answer. */
@@ -234,7 +255,7 @@ const sourceNames: Record<string, string> = {
 };
 
 /** The line under an answer: where it came from, and how long it took. */
-export function resultFooter(r: AskResult): string {
+export function resultFooter(r: AskResult, root?: string): string {
   const parts: string[] = [];
   if (r.source) {
     let s = sourceNames[r.source] ?? r.source;
@@ -258,6 +279,10 @@ export function resultFooter(r: AskResult): string {
     parts.push(s);
   }
   let out = parts.length ? `*${parts.join(' · ')}*` : '';
+  if (r.references?.length) {
+    const refs = r.references.map((x) => `\`${x.name}\` ${referenceLabel(x, root)}`).join(', ');
+    out += `${out ? '\n\n' : ''}draws on: ${refs}`;
+  }
   if (r.note) {
     out += `${out ? '\n\n' : ''}> ${r.note.replace(/\n/g, '\n> ')}`;
   }

@@ -533,7 +533,11 @@ class Controller implements vscode.Disposable {
         if (!streamed && r.answer) {
           response.markdown(r.answer);
         }
-        const footer = resultFooter(r);
+        for (const ref of typeof response.reference === 'function' ? (r.references ?? []) : []) {
+          response.reference(new vscode.Location(vscode.Uri.parse(ref.uri), new vscode.Position(ref.range.start.line, 0)));
+        }
+        const folder = this.workspaceFolder();
+        const footer = resultFooter(r, folder && (gitRoot(folder) ?? folder));
         if (footer) {
           response.markdown(`\n\n${footer}`);
         }

@@ -105,4 +105,10 @@ test('an open code fence is closed while streaming; entries render newest first'
   assert.ok(md.indexOf('second') < md.indexOf('first'));
   assert.ok(md.includes('\n\n---\n\n'));
   assert.equal(resultFooter({ answer: '' }), '');
+  const refs = [
+    { uri: 'file:///src/repo/pkg/uuid.go', range: { start: { line: 41, character: 0 }, end: { line: 41, character: 0 } }, name: 'Parse' },
+    { uri: 'file:///elsewhere/x%20y.go', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, name: 'New' },
+  ];
+  assert.equal(resultFooter({ answer: 'a', references: refs }, '/src/repo/'), 'draws on: `Parse` pkg/uuid.go:42, `New` x y.go:1');
+  assert.equal(resultFooter({ answer: 'a', references: refs.slice(0, 1) }), 'draws on: `Parse` uuid.go:42');
 });
