@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -307,10 +308,59 @@ func shard(ds []deps.Dependency, i, n int) []deps.Dependency {
 	return out
 }
 
+// depResult is what deps train, push or pull did with one dependency, for
+// --json.
+type depResult struct {
+	ID        string `json:"id"` // module@version
+	Ecosystem string `json:"ecosystem"`
+	// State: train "trained" or "stored" (in the store already); push
+	// "pushed"; pull "pulled", "stored" or "missing" (the registry has none).
+	State     string `json:"state"`
+	Path      string `json:"path,omitempty"`      // the Cartridge in the store
+	Reference string `json:"reference,omitempty"` // push: LOCATION:TAG
+	Digest    string `json:"digest,omitempty"`    // push: the manifest's digest
+	Dataset   *bool  `json:"dataset,omitempty"`   // push, pull: whether the dataset came along
+	Signed    bool   `json:"signed,omitempty"`    // push: signed (now or before)
+}
+
+// depReport prints each dependency's line as it is done, or with --json
+// one object at the end: {"dependencies": [...]}.
+type depReport struct {
+	json    bool
+	stdout  io.Writer
+	results []depResult
+}
+
+func (r *depReport) add(d deps.Dependency, res depResult, format string, a ...any) {
+	res.ID, res.Ecosystem = d.ID(), string(d.Ecosystem)
+	r.results = append(r.results, res)
+	if !r.json {
+		fmt.Fprintf(r.stdout, format, a...)
+	}
+}
+
+// say prints a line that is not about one dependency (not with --json).
+func (r *depReport) say(format string, a ...any) {
+	if !r.json {
+		fmt.Fprintf(r.stdout, format, a...)
+	}
+}
+
+func (r *depReport) done() error {
+	if !r.json {
+		return nil
+	}
+	if r.results == nil {
+		r.results = []depResult{}
+	}
+	return json.NewEncoder(r.stdout).Encode(map[string]any{"dependencies": r.results})
+}
+
 func depsTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("deps", "deps train [--top N | --all] [--shard I/N] [MODULE@VERSION…]", stderr)
+	fs := newFlags("deps", "deps train [--top N | --all] [--shard I/N] [--json] [MODULE@VERSION…]", stderr)
 	var f depsFlags
 	f.register(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object when done: what was trained or found in the store (progress stays on stderr)")
 	top := fs.Int("top", 3, "with no MODULE@VERSION: train the N dependencies the repository uses most")
 	all := fs.Bool("all", false, "with no MODULE@VERSION: train every resolved dependency (for CI, with --shard)")
 	shardFlag := fs.String("shard", "", "train only part I of N of the list (I/N, deterministic), for a CI matrix")
@@ -343,9 +393,10 @@ func depsTrain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	list = shard(list, si, sn)
+	rep := &depReport{json: *asJSON, stdout: stdout}
 	if len(list) == 0 {
-		fmt.Fprintf(stdout, "nothing to train (see cartlsp deps ls)\n")
-		return nil
+		rep.say("nothing to train (see cartlsp deps ls)\n")
+		return rep.done()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
@@ -354,7 +405,8 @@ func depsTrain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if en, err := e.builder.LookupDependency(d); err != nil {
 			return err
 		} else if en != nil {
-			fmt.Fprintf(stdout, "%s: in the store already (%s)\n", d.ID(), filepath.Join(en.Dir, store.CartridgeName))
+			p := filepath.Join(en.Dir, store.CartridgeName)
+			rep.add(d, depResult{State: "stored", Path: p}, "%s: in the store already (%s)\n", d.ID(), p)
 			continue
 		}
 		dir, err := src.Dir(ctx, d)
@@ -373,15 +425,16 @@ func depsTrain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			return fmt.Errorf("%s: %w", d.ID(), err)
 		}
-		fmt.Fprintf(stdout, "%s: trained → %s\n", d.ID(), path)
+		rep.add(d, depResult{State: "trained", Path: path}, "%s: trained → %s\n", d.ID(), path)
 	}
-	return nil
+	return rep.done()
 }
 
 func depsPush(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("deps", "deps push --registry LOC [--sign-key KEY] [MODULE@VERSION…]", stderr)
+	fs := newFlags("deps", "deps push --registry LOC [--sign-key KEY] [--json] [MODULE@VERSION…]", stderr)
 	var f depsFlags
 	f.register(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object when done: what was pushed, where, with which digest")
 	noDataset := fs.Bool("no-dataset", false, "push the Cartridge alone, without the dataset it was trained on (which lets a repository's Cartridge trained beside it replay the dependency's conversations)")
 	signKey := fs.String("sign-key", os.Getenv(signKeyEnv), "sign what is pushed with this private key: cosign's (cosign generate-key-pair; its password in $COSIGN_PASSWORD) or a PEM ECDSA, RSA or Ed25519 key (default $"+signKeyEnv+")")
 	names, err := parseInterleaved(fs, args)
@@ -414,6 +467,7 @@ func depsPush(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	pushed := 0
+	rep := &depReport{json: *asJSON, stdout: stdout}
 	for _, d := range list {
 		en, err := e.builder.LookupDependency(d)
 		if err != nil {
@@ -430,8 +484,8 @@ func depsPush(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		withData := ", no dataset"
-		if files.Dataset != "" {
+		withData, hasData := ", no dataset", files.Dataset != ""
+		if hasData {
 			withData = ", with its dataset"
 		}
 		signed := ""
@@ -444,19 +498,22 @@ func depsPush(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				signed = ", signed"
 			}
 		}
-		fmt.Fprintf(stdout, "%s → %s:%s (%s%s%s)\n", d.ID(), f.location, a.Reference(), m.Digest, withData, signed)
+		rep.add(d, depResult{State: "pushed", Path: filepath.Join(en.Dir, store.CartridgeName), Reference: f.location + ":" + a.Reference(),
+			Digest: m.Digest.String(), Dataset: &hasData, Signed: signed != ""},
+			"%s → %s:%s (%s%s%s)\n", d.ID(), f.location, a.Reference(), m.Digest, withData, signed)
 		pushed++
 	}
 	if pushed == 0 {
-		fmt.Fprintf(stdout, "no dependency Cartridges in the store to push (cartlsp deps train)\n")
+		rep.say("no dependency Cartridges in the store to push (cartlsp deps train)\n")
 	}
-	return nil
+	return rep.done()
 }
 
 func depsPull(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("deps", "deps pull [--registry LOC] [MODULE@VERSION…]", stderr)
+	fs := newFlags("deps", "deps pull [--registry LOC] [--json] [MODULE@VERSION…]", stderr)
 	var f depsFlags
 	f.register(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object when done: what was pulled, found in the store, or missing")
 	maxBytes := fs.Int64("max-bytes", registry.DefaultMaxCartridgeBytes, "refuse a Cartridge larger than this")
 	maxData := fs.Int64("max-dataset-bytes", registry.DefaultMaxDatasetBytes, "leave out a dataset larger than this (the Cartridge is pulled; a repository's Cartridge trained beside it cannot replay it); 0 is the default")
 	verifyKey := fs.String("verify-key", os.Getenv(verifyKeyEnv), "accept only Cartridges signed by this public key (cosign.pub or a PEM public key; default $"+verifyKeyEnv+")")
@@ -489,29 +546,33 @@ func depsPull(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err // unreachable or not a store: say so once, not per dependency
 	}
 	got, missing := 0, 0
+	rep := &depReport{json: *asJSON, stdout: stdout}
 	for _, d := range list {
 		path, installed, err := e.builder.PullDependency(ctx, d, f.location, f.registryOptions(), opts)
 		switch {
 		case errors.Is(err, registry.ErrNotFound) && len(names) == 0:
 			missing++
+			if rep.json {
+				rep.add(d, depResult{State: "missing"}, "")
+			}
 			continue
 		case err != nil:
 			return err
 		case installed:
-			with := "with its dataset"
+			with, hasData := "with its dataset", true
 			if st, err := os.Stat(filepath.Join(filepath.Dir(path), store.WorkName, trainer.DatasetFile)); err != nil || !st.Mode().IsRegular() {
-				with = "without its dataset: a repository's Cartridge will not train beside it"
+				with, hasData = "without its dataset: a repository's Cartridge will not train beside it", false
 			}
-			fmt.Fprintf(stdout, "%s: pulled → %s (%s)\n", d.ID(), path, with)
+			rep.add(d, depResult{State: "pulled", Path: path, Dataset: &hasData}, "%s: pulled → %s (%s)\n", d.ID(), path, with)
 			got++
 		default:
-			fmt.Fprintf(stdout, "%s: in the store already\n", d.ID())
+			rep.add(d, depResult{State: "stored", Path: path}, "%s: in the store already\n", d.ID())
 		}
 	}
-	fmt.Fprintf(stdout, "%d pulled from %s", got, f.location)
+	rep.say("%d pulled from %s", got, f.location)
 	if missing > 0 {
-		fmt.Fprintf(stdout, "; %d dependencies have no Cartridge there for this model and recipe", missing)
+		rep.say("; %d dependencies have no Cartridge there for this model and recipe", missing)
 	}
-	fmt.Fprintln(stdout)
-	return nil
+	rep.say("\n")
+	return rep.done()
 }

@@ -102,6 +102,27 @@ func TestCLIDeps(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "in the store already") {
 		t.Errorf("training again: exit %d\n%s", code, stdout)
 	}
+	// --json: one object listing what each command did.
+	depsJSON := func(args ...string) []depResult {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, withStore(storeA, append(args, "--json")...)...)
+		var out struct{ Dependencies []depResult }
+		if err := json.Unmarshal([]byte(stdout), &out); code != 0 || err != nil || out.Dependencies == nil {
+			t.Fatalf("%v --json: exit %d, %v\n%s\n%s", args, code, err, stdout, stderr)
+		}
+		return out.Dependencies
+	}
+	if got := depsJSON("deps", "train", "--quiet", "example.com/used"); len(got) != 1 || got[0].ID != "example.com/used@v1.2.0" || got[0].State != "stored" || got[0].Path == "" {
+		t.Errorf("deps train --json: %+v", got)
+	}
+	jsonShared := "dir:" + filepath.Join(dir, "json-shared")
+	if got := depsJSON("deps", "push", "--registry", jsonShared); len(got) != 1 || got[0].State != "pushed" || !strings.HasPrefix(got[0].Digest, "sha256:") ||
+		!strings.HasPrefix(got[0].Reference, jsonShared+":") || got[0].Dataset == nil || !*got[0].Dataset {
+		t.Errorf("deps push --json: %+v", got)
+	}
+	if got := depsJSON("deps", "pull", "--registry", jsonShared); len(got) != 2 || got[0].State != "stored" || got[1].ID != "example.com/unused@v0.1.0" || got[1].State != "missing" {
+		t.Errorf("deps pull --json into a store that has it: %+v", got)
+	}
 	code, _, stderr = runCLI(t, withStore(storeA, "deps", "train", "example.com/lib")...)
 	if code == 0 || !strings.Contains(stderr, "part of the repository") {
 		t.Errorf("training a local replacement: exit %d\n%s", code, stderr)
