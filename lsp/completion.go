@@ -88,19 +88,27 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 	out := &continuation{}
 	_, _, out.Word, out.Space = answer.SplitCursor(text[:off])
 
-	// The prefix (a Cartridge, or the corpus in context) is built in the
+	cfg := ss.cfg.Completion
+	// With completion.cartridge the completion decodes after the prefix
+	// answers use (a Cartridge, or the corpus in context), built in the
 	// background when it is not ready: a completion never waits for it.
-	spec, err := ss.spec(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pre, ok := ss.eng.readyPrefix(ctx, spec)
-	if !ok {
-		go s.warm(ss.eng, spec)
-		return out, nil
+	// Without (the default), after nothing: on the default model the
+	// Cartridge made completions worse than the model alone with
+	// fill-in-the-middle (docs/BENCHMARKS.md, "Completion").
+	pre := &prefix{source: sourceNone}
+	if cfg.Cartridge {
+		spec, err := ss.spec(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p, ok := ss.eng.readyPrefix(ctx, spec)
+		if !ok {
+			go s.warm(ss.eng, spec)
+			return out, nil
+		}
+		pre = p
 	}
 	out.source, out.commit = pre.source, pre.commit
-	cfg := ss.cfg.Completion
 	budget, cancel := context.WithTimeout(ctx, time.Duration(cfg.LatencyMs)*time.Millisecond)
 	defer cancel()
 	o := answer.CompleteOptions{
@@ -110,7 +118,9 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 		Fences:        !isMarkdown(u),
 		PromptTime:    time.Duration(cfg.PromptMs) * time.Millisecond,
 	}
-	if cfg.FIM {
+	if cfg.FIM && pre.Len() == 0 {
+		// Not after a prefix: a Cartridge trained on conversations turns a
+		// fill-in-the-middle prompt after it into chat (measured).
 		o.SuffixTokens = cfg.SuffixTokens
 	}
 	defer s.prio.hold()()

@@ -69,6 +69,9 @@ type CompletionConfig struct {
 	MaxTokens         int      `json:"maxTokens"`
 	LatencyMs         int      `json:"latencyMs"`
 	ContextTokens     int      `json:"contextTokens"`
+	// Cartridge: completions decode after the Cartridge (or the corpus in
+	// context) as answers do; false: after nothing, the model alone.
+	Cartridge bool `json:"cartridge"`
 	// FIM: the prompt holds up to SuffixTokens tokens of the text after the
 	// cursor as well (fill-in-the-middle), when the model has FIM tokens.
 	FIM          bool `json:"fim"`

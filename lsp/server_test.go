@@ -258,6 +258,27 @@ func TestCompletionAndHover(t *testing.T) {
 	if !ok || !strings.HasPrefix(te.NewText, "Vol") || te.Range.Start.Character != 5 || te.Range.End.Character != 8 || strings.Contains(te.NewText, "\n") {
 		t.Errorf("completion item: %+v (edit %+v)", it, it.TextEdit)
 	}
+	// By default a completion decodes after nothing (completion.cartridge
+	// false); with it, after what answers use (here the corpus in context).
+	if d, _ := it.Detail.Get(); !strings.HasPrefix(d, "cartlsp · none") {
+		t.Errorf("completion detail %q; want the model alone (none)", d)
+	}
+	if err := e.conn.Notify(ctx, "workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{
+		"completion": map[string]any{"cartridge": true}}}); err != nil {
+		t.Fatal(err)
+	}
+	source := ""
+	for deadline := time.Now().Add(30 * time.Second); !strings.HasPrefix(source, "cartlsp · in-context") && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err := e.call(ctx, "textDocument/completion", map[string]any{"textDocument": map[string]any{"uri": u}, "position": pos}, &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) > 0 {
+			source, _ = list.Items[0].Detail.Get()
+		}
+	}
+	if !strings.HasPrefix(source, "cartlsp · in-context") {
+		t.Errorf("with completion.cartridge, the completion's detail %q; want in-context", source)
+	}
 	var inline protocol.InlineCompletionList
 	if err := e.call(ctx, "textDocument/inlineCompletion", map[string]any{"textDocument": map[string]any{"uri": u}, "position": pos,
 		"context": map[string]any{"triggerKind": 1}}, &inline); err != nil {
