@@ -247,6 +247,100 @@ local function main()
     }
   end)
 
+  step('ghost_text', function()
+    -- The cursor at the end of the half-typed line the completion step left (as in insert
+    -- mode; the script runs in normal mode, where only 'virtualedit' lets it go there).
+    vim.o.virtualedit = 'onemore'
+    local ghost = cartlsp.ghost
+    local n = vim.api.nvim_buf_line_count(buf)
+    local before = vim.api.nvim_buf_get_lines(buf, n - 1, n, false)[1]
+    vim.api.nvim_win_set_cursor(0, { n, #before })
+    local got, answered = nil, false
+    ghost.request(1, function(text)
+      got, answered = text, true
+    end)
+    if not vim.wait(30000, function()
+      return answered
+    end, 20) then
+      return false, 'no inline completion within 30 s'
+    end
+    local marks = vim.api.nvim_buf_get_extmarks(buf, ghost.ns, 0, -1, { details = true })
+    local detail = { text = got, marks = #marks, visible = ghost.visible() }
+    if not got or got == '' or #marks ~= 1 or not ghost.visible() then
+      return false, detail
+    end
+    -- accept_word inserts the ghost text's first word; accept the rest of it.
+    ghost.accept_word()
+    local after_word = vim.api.nvim_buf_get_lines(buf, n - 1, n, false)[1]
+    detail.afterWord = after_word
+    local word = got:match('^%s*[%w_]+') or got:match('^%s*[^%w_%s]+') or got
+    if after_word ~= before .. word:gsub('\n.*', '') and not word:find('\n') then
+      return false, detail
+    end
+    local rest = ghost.text() or ''
+    ghost.accept()
+    local lines = vim.api.nvim_buf_get_lines(buf, n - 1, -1, false)
+    detail.afterAccept = lines
+    detail.cleared = #vim.api.nvim_buf_get_extmarks(buf, ghost.ns, 0, -1, {}) == 0
+    return table.concat(lines, '\n') == before .. got and detail.cleared and (rest ~= '' or word == got), detail
+  end)
+
+  step('ghost_keys', function()
+    -- A mapped accept key does its usual job when no ghost text shows.
+    cartlsp.ghost.configure({ enable = true, keymaps = { accept = '<Tab>' } })
+    cartlsp.ghost.dismiss()
+    vim.api.nvim_buf_set_lines(buf, -1, -1, false, { 'x' })
+    local n = vim.api.nvim_buf_line_count(buf)
+    vim.api.nvim_win_set_cursor(0, { n, 0 })
+    vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('A<Tab><Esc>', true, false, true), 'xt', false)
+    local line = vim.api.nvim_buf_get_lines(buf, n - 1, n, false)[1]
+    cartlsp.ghost.set(false)
+    return line == 'x\t' or line == 'x' .. string.rep(' ', vim.bo[buf].shiftwidth), { line = line }
+  end)
+
+  step('health', function()
+    -- :checkhealth looks at the configured cmd: the real binary, not the test's sh wrapper.
+    local saved = cclient.config.cmd
+    cclient.config.cmd = { bin, 'serve' }
+    vim.cmd('checkhealth cartlsp')
+    cclient.config.cmd = saved
+    local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
+    vim.cmd('bwipeout!')
+    vim.api.nvim_set_current_buf(buf)
+    local server = text:find('OK[^\n]*cartlsp', 1) ~= nil
+    local git = text:find('OK[^\n]*git version', 1) ~= nil
+    local model = text:find('OK[^\n]*CARTLSP_MODEL', 1) ~= nil
+    return server and git and model and not text:find('ERROR'), { text = text }
+  end)
+
+  step('lsp_config', function()
+    local cfg = dofile(getenv('CARTLSP_E2E_PLUGIN') .. '/lsp/cartlsp.lua')
+    return type(cfg) == 'table' and cfg.cmd[1] == 'cartlsp' and cfg.cmd[2] == 'serve' and cfg.root_markers[1] == '.git'
+      and type(cfg.handlers['cartridge/status']) == 'function', { cmd = cfg.cmd, root_markers = cfg.root_markers }
+  end)
+
+  step('help', function()
+    -- helptags on a copy: the source tree stays free of a tags file.
+    local dir = vim.fn.tempname()
+    vim.fn.mkdir(dir .. '/doc', 'p')
+    vim.fn.writefile(vim.fn.readfile(getenv('CARTLSP_E2E_PLUGIN') .. '/doc/cartlsp.txt'), dir .. '/doc/cartlsp.txt')
+    vim.opt.runtimepath:append(dir)
+    vim.cmd('helptags ' .. vim.fn.fnameescape(dir .. '/doc'))
+    local tags = {}
+    for _, tag in ipairs({ 'cartlsp', 'cartlsp-ghost', ':CartAsk', ':CartRestart', 'cartlsp-health', 'cartlsp-lsp-enable' }) do
+      vim.cmd('help ' .. tag)
+      tags[tag] = vim.fn.expand('%:t') == 'cartlsp.txt'
+      vim.cmd('helpclose')
+    end
+    vim.api.nvim_set_current_buf(buf)
+    for _, found in pairs(tags) do
+      if not found then
+        return false, tags
+      end
+    end
+    return true, tags
+  end)
+
   step('selection_range', function()
     -- Charwise from line 1 col 3 to line 2 col 4 (1-based, inclusive): end is exclusive in LSP.
     vim.cmd('normal! gg0llvj0lll\27')
@@ -294,6 +388,22 @@ local function main()
       return true, detail
     end
     return s.cancelled and (s.err and s.err.code == -32800 or r.stopReason == 'cancelled'), detail
+  end)
+
+  step('restart', function()
+    local old = client.id
+    vim.cmd('CartRestart')
+    local ok = vim.wait(60000, function()
+      local id = cclient.id_for_buf(buf)
+      local c = id and vim.lsp.get_client_by_id(id)
+      if c and c.id ~= old and c.initialized then
+        client = c
+        return true
+      end
+      return false
+    end, 50)
+    local gone = vim.lsp.get_client_by_id(old)
+    return ok and (gone == nil or cclient.call(gone, 'is_stopped')), { old = old, new = client.id }
   end)
 
   step('shutdown', function()

@@ -177,6 +177,46 @@ function M.get(bufnr)
   return client
 end
 
+-- stop stops the server of the buffer's root (and forgets it); it returns the stopped
+-- client's id, or nil when none ran.
+function M.stop(bufnr)
+  local id = by_buf[bufnr] or last_id
+  local c = alive(id)
+  if not c then
+    return nil
+  end
+  for root, rid in pairs(by_root) do
+    if rid == id then
+      by_root[root] = nil
+    end
+  end
+  for b, bid in pairs(by_buf) do
+    if bid == id then
+      by_buf[b] = nil
+    end
+  end
+  M.call(c, 'stop')
+  return id
+end
+
+-- restart stops the buffer's server, waits for it to exit, and starts a new one for the
+-- buffer; it returns the new client id, or nil and the reason.
+function M.restart(bufnr)
+  local id = M.stop(bufnr)
+  if id then
+    vim.wait(10000, function()
+      local c = vim.lsp.get_client_by_id(id)
+      return c == nil or M.call(c, 'is_stopped')
+    end, 50)
+  end
+  return M.attach(bufnr)
+end
+
+-- log_file is Neovim's LSP log, where the server's stderr (its log) goes.
+function M.log_file()
+  return require('vim.lsp.log').get_filename()
+end
+
 -- configure replaces the configuration; running servers get the new settings.
 function M.configure(opts)
   local old = M.config.settings

@@ -1,13 +1,18 @@
 -- cartlsp for Neovim: starts `cartlsp serve` (the protocol is docs/LSP.md in the cartlsp
 -- repository) for the buffers of each project root and adds :CartAsk, :CartAskSelection,
--- :CartTrain, :CartPullDeps, :CartStatus and a statusline component. Works on Neovim 0.7 and later.
+-- :CartTrain, :CartPullDeps, :CartStatus, :CartRestart, :CartStop, :CartLog, :CartGhost,
+-- ghost-text completions and a statusline component. Works on Neovim 0.7 and later.
 local ask = require('cartlsp.ask')
 local client = require('cartlsp.client')
+local ghost = require('cartlsp.ghost')
 local status = require('cartlsp.status')
 
 local M = {}
 
 M.ask = ask.ask
+-- ghost text: require('cartlsp').ghost.accept(), accept_word(), accept_line(), dismiss(),
+-- request(), visible(), set(on).
+M.ghost = ghost
 
 -- execute runs a `workspace/executeCommand` (cartlsp.ask, cartlsp.train, cartlsp.status)
 -- for the current buffer's server; callback(err, result), err being a string.
@@ -85,6 +90,32 @@ local function create_commands()
       show(err, result and result.message)
     end)
   end, { desc = "Fetch the dependency Cartridges of settings.dependencies from settings.registry" })
+  command('CartRestart', function()
+    local id, why = client.restart(vim.api.nvim_get_current_buf())
+    show(not id and ('the server did not start: ' .. tostring(why)) or nil, 'restarted the server')
+  end, { desc = "Restart the current repository's cartlsp server" })
+  command('CartStop', function()
+    local id = client.stop(vim.api.nvim_get_current_buf())
+    show(not id and 'no server runs for this buffer' or nil, 'stopped the server (:CartRestart starts it again)')
+  end, { desc = "Stop the current repository's cartlsp server" })
+  command('CartLog', function()
+    vim.cmd('tabnew ' .. vim.fn.fnameescape(client.log_file()))
+  end, { desc = "Open Neovim's LSP log, where the server's log goes" })
+  command('CartGhost', function(o)
+    local arg = o.args ~= '' and o.args or 'toggle'
+    local on = ({ on = true, off = false, toggle = not ghost.enabled() })[arg]
+    if on == nil then
+      return show(':CartGhost on|off|toggle, not ' .. arg)
+    end
+    ghost.set(on)
+    show(nil, 'ghost text ' .. (on and 'on' or 'off'))
+  end, {
+    nargs = '?',
+    complete = function()
+      return { 'on', 'off', 'toggle' }
+    end,
+    desc = 'Turn the ghost-text completions on or off',
+  })
   command('CartStatus', function()
     M.execute('cartlsp.status', nil, function(err, result)
       show(err, result and (result.message or result.state))
@@ -94,9 +125,15 @@ end
 
 -- setup configures the plugin (again: running servers get changed settings through
 -- workspace/didChangeConfiguration). Options: cmd, settings, filetypes, root_markers,
--- on_status(status, client_id), on_attach(client, bufnr).
+-- on_status(status, client_id), on_attach(client, bufnr), ghost = { enable, debounce_ms,
+-- keymaps = { accept, accept_word, accept_line, dismiss } } (off, and no keys, by default).
 function M.setup(opts)
-  client.configure(opts or {})
+  opts = opts or {}
+  local ghost_opts = opts.ghost
+  opts = vim.tbl_extend('force', {}, opts)
+  opts.ghost = nil
+  client.configure(opts)
+  ghost.configure(ghost_opts)
   create_commands()
   local group = vim.api.nvim_create_augroup('cartlsp', { clear = true })
   vim.api.nvim_create_autocmd({ 'BufEnter', 'FileType' }, {

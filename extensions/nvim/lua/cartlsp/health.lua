@@ -1,0 +1,102 @@
+-- :checkhealth cartlsp — the server binary, the model, the store, git and Neovim.
+local M = {}
+
+-- vim.health on 0.10+, require('health') with report_* on 0.7–0.9.
+local h = vim.health and vim.health.ok and vim.health or nil
+local old = not h and require('health') or nil
+local function start(s)
+  return h and h.start(s) or old.report_start(s)
+end
+local function ok(s)
+  return h and h.ok(s) or old.report_ok(s)
+end
+local function warn(s, advice)
+  return h and h.warn(s, advice) or old.report_warn(s, advice)
+end
+local function err(s, advice)
+  return h and h.error(s, advice) or old.report_error(s, advice)
+end
+local function info(s)
+  return h and h.info(s) or old.report_info(s)
+end
+
+-- run returns the trimmed output of a command and whether it exited 0.
+local function run(cmd)
+  local out = vim.fn.system(cmd)
+  return vim.trim(out or ''), vim.v.shell_error == 0
+end
+
+function M.check()
+  local config = require('cartlsp.client').config
+  local exe = config.cmd[1]
+  start('cartlsp: the server')
+  if vim.fn.executable(exe) ~= 1 then
+    err(string.format('`%s` is not executable', exe), {
+      'Build it in the cartlsp repository: `make build` writes bin/cartlsp (or `go install ./cmd/cartlsp`)',
+      "Put it on $PATH, or point the plugin at it: require('cartlsp').setup{ cmd = { '/path/to/cartlsp', 'serve' } }",
+    })
+    return
+  end
+  local path = vim.fn.exepath(exe)
+  local version, vok = run({ exe, 'version' })
+  if vok then
+    ok(string.format('%s: %s', path, version:gsub('\n', '; ')))
+  else
+    warn(string.format('%s does not answer `version` (%s): is it cartlsp?', path, version))
+  end
+
+  start('cartlsp: the model')
+  local settings = config.settings or {}
+  local model, from = settings.model, 'settings.model'
+  if not model or model == '' then
+    model, from = os.getenv('CARTLSP_MODEL'), '$CARTLSP_MODEL'
+  end
+  if not model or model == '' then
+    local out, mok = run({ exe, 'model', 'path' })
+    model, from = mok and out or '', 'the default model'
+  end
+  if model ~= '' and vim.fn.filereadable(vim.fn.expand(model)) == 1 then
+    ok(string.format('%s: %s', from, model))
+  elseif model ~= '' and not model:find('/') then
+    info(string.format('%s is the model named %s (cartlsp model ls says whether it is pulled)', from, model))
+  else
+    err(string.format('%s is not there: %s', from, model ~= '' and model or '(none)'),
+      { 'Fetch it once with `cartlsp model pull` (Qwen2.5-Coder-0.5B-Instruct, 470 MiB), or point settings.model / $CARTLSP_MODEL at a GGUF file' })
+  end
+
+  start('cartlsp: the store')
+  local ls, lok = run({ exe, 'store', 'ls' })
+  if lok then
+    ok('the store answers `cartlsp store ls`: ' .. (vim.split(ls, '\n')[1] or ''))
+  else
+    warn('`cartlsp store ls` failed: ' .. ls, { 'Check $CARTLSP_STORE (cartlsp env lists what the server reads)' })
+  end
+
+  start('cartlsp: git')
+  if vim.fn.executable('git') == 1 then
+    ok('git: ' .. run({ 'git', '--version' }))
+  else
+    warn('git is not on $PATH: the server reads repositories itself, but `cartlsp hook install` and your commits need git')
+  end
+
+  start('cartlsp: Neovim')
+  local v = vim.version()
+  local s = string.format('Neovim %d.%d.%d', v.major, v.minor, v.patch)
+  if vim.fn.has('nvim-0.7') ~= 1 then
+    err(s .. ': the plugin needs 0.7 or later')
+  else
+    ok(s)
+  end
+  local ghost = require('cartlsp.ghost')
+  if ghost.uses_native() then
+    info('ghost text: Neovim\'s vim.lsp.inline_completion')
+  else
+    info('ghost text: the plugin\'s extmarks (vim.lsp.inline_completion needs Neovim 0.12)')
+  end
+  info('ghost text is ' .. (ghost.enabled() and 'on' or 'off') .. " (setup{ ghost = { enable = true } }, :CartGhost)")
+  if vim.fn.has('nvim-0.11') == 1 then
+    info("on 0.11+ the server can also be enabled without setup: vim.lsp.enable('cartlsp') (lsp/cartlsp.lua)")
+  end
+end
+
+return M
