@@ -28,7 +28,14 @@ end
 
 function M.check()
   local config = require('cartlsp.client').config
+  -- The binary: cmd[1], or the word of cmd that names cartlsp when cmd wraps it (sh -c …).
   local exe = config.cmd[1]
+  for _, word in ipairs(config.cmd) do
+    if vim.fn.fnamemodify(word, ':t'):match('^cartlsp') then
+      exe = word
+      break
+    end
+  end
   start('cartlsp: the server')
   if vim.fn.executable(exe) ~= 1 then
     err(string.format('`%s` is not executable', exe), {
@@ -55,21 +62,45 @@ function M.check()
     local out, mok = run({ exe, 'model', 'path' })
     model, from = mok and out or '', 'the default model'
   end
-  if model ~= '' and vim.fn.filereadable(vim.fn.expand(model)) == 1 then
+  if model ~= '' and not model:find('/') and not model:find('%.gguf$') then
+    -- A name from the catalog (cartlsp model ls): where the cache keeps it.
+    local path, pok = run({ exe, 'model', 'path', model })
+    if pok and vim.fn.filereadable(path) == 1 then
+      ok(string.format('%s: %s (%s)', from, model, path))
+    else
+      err(string.format('%s names the model %s, which is not pulled: %s', from, model, path),
+        { string.format('Fetch it once with `cartlsp model pull %s`', model) })
+    end
+  elseif model ~= '' and vim.fn.filereadable(vim.fn.expand(model)) == 1 then
     ok(string.format('%s: %s', from, model))
-  elseif model ~= '' and not model:find('/') then
-    info(string.format('%s is the model named %s (cartlsp model ls says whether it is pulled)', from, model))
   else
     err(string.format('%s is not there: %s', from, model ~= '' and model or '(none)'),
       { 'Fetch it once with `cartlsp model pull` (Qwen2.5-Coder-0.5B-Instruct, 470 MiB), or point settings.model / $CARTLSP_MODEL at a GGUF file' })
   end
 
   start('cartlsp: the store')
-  local ls, lok = run({ exe, 'store', 'ls' })
+  local store = settings.store and settings.store ~= '' and { '--store', vim.fn.expand(settings.store) } or {}
+  local ls, lok = run(vim.list_extend({ exe, 'store', 'ls' }, store))
   if lok then
-    ok('the store answers `cartlsp store ls`: ' .. (vim.split(ls, '\n')[1] or ''))
+    -- Its last line says how many entries, and where ("the store is empty (DIR)" when none).
+    local lines = vim.split(ls, '\n')
+    ok('`cartlsp store ls`: ' .. (lines[#lines] or ''))
   else
     warn('`cartlsp store ls` failed: ' .. ls, { 'Check $CARTLSP_STORE (cartlsp env lists what the server reads)' })
+  end
+  local name = vim.api.nvim_buf_get_name(0)
+  local dir = name ~= '' and vim.fn.fnamemodify(name, ':p:h') or vim.fn.getcwd()
+  if vim.fn.isdirectory(dir) == 1 then
+    local args = vim.list_extend({ exe, 'store', 'path', '--repo', dir, '--budget', settings.budget or 'small' }, store)
+    if settings.model and settings.model ~= '' then
+      vim.list_extend(args, { '--model', settings.model })
+    end
+    local path, pok = run(args)
+    if pok then
+      ok("HEAD's Cartridge of " .. dir .. ': ' .. path)
+    else
+      info((path:gsub('^cartlsp store: ', '')))
+    end
   end
 
   start('cartlsp: git')

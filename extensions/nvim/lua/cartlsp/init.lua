@@ -95,9 +95,9 @@ local function create_commands()
     show(not id and ('the server did not start: ' .. tostring(why)) or nil, 'restarted the server')
   end, { desc = "Restart the current repository's cartlsp server" })
   command('CartStop', function()
-    local id = client.stop(vim.api.nvim_get_current_buf())
-    show(not id and 'no server runs for this buffer' or nil, 'stopped the server (:CartRestart starts it again)')
-  end, { desc = "Stop the current repository's cartlsp server" })
+    local stopped = client.stop(vim.api.nvim_get_current_buf())
+    show(not stopped and 'no server runs for this buffer' or nil, 'stopped the server (:CartRestart starts it again)')
+  end, { desc = "Stop the current repository's cartlsp server (until :CartRestart)" })
   command('CartLog', function()
     vim.cmd('tabnew ' .. vim.fn.fnameescape(client.log_file()))
   end, { desc = "Open Neovim's LSP log, where the server's log goes" })
@@ -125,8 +125,10 @@ end
 
 -- setup configures the plugin (again: running servers get changed settings through
 -- workspace/didChangeConfiguration). Options: cmd, settings, filetypes, root_markers,
--- on_status(status, client_id), on_attach(client, bufnr), ghost = { enable, debounce_ms,
--- keymaps = { accept, accept_word, accept_line, dismiss } } (off, and no keys, by default).
+-- on_status(status, client_id), on_attach(client, bufnr), autostart (default true; false:
+-- start no server, serve the buffers vim.lsp.enable('cartlsp') attaches), ghost = { enable,
+-- debounce_ms, native, keymaps = { accept, accept_word, accept_line, dismiss } } (off, and
+-- no keys, by default).
 function M.setup(opts)
   opts = opts or {}
   local ghost_opts = opts.ghost
@@ -142,6 +144,18 @@ function M.setup(opts)
       client.attach(args.buf)
     end,
   })
+  if vim.fn.has('nvim-0.8') == 1 then
+    -- A cartlsp client that someone else attached (vim.lsp.enable with a config of its own).
+    vim.api.nvim_create_autocmd('LspAttach', {
+      group = group,
+      callback = function(args)
+        local c = args.data and vim.lsp.get_client_by_id(args.data.client_id)
+        if c and c.name == 'cartlsp' then
+          client.register(c, args.buf)
+        end
+      end,
+    })
+  end
   -- setup may run after buffers were opened (lazy loading): attach the current one now.
   client.attach(vim.api.nvim_get_current_buf())
 end
