@@ -50,7 +50,7 @@ func IndexDeclarations(c *indexer.Corpus) Declarations {
 				continue
 			}
 			name := ""
-			if m := declRe.FindStringSubmatch(line); m != nil {
+			if m := declRe.FindStringSubmatch(line); m != nil && !localVar(line) {
 				name = m[1]
 			} else if group {
 				if m := goGroupRe.FindStringSubmatch(line); m != nil {
@@ -64,6 +64,12 @@ func IndexDeclarations(c *indexer.Corpus) Declarations {
 	}
 	return d
 }
+
+// localVarRe is an indented variable or constant: a function's local, not
+// what the corpus declares for its readers.
+var localVarRe = regexp.MustCompile(`^\s+(?:const|var|let|val)\s`)
+
+func localVar(line string) bool { return localVarRe.MatchString(line) }
 
 var identRe = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
 

@@ -9,7 +9,7 @@ import (
 
 func TestCite(t *testing.T) {
 	c := &indexer.Corpus{Files: []indexer.File{
-		{Path: "uuid.go", Text: "package uuid\n\n// UUID is 16 bytes.\ntype UUID [16]byte\n\nconst (\n\tNil UUID = UUID{}\n\tMaxLen = 36\n)\n\n// Parse decodes s.\nfunc Parse(s string) (UUID, error) {\n\treturn parse(s)\n}\n\nfunc (u UUID) String() string { return \"\" }\n"},
+		{Path: "uuid.go", Text: "package uuid\n\n// UUID is 16 bytes.\ntype UUID [16]byte\n\nconst (\n\tNil UUID = UUID{}\n\tMaxLen = 36\n)\n\n// Parse decodes s.\nfunc Parse(s string) (UUID, error) {\n\treturn parse(s)\n}\n\nfunc (u UUID) String() string { return \"\" }\n\nfunc hash() {\n\tvar local UUID\n\tconst limit = 3\n}\n"},
 		{Path: "web/app.ts", Text: "export function renderPage(x: number) {}\nexport default class Router {}\n"},
 		{Path: "tool.py", Text: "class Loader:\n    def load_all(self):\n        pass\n"},
 	}}
@@ -27,6 +27,12 @@ func TestCite(t *testing.T) {
 		if got := d[name]; len(got) != 1 || got[0] != want {
 			t.Errorf("declarations of %s: %v; want %v", name, got, want)
 		}
+	}
+	if _, ok := d["local"]; ok {
+		t.Error("a function's local variable is indexed")
+	}
+	if _, ok := d["limit"]; ok {
+		t.Error("a function's local constant is indexed")
 	}
 	if _, ok := d["Nil"]; !ok {
 		t.Error("a name of a Go const group is not indexed")

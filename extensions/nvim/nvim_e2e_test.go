@@ -28,12 +28,15 @@ var requiredSteps = []string{
 	"ask",               // cartridge/ask through the plugin: streamed pieces and a non-empty answer
 	"ask_selection",     // :CartAskSelection on a range of lines: an answer in the window
 	"completion",        // textDocument/completion returns an item
-	"ghost_text",        // an inline completion shown as extmarks, accept_word then accept insert it
+	"ghost_text",        // in insert mode: an inline completion shown as extmarks; the mapped keys accept a word, then the rest
+	"ghost_auto",        // keys typed within the debounce: one automatic request (kind 2); the mapped dismiss key hides its answer
 	"ghost_keys",        // a mapped accept key does its usual job when no ghost text shows
 	"health",            // :checkhealth cartlsp: the binary, the model and git OK
 	"lsp_config",        // lsp/cartlsp.lua is a config for vim.lsp.enable
 	"help",              // doc/cartlsp.txt: helptags, and :help finds its tags
-	"restart",           // :CartRestart: a new client that initializes, the old one stopped
+	"restart",           // :CartRestart: a new client that initializes, the old one exited with code 0
+	"stop",              // :CartStop: the server exits and stays stopped on BufEnter; :CartRestart starts it
+	"log",               // :CartLog opens the LSP log in a new tab
 	"selection_range",   // :CartAskSelection's range (no server involved)
 	"cancel",            // closing the ask window cancels the request
 	"shutdown",          // client stop: shutdown, exit, exit code 0

@@ -1,7 +1,9 @@
 -- Headless end-to-end check of the plugin against a real `cartlsp serve`, run by
 -- nvim_e2e_test.go (`nvim --headless -u NONE -i NONE --cmd 'set rtp+=…' -c 'luafile …'`).
 -- Every step's outcome goes to the JSON report at $CARTLSP_E2E_OUT, written after each
--- step, and the script always quits.
+-- step, and the script always quits. It runs as a coroutine: pause() gives the main loop
+-- back for a while, so that insert mode, typed keys and their autocommands happen as they
+-- do for a user (the ghost text steps).
 local out = os.getenv('CARTLSP_E2E_OUT')
 local report = { steps = {}, statuses = {}, progress = {} }
 local t0 = vim.loop.hrtime()
@@ -34,6 +36,26 @@ local function step(name, fn)
   return ok
 end
 
+local co -- the coroutine main runs in
+
+-- pause lets Neovim's main loop run for ms (typeahead, mode changes, timers), then goes on.
+local function pause(ms)
+  vim.defer_fn(function()
+    local ok, err = coroutine.resume(co)
+    if not ok then
+      report.error = tostring(err)
+      pcall(write)
+      vim.cmd('qa!')
+    end
+  end, ms)
+  coroutine.yield()
+end
+
+-- feed types keys (with <> notation) as the user would, mappings included.
+local function feed(keys)
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(keys, true, false, true), 'mt', false)
+end
+
 local function getenv(name)
   local v = os.getenv(name)
   assert(v and v ~= '', name .. ' is not set')
@@ -49,6 +71,7 @@ local function main()
   -- The RPC traffic goes to lsp.log, which the Go test shows when a step fails.
   require('vim.lsp.log').set_level('debug')
   local statuses = {}
+  local exits = {} -- client id -> its `exited` status
   -- Training's work-done progress must reach the global handler through the plugin's wrapper.
   local default_progress = vim.lsp.handlers['$/progress']
   vim.lsp.handlers['$/progress'] = function(err, result, ctx, config)
@@ -70,8 +93,11 @@ local function main()
     -- sh keeps the server's stderr (its log) in a file the Go test shows on failure.
     cmd = { 'sh', '-c', 'exec "$0" serve --log-level debug 2>"$1"', bin, server_log },
     settings = { budget = 'tiny' },
-    on_status = function(st)
+    on_status = function(st, id)
       table.insert(statuses, st)
+      if st.state == 'exited' then
+        exits[id] = st
+      end
       table.insert(report.statuses, { ms = now_ms(), state = st.state, percentage = st.percentage, message = st.message, exitCode = st.exitCode })
     end,
   })
@@ -248,54 +274,139 @@ local function main()
   end)
 
   step('ghost_text', function()
-    -- The cursor at the end of the half-typed line the completion step left (as in insert
-    -- mode; the script runs in normal mode, where only 'virtualedit' lets it go there).
-    vim.o.virtualedit = 'onemore'
+    -- In insert mode at the end of `\treturn ` in a new function body (the item's range takes
+    -- that space), asked through the plugin's function; then the mapped keys accept a word
+    -- and the rest, with the main loop running between keys (their autocommands must keep
+    -- what is left of the ghost text).
     local ghost = cartlsp.ghost
+    ghost.configure({ enable = true, keymaps = { accept = '<Tab>', accept_word = '<M-Right>' } })
     local n = vim.api.nvim_buf_line_count(buf)
-    local before = vim.api.nvim_buf_get_lines(buf, n - 1, n, false)[1]
-    vim.api.nvim_win_set_cursor(0, { n, #before })
-    local got, answered = nil, false
-    ghost.request(1, function(text)
-      got, answered = text, true
-    end)
-    if not vim.wait(30000, function()
-      return answered
-    end, 20) then
-      return false, 'no inline completion within 30 s'
+    local before = '\treturn '
+    vim.api.nvim_buf_set_lines(buf, n, n, false, { '}', '', 'func Whisper(name string) string {', before })
+    local row = n + 4
+    vim.api.nvim_win_set_cursor(0, { row, 0 })
+    vim.cmd('startinsert!')
+    pause(30)
+    local detail = { mode = vim.api.nvim_get_mode().mode, cursor = vim.api.nvim_win_get_cursor(0), tries = 0 }
+    if detail.mode ~= 'i' then
+      return false, detail
+    end
+    local got
+    for _ = 1, 3 do -- an answer may be empty: ask again
+      detail.tries = detail.tries + 1
+      local answered = false
+      ghost.request(1, function(text)
+        got, answered = text, true
+      end)
+      vim.wait(30000, function()
+        return answered
+      end, 20)
+      if got then
+        break
+      end
     end
     local marks = vim.api.nvim_buf_get_extmarks(buf, ghost.ns, 0, -1, { details = true })
-    local detail = { text = got, marks = #marks, visible = ghost.visible() }
-    if not got or got == '' or #marks ~= 1 or not ghost.visible() then
+    local d = marks[1] and marks[1][4] or {}
+    detail.text, detail.marks = got, #marks
+    detail.virtText = d.virt_text and d.virt_text[1] and d.virt_text[1][1]
+    detail.virtLines = d.virt_lines and #d.virt_lines or 0
+    detail.pos = d.virt_text_pos
+    if not got or #marks ~= 1 or not ghost.visible() or (detail.virtText or '') .. (detail.virtLines > 0 and 'x' or '') == '' then
       return false, detail
     end
-    -- accept_word inserts the ghost text's first word; accept the rest of it.
-    ghost.accept_word()
-    local after_word = vim.api.nvim_buf_get_lines(buf, n - 1, n, false)[1]
-    detail.afterWord = after_word
-    local word = got:match('^%s*[%w_]+') or got:match('^%s*[^%w_%s]+') or got
-    if after_word ~= before .. word:gsub('\n.*', '') and not word:find('\n') then
+    -- <M-Right>: the next word; the rest stays shown.
+    local word = got:match('^%s*[%w_\128-\255]+') or got:match('^%s*[^%w_%s\128-\255]+') or got
+    feed('<M-Right>')
+    pause(50)
+    local lines = vim.api.nvim_buf_get_lines(buf, row - 1, -1, false)
+    detail.afterWord = lines
+    detail.restAfterWord = ghost.text()
+    local rest = got:sub(#word + 1)
+    if table.concat(lines, '\n') ~= before .. word or (vim.trim(rest) ~= '' and ghost.text() ~= rest) then
       return false, detail
     end
-    local rest = ghost.text() or ''
-    ghost.accept()
-    local lines = vim.api.nvim_buf_get_lines(buf, n - 1, -1, false)
+    -- <Tab>: all that is left.
+    if vim.trim(rest) ~= '' then
+      feed('<Tab>')
+      pause(50)
+    end
+    lines = vim.api.nvim_buf_get_lines(buf, row - 1, -1, false)
     detail.afterAccept = lines
-    detail.cleared = #vim.api.nvim_buf_get_extmarks(buf, ghost.ns, 0, -1, {}) == 0
-    return table.concat(lines, '\n') == before .. got and detail.cleared and (rest ~= '' or word == got), detail
+    local c = vim.api.nvim_win_get_cursor(0)
+    local want = vim.split(before .. got, '\n', { plain = true })
+    detail.cursorAfter = c
+    local at_end = c[1] == row + #want - 1 and c[2] == #want[#want]
+    return table.concat(lines, '\n') == before .. got and at_end, detail
+  end)
+
+  step('ghost_auto', function()
+    -- Typing with pauses shorter than the debounce: one automatic request (kind 2) after the
+    -- last key, whose answer shows without any call (when the model has one); <C-]> (mapped)
+    -- dismisses it.
+    local ghost = cartlsp.ghost
+    -- A long debounce, so that a loaded machine's late timers still fall within it.
+    ghost.configure({ enable = true, debounce_ms = 400, keymaps = { accept = '<Tab>', dismiss = '<C-]>' } })
+    local kinds = {}
+    local request = client.request
+    client.request = function(...)
+      local args = { ... }
+      local method, params = args[1], args[2]
+      if type(method) ~= 'string' then -- 0.11+: client:request(method, params, …)
+        method, params = args[2], args[3]
+      end
+      if method == 'textDocument/inlineCompletion' then
+        table.insert(kinds, params.context.triggerKind)
+      end
+      return request(...)
+    end
+    vim.cmd('stopinsert')
+    pause(20)
+    local n = vim.api.nvim_buf_line_count(buf)
+    vim.api.nvim_buf_set_lines(buf, n, n, false, { '}', '', 'func Add(a, b int) int {', '\treturn' })
+    vim.api.nvim_win_set_cursor(0, { n + 4, 0 })
+    vim.cmd('startinsert!')
+    pause(30)
+    for _, key in ipairs({ ' ', 'a', ' ', '+' }) do
+      feed(key)
+      pause(40)
+    end
+    local typed = now_ms()
+    local shown = vim.wait(20000, function()
+      return ghost.visible()
+    end, 20)
+    local detail = { kinds = kinds, shownAfterMs = now_ms() - typed, text = ghost.text(), line = vim.api.nvim_get_current_line() }
+    pause(300) -- no other request comes
+    detail.requests = #kinds
+    if shown then
+      feed('<C-]>')
+      pause(30)
+      detail.dismissed = not ghost.visible()
+    end
+    client.request = request
+    local ok = #kinds == 1 and kinds[1] == 2 and detail.line == '\treturn a +'
+    return ok and (not shown or detail.dismissed), detail
   end)
 
   step('ghost_keys', function()
-    -- A mapped accept key does its usual job when no ghost text shows.
-    cartlsp.ghost.configure({ enable = true, keymaps = { accept = '<Tab>' } })
-    cartlsp.ghost.dismiss()
+    -- A mapped key does its usual job when no ghost text shows: <Tab> inserts a tab.
+    local ghost = cartlsp.ghost
+    ghost.dismiss()
+    vim.cmd('stopinsert')
+    pause(20)
     vim.api.nvim_buf_set_lines(buf, -1, -1, false, { 'x' })
     local n = vim.api.nvim_buf_line_count(buf)
     vim.api.nvim_win_set_cursor(0, { n, 0 })
-    vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('A<Tab><Esc>', true, false, true), 'xt', false)
+    vim.cmd('startinsert!')
+    pause(30)
+    ghost.set(false) -- no ghost text may come meanwhile
+    feed('<Tab>')
+    pause(30)
+    vim.cmd('stopinsert')
+    pause(20)
     local line = vim.api.nvim_buf_get_lines(buf, n - 1, n, false)[1]
-    cartlsp.ghost.set(false)
-    return line == 'x\t' or line == 'x' .. string.rep(' ', vim.bo[buf].shiftwidth), { line = line }
+    ghost.configure({})
+    local unmapped = vim.fn.maparg('<Tab>', 'i') == ''
+    return line == 'x\t' and unmapped, { line = line, unmappedAfter = unmapped }
   end)
 
   step('health', function()
@@ -390,10 +501,9 @@ local function main()
     return s.cancelled and (s.err and s.err.code == -32800 or r.stopReason == 'cancelled'), detail
   end)
 
-  step('restart', function()
-    local old = client.id
-    vim.cmd('CartRestart')
-    local ok = vim.wait(60000, function()
+  -- waits for a new initialized client for the buffer (not old), and makes it the test's.
+  local function new_client(old)
+    return vim.wait(60000, function()
       local id = cclient.id_for_buf(buf)
       local c = id and vim.lsp.get_client_by_id(id)
       if c and c.id ~= old and c.initialized then
@@ -402,28 +512,81 @@ local function main()
       end
       return false
     end, 50)
-    local gone = vim.lsp.get_client_by_id(old)
-    return ok and (gone == nil or cclient.call(gone, 'is_stopped')), { old = old, new = client.id }
+  end
+
+  step('restart', function()
+    -- :CartRestart: the old server shut down cleanly, a new one initializes for the buffer.
+    local old = client.id
+    vim.cmd('CartRestart')
+    local ok = new_client(old)
+    vim.wait(5000, function()
+      return exits[old] ~= nil
+    end, 20)
+    local st = exits[old] or {}
+    return ok and st.exitCode == 0 and vim.lsp.buf_is_attached(buf, client.id),
+      { old = old, new = client.id, oldExit = st.exitCode }
+  end)
+
+  step('stop', function()
+    -- :CartStop: the server exits and stays stopped when the buffer is entered again;
+    -- :CartRestart starts it.
+    local old = client.id
+    vim.cmd('CartStop')
+    local exited = vim.wait(20000, function()
+      return exits[old] ~= nil
+    end, 20)
+    vim.cmd('doautocmd <nomodeline> BufEnter')
+    pause(200)
+    local detail = {
+      exitCode = exits[old] and exits[old].exitCode,
+      statusline = cartlsp.statusline(),
+      restartedByBufEnter = cclient.attached(buf, true) ~= nil,
+    }
+    vim.cmd('CartRestart')
+    detail.restarted = new_client(old)
+    detail.new = client.id
+    return exited and detail.exitCode == 0 and not detail.restartedByBufEnter and detail.restarted, detail
+  end)
+
+  step('log', function()
+    -- :CartLog opens the LSP log (the server's stderr goes there) in a new tab.
+    local tabs = #vim.api.nvim_list_tabpages()
+    vim.cmd('CartLog')
+    local name = vim.api.nvim_buf_get_name(0)
+    local want = vim.fn.fnamemodify(require('vim.lsp.log').get_filename(), ':p')
+    local detail = { name = name, want = want, tabs = #vim.api.nvim_list_tabpages() - tabs }
+    vim.cmd('tabclose')
+    vim.api.nvim_set_current_buf(buf)
+    return vim.fn.fnamemodify(name, ':p') == want and detail.tabs == 1, detail
   end)
 
   step('shutdown', function()
+    local id = client.id
     cclient.call(client, 'stop')
     if not vim.wait(20000, function()
-      return last_status('exited') ~= nil
+      return exits[id] ~= nil
     end, 50) then
       return false, 'the server did not exit within 20 s of shutdown/exit'
     end
-    local st = last_status('exited')
+    local st = exits[id]
     return st.exitCode == 0, { exitCode = st.exitCode, signal = st.signal, statusline = cartlsp.statusline() }
   end)
 end
 
-local ok, err = pcall(main)
+co = coroutine.create(function()
+  local ok, err = pcall(main)
+  if not ok then
+    report.error = tostring(err)
+  end
+  local v = vim.version()
+  report.nvim = string.format('%d.%d.%d', v.major, v.minor, v.patch)
+  report.done = true
+  pcall(write)
+  vim.cmd('qa!')
+end)
+local ok, err = coroutine.resume(co)
 if not ok then
   report.error = tostring(err)
+  pcall(write)
+  vim.cmd('qa!')
 end
-local v = vim.version()
-report.nvim = string.format('%d.%d.%d', v.major, v.minor, v.patch)
-report.done = true
-pcall(write)
-vim.cmd('qa!')

@@ -67,7 +67,8 @@ function View:render()
   local lines = { '> ' .. self.question, '' }
   vim.list_extend(lines, vim.split(self.text ~= '' and self.text or '…', '\n', { plain = true }))
   if self.footer then
-    vim.list_extend(lines, { '', self.footer })
+    table.insert(lines, '')
+    vim.list_extend(lines, vim.split(self.footer, '\n', { plain = true }))
   end
   vim.bo[self.buf].modifiable = true
   vim.api.nvim_buf_set_lines(self.buf, 0, -1, false, lines)
@@ -95,6 +96,15 @@ local function describe(result)
   elseif source == 'none' then
     source = 'no context'
   end
+  local deps = type(result.dependencies) == 'table' and result.dependencies or {}
+  if #deps > 0 then
+    -- Decoded after dependency Cartridges (alone, source "none", or before the repository's).
+    source = (source == 'no context' and 'dependency Cartridges ' or source .. ' after ') .. table.concat(deps, ', ')
+  end
+  local refs = {}
+  for _, r in ipairs(type(result.references) == 'table' and result.references or {}) do
+    table.insert(refs, string.format('`%s` `%s:%d`', r.name, vim.fn.fnamemodify(vim.uri_to_fname(r.uri), ':t'), r.range.start.line + 1))
+  end
   if result.note and result.note ~= '' then
     source = source .. ' (' .. result.note .. ')'
   end
@@ -112,7 +122,12 @@ local function describe(result)
   if result.stopReason and result.stopReason ~= 'eog' then
     table.insert(parts, 'stopped: ' .. result.stopReason)
   end
-  return '*' .. table.concat(parts, ' · ') .. '*'
+  local out = '*' .. table.concat(parts, ' · ') .. '*'
+  if #refs > 0 then
+    -- Before the footer line, which stays the window's last.
+    out = 'draws on: ' .. table.concat(refs, ', ') .. '\n\n' .. out
+  end
+  return out
 end
 
 -- finish shows the final answer (authoritative over the streamed pieces) and its footer.
