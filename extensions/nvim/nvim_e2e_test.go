@@ -31,7 +31,7 @@ var requiredSteps = []string{
 	"ghost_text",        // in insert mode: an inline completion shown as extmarks; the mapped keys accept a word, then the rest
 	"ghost_auto",        // keys typed within the debounce: one automatic request (kind 2); the mapped dismiss key hides its answer
 	"ghost_keys",        // a mapped accept key does its usual job when no ghost text shows
-	"health",            // :checkhealth cartlsp: the binary, the model and git OK
+	"health",            // :checkhealth cartlsp: the binary, the model, the store (HEAD's Cartridge) and git OK
 	"lsp_config",        // lsp/cartlsp.lua is a config for vim.lsp.enable
 	"help",              // doc/cartlsp.txt: helptags, and :help finds its tags
 	"restart",           // :CartRestart: a new client that initializes, the old one exited with code 0

@@ -421,7 +421,8 @@ local function main()
     local server = text:find('OK[^\n]*cartlsp', 1) ~= nil
     local git = text:find('OK[^\n]*git version', 1) ~= nil
     local model = text:find('OK[^\n]*CARTLSP_MODEL', 1) ~= nil
-    return server and git and model and not text:find('ERROR'), { text = text }
+    local store = text:find("OK[^\n]*HEAD's Cartridge", 1) ~= nil -- trained above
+    return server and git and model and store and not text:find('ERROR'), { text = text }
   end)
 
   step('lsp_config', function()
@@ -545,7 +546,8 @@ local function main()
     vim.cmd('CartRestart')
     detail.restarted = new_client(old)
     detail.new = client.id
-    return exited and detail.exitCode == 0 and not detail.restartedByBufEnter and detail.restarted, detail
+    return exited and detail.exitCode == 0 and detail.statusline == 'cart: exited' and not detail.restartedByBufEnter
+      and detail.restarted, detail
   end)
 
   step('log', function()

@@ -269,11 +269,7 @@ function M.stop(bufnr)
   if c.config and c.config.root_dir then
     stopped[c.config.root_dir] = true
   end
-  for b, id in pairs(by_buf) do
-    if id == c.id then
-      by_buf[b] = nil
-    end
-  end
+  -- by_buf keeps the stopped client: the statusline says `cart: exited`.
   M.call(c, 'stop')
   return c
 end
