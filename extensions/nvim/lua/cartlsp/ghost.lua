@@ -329,8 +329,10 @@ function M.accept_line()
   return take(next_line)
 end
 
--- dismiss hides the ghost text (and cancels the request in flight) until the next keystroke.
+-- dismiss hides the ghost text (and cancels the request in flight) until the next keystroke;
+-- it returns whether ghost text showed.
 function M.dismiss()
+  local was = M.visible()
   stop_timer()
   cancel_pending()
   if M.uses_native() then
@@ -340,6 +342,7 @@ function M.dismiss()
     end
   end
   M.clear()
+  return was
 end
 
 -- changed runs on TextChangedI and CursorMovedI: unless the buffer and the cursor are where
