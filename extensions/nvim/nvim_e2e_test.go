@@ -40,6 +40,7 @@ var requiredSteps = []string{
 	"selection_range",   // :CartAskSelection's range (no server involved)
 	"cancel",            // closing the ask window cancels the request
 	"shutdown",          // client stop: shutdown, exit, exit code 0
+	"lsp_config_client", // a client started from lsp/cartlsp.lua (setup autostart off): registered, setup's settings sent, its exit recorded
 }
 
 // The Lua script selects characters on the first two lines of greet.go: keep them long.

@@ -573,6 +573,53 @@ local function main()
     local st = exits[id]
     return st.exitCode == 0, { exitCode = st.exitCode, signal = st.signal, statusline = cartlsp.statusline() }
   end)
+
+  step('lsp_config_client', function()
+    -- lsp/cartlsp.lua's functions on a client started from it the way vim.lsp.enable would
+    -- (0.11+, not here: vim.lsp.start_client on 0.7), with setup's autostart off: its
+    -- on_attach registers the client for the plugin, before_init sends setup's settings,
+    -- on_exit records the exit.
+    cartlsp.setup({ autostart = false, cmd = cclient.config.cmd, settings = { budget = 'tiny' }, on_status = cclient.config.on_status })
+    local cfg = dofile(getenv('CARTLSP_E2E_PLUGIN') .. '/lsp/cartlsp.lua')
+    cfg.name, cfg.cmd, cfg.root_dir = 'cartlsp', cclient.config.cmd, repo
+    local id = vim.lsp.start_client(cfg)
+    local detail = { id = id }
+    if not id then
+      return false, detail
+    end
+    vim.lsp.buf_attach_client(buf, id)
+    local c = vim.lsp.get_client_by_id(id)
+    detail.initialized = vim.wait(30000, function()
+      return c.initialized == true
+    end, 20)
+    detail.registered = vim.wait(5000, function()
+      return cclient.id_for_buf(buf) == id
+    end, 20)
+    local res = cclient.call(c, 'request_sync', 'cartlsp/config', vim.empty_dict(), 10000, buf) or {}
+    for _, setting in ipairs(res.result and res.result.settings or {}) do
+      if setting.key == 'budget' then
+        detail.budget = setting
+      end
+    end
+    -- The plugin's commands use it, and start none of their own.
+    detail.statusBefore = cartlsp.statusline()
+    local got
+    cartlsp.execute('cartlsp.status', nil, function(err, r)
+      got = err or r
+    end)
+    vim.wait(10000, function()
+      return got ~= nil
+    end, 20)
+    detail.status = type(got) == 'table' and got.state or got
+    cclient.call(c, 'stop')
+    detail.exited = vim.wait(20000, function()
+      return exits[id] ~= nil
+    end, 20)
+    detail.exitCode = exits[id] and exits[id].exitCode
+    local b = detail.budget or {}
+    return detail.initialized and detail.registered and b.value == 'tiny' and b.source == 'editor'
+      and type(got) == 'table' and detail.exited and detail.exitCode == 0, detail
+  end)
 end
 
 co = coroutine.create(function()
