@@ -283,7 +283,7 @@ function M.restart(bufnr)
   local bufs = { bufnr }
   if old then
     local was_owned = owned[old.id]
-    for _, b in ipairs(vim.lsp.get_buffers_by_client_id(old.id)) do
+    for b in pairs(old.attached_buffers or {}) do
       if b ~= bufnr then
         table.insert(bufs, b)
       end

@@ -223,7 +223,7 @@ function M.request(kind, done)
   local mine = seq
   local ok, id = client.call(c, 'request', 'textDocument/inlineCompletion', params, function(err, result)
     if mine ~= seq then
-      return -- cancelled or superseded: the answer is for another cursor
+      return finish(nil) -- cancelled or superseded: the answer is for another cursor
     end
     pending = nil
     local now = vim.api.nvim_win_get_cursor(0)

@@ -1,24 +1,20 @@
 -- :checkhealth cartlsp — the server binary, the model, the store, git and Neovim.
 local M = {}
 
--- vim.health on 0.10+, require('health') with report_* on 0.7–0.9.
-local h = vim.health and vim.health.ok and vim.health or nil
-local old = not h and require('health') or nil
-local function start(s)
-  return h and h.start(s) or old.report_start(s)
+-- vim.health.start/ok/warn/error/info on 0.10+; its report_* on 0.8–0.9, require('health')'s
+-- on 0.7.
+local function reporter(name)
+  local h = vim.health or {}
+  local fn = h[name] or h['report_' .. name]
+  if fn then
+    return fn
+  end
+  return function(...)
+    return require('health')['report_' .. name](...)
+  end
 end
-local function ok(s)
-  return h and h.ok(s) or old.report_ok(s)
-end
-local function warn(s, advice)
-  return h and h.warn(s, advice) or old.report_warn(s, advice)
-end
-local function err(s, advice)
-  return h and h.error(s, advice) or old.report_error(s, advice)
-end
-local function info(s)
-  return h and h.info(s) or old.report_info(s)
-end
+local start, ok, warn, err, info =
+  reporter('start'), reporter('ok'), reporter('warn'), reporter('error'), reporter('info')
 
 -- run returns the trimmed output of a command and whether it exited 0.
 local function run(cmd)
@@ -114,19 +110,23 @@ function M.check()
   local v = vim.version()
   local s = string.format('Neovim %d.%d.%d', v.major, v.minor, v.patch)
   if vim.fn.has('nvim-0.7') ~= 1 then
-    err(s .. ': the plugin needs 0.7 or later')
+    warn(s .. ': the plugin needs 0.7 or later', { 'Upgrade Neovim' })
   else
     ok(s)
   end
   local ghost = require('cartlsp.ghost')
   if ghost.uses_native() then
-    info('ghost text: Neovim\'s vim.lsp.inline_completion')
+    info("ghost text: Neovim's own vim.lsp.inline_completion (ghost.native = false: the plugin's extmarks)")
+  elseif vim.lsp.inline_completion then
+    info("ghost text: the plugin's extmarks (ghost.native = false)")
   else
-    info('ghost text: the plugin\'s extmarks (vim.lsp.inline_completion needs Neovim 0.12)')
+    info("ghost text: the plugin's extmarks (vim.lsp.inline_completion needs Neovim 0.12)")
   end
-  info('ghost text is ' .. (ghost.enabled() and 'on' or 'off') .. " (setup{ ghost = { enable = true } }, :CartGhost)")
+  info('ghost text is ' .. (ghost.enabled() and 'on' or 'off') .. ' (setup{ ghost = { enable = true } }, :CartGhost)')
   if vim.fn.has('nvim-0.11') == 1 then
-    info("on 0.11+ the server can also be enabled without setup: vim.lsp.enable('cartlsp') (lsp/cartlsp.lua)")
+    local found = #vim.api.nvim_get_runtime_file('lsp/cartlsp.lua', true) > 0
+    info("vim.lsp.enable('cartlsp') " .. (found and 'finds lsp/cartlsp.lua' or 'does not find lsp/cartlsp.lua on runtimepath')
+      .. '; servers started ' .. (require('cartlsp.client').config.autostart == false and 'by it alone (setup autostart = false)' or 'by setup{} too'))
   end
 end
 
