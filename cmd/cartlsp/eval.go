@@ -98,12 +98,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *limit > 0 && *limit < len(qs) {
 		qs = qs[:*limit]
 	}
-	var globs []string
-	for _, g := range strings.Split(*exclude, ",") {
-		if g = strings.TrimSpace(g); g != "" {
-			globs = append(globs, g)
-		}
-	}
+	globs := splitList(*exclude)
 	var corpus *indexer.Corpus
 	if *corpusDir != "" {
 		if corpus, err = indexer.LoadDir(ctx, *corpusDir, indexer.Filter{Exclude: globs}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/cartlsp/cartlsp/trainer/eval"
 	"io"
 	"log/slog"
 	"maps"
@@ -133,32 +134,11 @@ func closest(s string, names []string) string {
 	best, bestD := "", max(3, len(s)/3+1)
 	slices.Sort(names)
 	for _, n := range names {
-		if d := editDistance(s, n); d < bestD {
+		if d := eval.EditDistance(s, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // exitCode is an exit status a command chose (serve: 1 when the client

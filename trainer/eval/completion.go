@@ -286,10 +286,16 @@ func percentile(xs []float64, q float64) float64 {
 // editSimilarity is 1 − Levenshtein distance / the longer length, over
 // runes (1 for two empty strings).
 func editSimilarity(a, b string) float64 {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) == 0 && len(rb) == 0 {
+	n := max(utf8.RuneCountInString(a), utf8.RuneCountInString(b))
+	if n == 0 {
 		return 1
 	}
+	return 1 - float64(EditDistance(a, b))/float64(n)
+}
+
+// EditDistance is the Levenshtein distance between a and b, over runes.
+func EditDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
@@ -306,7 +312,7 @@ func editSimilarity(a, b string) float64 {
 		}
 		prev, cur = cur, prev
 	}
-	return 1 - float64(prev[len(rb)])/float64(max(len(ra), len(rb)))
+	return prev[len(rb)]
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
