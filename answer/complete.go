@@ -30,8 +30,9 @@ type CompleteOptions struct {
 	// PromptTime, when > 0, caps the prefill: once the Completer knows the
 	// machine's prefill rate (from its earlier completions), a prompt whose
 	// new tokens would take longer loses tokens of the text before the
-	// cursor from its start, in steps of cutStep tokens, so that the first
-	// suggestion of a typing run comes in time. The cut stays for the next
+	// cursor from its start, in steps of cutStep tokens (and with FIM then
+	// the text after the cursor from its end), so that the first suggestion
+	// of a typing run comes in time. The cut stays for the next
 	// keystrokes of the run, whose prompts then reuse the cache.
 	PromptTime time.Duration
 }
@@ -57,6 +58,7 @@ type Completion struct {
 
 	PromptTokens int // tokens of the prompt, the Prefix not counted
 	Cut          int // tokens of the text before the cursor PromptTime cut from the prompt
+	SuffixCut    int // with FIM, tokens of the text after the cursor PromptTime cut
 	Prefilled    int // of them, those not reused from the last completion's cache
 	Generated    int
 	Prefill      time.Duration       // of the Prefilled tokens
@@ -114,7 +116,7 @@ func (c *Completer) Complete(ctx context.Context, m *model.Model, tok *tokenizer
 		}
 		return nil
 	})
-	out.PromptTokens, out.Cut = res.promptTokens, res.cut
+	out.PromptTokens, out.Cut, out.SuffixCut = res.promptTokens, res.cut, res.suffixCut
 	out.Prefilled, out.Generated, out.Reason = res.PromptTokens, len(res.Tokens), res.Reason
 	out.Prefill, out.Decode = res.Prefill, res.Decode
 	if errors.Is(err, errCompletionEnd) {
@@ -242,7 +244,7 @@ func suffixWindow(after string, tokens int) string {
 
 type genResult struct {
 	generate.Result
-	promptTokens, cut int
+	promptTokens, cut, suffixCut int
 }
 
 // generate continues prompt p after pre, reusing the cache of the last
@@ -266,7 +268,7 @@ func (c *Completer) generate(ctx context.Context, m *model.Model, tok *tokenizer
 		}
 		return append(slices.Clip(p.IDs[:p.Text]), p.IDs[p.Text+cut:]...)
 	}
-	ids, cut := p.IDs, 0
+	ids, cut, sufCut := p.IDs, 0, 0
 	if o.PromptTime > 0 && c.rate > 0 {
 		allowed := max(int(c.rate*o.PromptTime.Seconds()), 1)
 		fresh := func(cut int) int {
@@ -284,6 +286,16 @@ func (c *Completer) generate(ctx context.Context, m *model.Model, tok *tokenizer
 			cut += cutStep
 		}
 		ids = cutAt(cut)
+		// With FIM, what is still too much comes off the end of the text
+		// after the cursor (ids: … <fim_suffix> suffix <fim_middle>), down
+		// to none of it.
+		if over := fresh(cut) - allowed; p.FIM && over > 0 {
+			sufStart := p.TextEnd - cut + 1 // after <fim_suffix>
+			if drop := min(over, len(ids)-1-sufStart); drop > 0 {
+				ids = append(slices.Clip(ids[:len(ids)-1-drop]), ids[len(ids)-1])
+				sufCut = drop
+			}
+		}
 	}
 	keep := 0
 	if reuse {
@@ -314,7 +326,7 @@ func (c *Completer) generate(ctx context.Context, m *model.Model, tok *tokenizer
 		// The prompt did not go in whole (cancelled during prefill): keep what is known.
 		c.cache.Truncate(0, n+keep)
 	}
-	return genResult{Result: res, promptTokens: len(ids), cut: cut}, err
+	return genResult{Result: res, promptTokens: len(ids), cut: cut, suffixCut: sufCut}, err
 }
 
 // SplitCursor splits the text before the cursor into the prompt (without

@@ -209,3 +209,36 @@ func TestCompleterPromptTime(t *testing.T) {
 		t.Errorf("a prompt that fits was cut by %d", other.Cut)
 	}
 }
+
+// TestCompleterPromptTimeFIM: with fill-in-the-middle, what the cut of the
+// text before the cursor leaves too long comes off the end of the text
+// after it; the FIM tokens stay.
+func TestCompleterPromptTimeFIM(t *testing.T) {
+	m, tok, _ := tinyChat(t, 512)
+	var c Completer
+	c.rate = 1000 // 50 ms allow 50 tokens
+	const fp, fs, fm = 0, 1, 2 // stand-ins: the tiny model has no FIM tokens
+	p := Prompt{FIM: true, Text: 1}
+	p.IDs = append(p.IDs, fp)
+	for i := 0; i < 100; i++ {
+		p.IDs = append(p.IDs, 10+i%50)
+	}
+	p.TextEnd = len(p.IDs)
+	p.IDs = append(p.IDs, fs)
+	for i := 0; i < 60; i++ {
+		p.IDs = append(p.IDs, 70+i%50)
+	}
+	p.IDs = append(p.IDs, fm)
+	o := CompleteOptions{MaxTokens: 1, PromptTime: 50 * time.Millisecond}
+	res, err := c.generate(context.Background(), m, tok, nil, p, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The text before: 100 tokens, cut in steps of 32 while more than 32 stay: 96; then 17 of the suffix.
+	if res.cut != 96 || res.suffixCut != 17 || res.promptTokens != 50 {
+		t.Errorf("cut %d, suffix cut %d, prompt %d tokens; want 96, 17, 50", res.cut, res.suffixCut, res.promptTokens)
+	}
+	if c.toks[0] != fp || c.toks[len(c.toks)-1] != fm || c.toks[1+4] != fs {
+		t.Errorf("the cut prompt %v lost a FIM token", c.toks)
+	}
+}

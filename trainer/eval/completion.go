@@ -102,7 +102,7 @@ type CompletionResult struct {
 	NLL       float64 `json:"nll"` // of the reference's tokens, summed
 	Tokens    int     `json:"tokens"`
 	Cut       bool    `json:"cut"`                  // the latency budget ended it
-	CutTokens int     `json:"cut_tokens,omitempty"` // of the text before the cursor, PromptTime's cut
+	CutTokens int     `json:"cut_tokens,omitempty"` // PromptTime's cut: tokens of the text before the cursor, and with FIM after it
 	PromptMs  float64 `json:"prompt_ms"`
 	PredictMs float64 `json:"predict_ms"`
 	TotalMs   float64 `json:"total_ms"`
@@ -194,7 +194,7 @@ func completeCase(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer,
 	}
 	r.Cut = cctx.Err() != nil
 	r.PromptMs, r.PredictMs = ms(got.Prefill), r.TotalMs-ms(got.Prefill)
-	r.CutTokens = got.Cut
+	r.CutTokens = got.Cut + got.SuffixCut
 	// The rest of the line the completion gives: Text continues Word, or
 	// replaces Space (the white space before the cursor).
 	r.Got = got.Text
