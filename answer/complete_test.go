@@ -216,7 +216,7 @@ func TestCompleterPromptTime(t *testing.T) {
 func TestCompleterPromptTimeFIM(t *testing.T) {
 	m, tok, _ := tinyChat(t, 512)
 	var c Completer
-	c.rate = 1000 // 50 ms allow 50 tokens
+	c.rate = 1000              // 50 ms allow 50 tokens
 	const fp, fs, fm = 0, 1, 2 // stand-ins: the tiny model has no FIM tokens
 	p := Prompt{FIM: true, Text: 1}
 	p.IDs = append(p.IDs, fp)
