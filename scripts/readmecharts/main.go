@@ -1,4 +1,4 @@
-// Command readmecharts draws the README's chart of answering quality and memory — no context, the corpus in
+// Command readmecharts draws the README's chart of answering quality, memory and speed — no context, the corpus in
 // context, the Cartridge — from figures measured in docs/RESULTS.md (each is cited beside its value):
 //
 //	go run ./scripts/readmecharts docs/img/quality.png
@@ -23,14 +23,16 @@ type condition struct {
 	mc    float64 // multiple-choice accuracy, %
 	nll   float64 // NLL per answer token
 	kvMiB float64 // KV cache of the prefix, F16
+	tokS  float64 // decode tokens/s after the prefix, 2 threads
 	color color.Color
 }
 
-// docs/RESULTS.md, "Fifth session: Qwen2.5-Coder-1.5B" (the 0.5B rows: none, corpus in context, uuid-amx).
+// Quality and memory: docs/RESULTS.md, "Fifth session: Qwen2.5-Coder-1.5B" (the 0.5B rows: none, corpus
+// in context, uuid-amx). Speed: docs/BENCHMARKS.md, "Decode speed after the prefix".
 var conditions = []condition{
-	{"no context", 25.9, 3.141, 0, color.RGBA{0x9e, 0x9e, 0x9e, 0xff}},
-	{"corpus in context\n(12,143 tokens)", 59.3, 2.241, 142.3, color.RGBA{0x4a, 0x7f, 0xc1, 0xff}},
-	{"Cartridge\n(p = 384)", 48.1, 2.758, 4.5, color.RGBA{0xf2, 0xa9, 0x00, 0xff}},
+	{"no context", 25.9, 3.141, 0, 38.9, color.RGBA{0x9e, 0x9e, 0x9e, 0xff}},
+	{"corpus in context\n(12,143 tokens)", 59.3, 2.241, 142.3, 15.1, color.RGBA{0x4a, 0x7f, 0xc1, 0xff}},
+	{"Cartridge\n(p = 384)", 48.1, 2.758, 4.5, 39.8, color.RGBA{0xf2, 0xa9, 0x00, 0xff}},
 }
 
 func bars(title, ylabel string, value func(condition) float64, format string) *plot.Plot {
@@ -74,10 +76,11 @@ func main() {
 		bars("Multiple choice (54 questions, chance 25%)", "accuracy, %", func(c condition) float64 { return c.mc }, "%.1f%%"),
 		bars("NLL of the reference answers (lower is better)", "nats per token", func(c condition) float64 { return c.nll }, "%.2f"),
 		bars("Memory of what the question decodes after", "KV cache, MiB (F16)", func(c condition) float64 { return c.kvMiB }, "%.1f"),
+		bars("Decoding speed (2 CPU threads)", "tokens/s", func(c condition) float64 { return c.tokS }, "%.1f"),
 	}}
-	img := vgimg.New(vg.Points(1050), vg.Points(300))
+	img := vgimg.New(vg.Points(1400), vg.Points(300))
 	dc := draw.New(img)
-	t := draw.Tiles{Rows: 1, Cols: 3, PadX: vg.Points(18), PadTop: vg.Points(6), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(6)}
+	t := draw.Tiles{Rows: 1, Cols: 4, PadX: vg.Points(18), PadTop: vg.Points(6), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(6)}
 	canvases := plot.Align(plots, t, dc)
 	for j, p := range plots[0] {
 		p.Draw(canvases[0][j])
