@@ -100,8 +100,9 @@ func (f Filter) Check() error {
 	return nil
 }
 
-// excluded reports whether a slash path matches an exclude pattern.
-func (f Filter) excluded(p string) bool {
+// Excluded reports whether a slash path matches an exclude pattern (the
+// path or any of its tails after a slash).
+func (f Filter) Excluded(p string) bool {
 	for _, pat := range f.Exclude {
 		for s := p; ; {
 			if ok, _ := path.Match(pat, s); ok {
@@ -125,7 +126,7 @@ func (f Filter) SkipPath(p string, size int64) string {
 		max = DefaultMaxFileBytes
 	}
 	switch {
-	case f.excluded(p):
+	case f.Excluded(p):
 		return "excluded"
 	case strings.HasPrefix(base, "."):
 		return "hidden"

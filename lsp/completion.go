@@ -85,8 +85,7 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 	if err != nil {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "cartlsp: "+err.Error())
 	}
-	out := &continuation{}
-	_, _, out.Word, out.Space = answer.SplitCursor(text[:off])
+	out := &continuation{} // empty until the model answers: the handlers offer nothing then
 
 	cfg := ss.cfg.Completion
 	// With completion.cartridge the completion decodes after the prefix
@@ -129,7 +128,7 @@ func (s *Server) continueAt(ctx context.Context, u uri.URI, pos protocol.Positio
 		return nil, err
 	}
 	if ctx.Err() != nil {
-		return &continuation{Completion: answer.Completion{Word: out.Word, Space: out.Space}}, nil // superseded or cancelled: nothing to show
+		return &continuation{}, nil // superseded or cancelled: nothing to show
 	}
 	out.Completion = c
 	out.took = time.Since(t0)

@@ -154,7 +154,8 @@ func (p *prefix) declarations(ctx context.Context) answer.Declarations {
 		if p.sources == nil {
 			return
 		}
-		c, err := p.sources(ctx)
+		// Not the first asker's cancellation: the index serves every answer after it.
+		c, err := p.sources(context.WithoutCancel(ctx))
 		if err != nil {
 			return
 		}

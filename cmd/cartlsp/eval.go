@@ -55,7 +55,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	mf.register(fs)
 	questions := fs.String("questions", "", "question file, JSONL (required)")
 	corpusDir := fs.String("corpus", "", "the codebase the questions are about (a directory; needed for icl)")
-	exclude := fs.String("exclude", "", "comma-separated globs of corpus files to leave out, e.g. '*_test.go,docs/*'")
+	var exclude listFlag
+	fs.Var(&exclude, "exclude", "globs of corpus files to leave out, e.g. '*_test.go,docs/*' (repeatable, comma-separated)")
 	cart := fs.String("cart", "", "the Cartridge to evaluate (condition cartridge)")
 	ntp := fs.String("ntp", "", "a Cartridge trained by next-token prediction (condition ntp)")
 	condList := fs.String("conditions", "", "comma-separated conditions among none, icl, cartridge, ntp (default: all whose inputs are given)")
@@ -67,11 +68,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	usageErr := func(format string, a ...any) error {
-		fmt.Fprintf(stderr, "cartlsp eval: "+format+"\n\n", a...)
-		fs.Usage()
-		return errUsage
-	}
+	usageErr := usageErrorf(fs, stderr, "eval")
 	switch {
 	case len(pos) > 0:
 		return usageErr("unexpected argument %q", pos[0])
@@ -98,7 +95,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *limit > 0 && *limit < len(qs) {
 		qs = qs[:*limit]
 	}
-	globs := splitList(*exclude)
+	globs := []string(exclude)
 	var corpus *indexer.Corpus
 	if *corpusDir != "" {
 		if corpus, err = indexer.LoadDir(ctx, *corpusDir, indexer.Filter{Exclude: globs}); err != nil {

@@ -236,3 +236,61 @@ func TestEvalRealModel(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIEvalCompletion: eval --completion draws lines from the files
+// --include names, completes them with and without the Cartridge, and
+// writes the report; a bad --include or a directory without such files is
+// an error that says so.
+func TestCLIEvalCompletion(t *testing.T) {
+	dir := t.TempDir()
+	modelPath := filepath.Join(dir, "tiny.gguf")
+	fp := writeTinyChatModel(t, modelPath)
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(filepath.Join(src, "pkg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"main.go":          "package main\n\nconst Port = 7341\n",
+		"pkg/open_test.go": "package pkg\n\nfunc TestOpen(t *testing.T) {\n\tif err := Open(); err != nil {\n\t\tt.Fatal(err)\n\t}\n}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cart := filepath.Join(dir, "a.cart")
+	writeTinyCart(t, cart, fp, "self-study", 6)
+	out := filepath.Join(dir, "c")
+	code, stdout, errs := runCLI(t, "eval", "--model", modelPath, "--threads", "1", "--completion", src, "--include", "*_test.go",
+		"--cart", cart, "--cases", "3", "--max-tokens", "4", "--out", out)
+	if code != 0 {
+		t.Fatalf("eval --completion: code %d, stderr %q", code, errs)
+	}
+	for _, want := range []string{"| condition | prefix | exact match |", "| none | 0 |", "| cartridge | 6 |", "3 lines from 1 files"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	var rep struct {
+		Cases []struct{ File string }
+	}
+	b, err := os.ReadFile(out + ".json")
+	if err != nil || json.Unmarshal(b, &rep) != nil || len(rep.Cases) != 3 {
+		t.Fatalf("report %s: %v\n%s", out+".json", err, b)
+	}
+	for _, c := range rep.Cases {
+		if c.File != "pkg/open_test.go" {
+			t.Errorf("a line drawn from %s, which --include leaves out", c.File)
+		}
+	}
+	if md, err := os.ReadFile(out + ".md"); err != nil || !strings.Contains(string(md), "## The first completions") {
+		t.Errorf("the Markdown report: %v", err)
+	}
+	code, _, errs = runCLI(t, "eval", "--model", modelPath, "--completion", src, "--include", "[", "--out", out)
+	if code != 2 || !strings.Contains(errs, "--include") {
+		t.Errorf("a bad --include: code %d, stderr %q", code, errs)
+	}
+	code, _, errs = runCLI(t, "eval", "--model", modelPath, "--completion", src, "--include", "*.py", "--out", out)
+	if code == 0 || !strings.Contains(errs, "no lines to complete") {
+		t.Errorf("no file to draw from: code %d, stderr %q", code, errs)
+	}
+}

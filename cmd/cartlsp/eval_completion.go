@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -48,7 +47,8 @@ func runEvalCompletion(ctx context.Context, args []string, stdout, stderr io.Wri
 	mf.register(fs)
 	def := lsp.DefaultConfig().Completion
 	dir := fs.String("completion", "", "the directory whose lines are completed (required)")
-	include := fs.String("include", "", "comma-separated globs (path.Match, against the path and its base name) of the files to draw lines from; empty: every file")
+	var include listFlag
+	fs.Var(&include, "include", "globs of the files to draw lines from, matched against paths and their tails as --exclude is (repeatable, comma-separated); none: every file")
 	cart := fs.String("cart", "", "a Cartridge to complete after (condition cartridge)")
 	fim := fs.String("fim", "both", "fill-in-the-middle: both (each condition without and with), on, off")
 	n := fs.Int("cases", 100, "held-out lines to complete")
@@ -63,11 +63,7 @@ func runEvalCompletion(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	usageErr := func(format string, a ...any) error {
-		fmt.Fprintf(stderr, "cartlsp eval: "+format+"\n\n", a...)
-		fs.Usage()
-		return errUsage
-	}
+	usageErr := usageErrorf(fs, stderr, "eval")
 	switch {
 	case len(pos) > 0:
 		return usageErr("unexpected argument %q", pos[0])
@@ -80,11 +76,10 @@ func runEvalCompletion(ctx context.Context, args []string, stdout, stderr io.Wri
 	case *out == "":
 		return usageErr("--out must not be empty")
 	}
-	globs := splitList(*include)
-	for _, g := range globs {
-		if _, err := path.Match(g, ""); err != nil {
-			return usageErr("--include %q: %v", g, err)
-		}
+	// Files are drawn from where an exclude filter of the --include globs would match.
+	drawn := indexer.Filter{Exclude: include}
+	if err := drawn.Check(); err != nil {
+		return usageErr("--include: %v", err)
 	}
 	corpus, err := indexer.LoadDir(ctx, *dir, indexer.Filter{})
 	if err != nil {
@@ -92,13 +87,13 @@ func runEvalCompletion(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	var files []indexer.File
 	for _, f := range corpus.Files {
-		if len(globs) == 0 || matchAny(globs, f.Path) {
+		if len(include) == 0 || drawn.Excluded(f.Path) {
 			files = append(files, f)
 		}
 	}
 	cases := eval.CompletionCases(files, *n, *seed)
 	if len(cases) == 0 {
-		return fmt.Errorf("no lines to complete in %s (%d files match --include %q)", *dir, len(files), *include)
+		return fmt.Errorf("no lines to complete in %s (%d files match --include %q)", *dir, len(files), include.String())
 	}
 
 	l, err := mf.load()
@@ -157,9 +152,9 @@ func runEvalCompletion(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	bar.Finish("")
 
-	rep := completionReport{
+	rep := eval.CompletionReport{
 		Command: "cartlsp eval " + strings.Join(args, " "), Model: l.path, Threads: mf.threads, Dir: *dir,
-		Include: globs, Files: len(files), Seed: *seed, Options: o, Cases: cases, Conditions: sums,
+		Include: include, Files: len(files), Seed: *seed, Options: o, Cases: cases, Conditions: sums,
 	}
 	if d := filepath.Dir(*out); d != "." {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -174,98 +169,12 @@ func runEvalCompletion(ctx context.Context, args []string, stdout, stderr io.Wri
 	}); err != nil {
 		return fmt.Errorf("writing %s: %w", jsPath, err)
 	}
-	if err := atomicfile.Write(mdPath, 0o644, func(w io.Writer) error { return rep.markdown(w) }); err != nil {
+	if err := atomicfile.Write(mdPath, 0o644, func(w io.Writer) error { return rep.WriteMarkdown(w) }); err != nil {
 		return fmt.Errorf("writing %s: %w", mdPath, err)
 	}
-	if err := rep.table(stdout); err != nil {
+	if err := rep.WriteTable(stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\n%d lines from %d files; wrote %s and %s\n", len(cases), len(files), mdPath, jsPath)
 	return nil
-}
-
-type completionReport struct {
-	Command    string                   `json:"command"`
-	Model      string                   `json:"model"`
-	Threads    int                      `json:"threads"`
-	Dir        string                   `json:"dir"`
-	Include    []string                 `json:"include,omitempty"`
-	Files      int                      `json:"files"`
-	Seed       uint64                   `json:"seed"`
-	Options    eval.CompletionOptions   `json:"options"`
-	Cases      []eval.CompletionCase    `json:"cases"`
-	Conditions []eval.CompletionSummary `json:"conditions"`
-}
-
-// table is the summary, one row per condition.
-func (r completionReport) table(w io.Writer) error {
-	fmt.Fprintf(w, "| condition | prefix | exact match | edit similarity | NLL / token | empty | total ms p50 / p95 | prompt ms p50 / p95 | predict ms p50 / p95 |\n")
-	fmt.Fprintf(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-	for _, s := range r.Conditions {
-		cut := ""
-		if s.Cut > 0 {
-			cut = fmt.Sprintf(" (%d cut by the latency budget)", s.Cut)
-		}
-		if s.PromptCut > 0 {
-			cut += fmt.Sprintf(" (%d prompts cut, by %.0f tokens on average)", s.PromptCut, s.CutTokens)
-		}
-		if _, err := fmt.Fprintf(w, "| %s | %d | %.1f%% | %.3f | %.3f | %d of %d%s | %.0f / %.0f | %.0f / %.0f | %.0f / %.0f |\n",
-			s.Name, s.Prefix, 100*s.ExactMatch, s.EditSim, s.NLLPerToken, s.Empty, s.Cases, cut,
-			s.TotalP50, s.TotalP95, s.PromptP50, s.PromptP95, s.PredictP50, s.PredictP95); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// markdown is the table, the settings and a few completions per condition.
-func (r completionReport) markdown(w io.Writer) error {
-	fmt.Fprintf(w, "# Completion on held-out lines\n\n`%s`\n\nModel %s, %d threads; %d lines from %d files of %s (seed %d).\n\n",
-		r.Command, r.Model, r.Threads, len(r.Cases), r.Files, r.Dir, r.Seed)
-	if err := r.table(w); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\n## The first completions\n\n| line | reference |")
-	for _, s := range r.Conditions {
-		fmt.Fprintf(w, " %s |", s.Name)
-	}
-	fmt.Fprintf(w, "\n|---|---|%s\n", strings.Repeat("---|", len(r.Conditions)))
-	for i, c := range r.Cases[:min(20, len(r.Cases))] {
-		fmt.Fprintf(w, "| %s:%d | %s |", c.File, c.Line, mdCode(c.Want))
-		for _, s := range r.Conditions {
-			fmt.Fprintf(w, " %s |", mdCode(s.Results[i].Got))
-		}
-		fmt.Fprintln(w)
-	}
-	return nil
-}
-
-func mdCode(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "—"
-	}
-	return "`` " + strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "`", "'") + " ``"
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, g := range strings.Split(s, ",") {
-		if g = strings.TrimSpace(g); g != "" {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-func matchAny(globs []string, p string) bool {
-	for _, g := range globs {
-		if ok, _ := path.Match(g, p); ok {
-			return true
-		}
-		if ok, _ := path.Match(g, path.Base(p)); ok {
-			return true
-		}
-	}
-	return false
 }

@@ -150,6 +150,16 @@ func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) 
 // errUsage marks a usage error whose message was already printed.
 var errUsage = errors.New("usage")
 
+// usageErrorf returns a function that prints "cartlsp CMD: message" and the
+// flags' usage to stderr, and returns errUsage (exit 2).
+func usageErrorf(fs *flag.FlagSet, stderr io.Writer, cmd string) func(format string, a ...any) error {
+	return func(format string, a ...any) error {
+		fmt.Fprintf(stderr, "cartlsp "+cmd+": "+format+"\n\n", a...)
+		fs.Usage()
+		return errUsage
+	}
+}
+
 // newFlags makes a FlagSet whose --help prints the summary, usage line and flags.
 func newFlags(name, usageLine string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)

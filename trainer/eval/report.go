@@ -278,7 +278,9 @@ func mdText(s string, limit int) string {
 	return b.String()
 }
 
-// mdCode is s in a code span (a path or fingerprint), backticks replaced.
+// mdCode is s in a code span (a path, a fingerprint, a line of code) that
+// is also safe in a table cell: one line, backticks replaced, pipes escaped.
 func mdCode(s string) string {
-	return "`" + strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "`", "'") + "`"
+	s = strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "`", "'")
+	return "`" + strings.ReplaceAll(s, "|", `\|`) + "`"
 }
