@@ -59,6 +59,16 @@ type InPlace interface {
 	InPlace() bool
 }
 
+// TableLoader is implemented by backends that can hold a weight only GetRows
+// reads (an embedding table the output matrix does not share) more cheaply
+// than LoadWeight's layout for the matrix kernels: the CPU backend reads its
+// GGUF blocks where they lie (InPlace reports true) and dequantizes the rows
+// asked for, so only those rows' pages of a mapped file become resident.
+// A table is never a MatMul operand.
+type TableLoader interface {
+	LoadTable(typ gguf.Type, rows, cols int, raw []byte) (Tensor, error)
+}
+
 // AttnShape is the geometry of multi-head attention with grouped KV heads:
 // query head h reads KV head h/(Heads/KVHeads).
 type AttnShape struct {

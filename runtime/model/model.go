@@ -49,14 +49,17 @@ func New(f *gguf.File, be backend.Backend) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: cfg, Backend: be, File: f, inPlace: map[string]bool{}}
-	if m.Embed, err = loadMatrix(f, be, "token_embd.weight", cfg.Vocab, cfg.Dim, m.inPlace); err != nil {
+	// An embedding the output does not share is only looked up: a backend
+	// that can keep such a table cheaply (backend.TableLoader) gets it as one.
+	_, untied := f.Tensor("output.weight")
+	if m.Embed, err = loadMatrix(f, be, "token_embd.weight", cfg.Vocab, cfg.Dim, untied, m.inPlace); err != nil {
 		return nil, err
 	}
 	if m.OutNorm, err = loadVector(f, be, "output_norm.weight", cfg.Dim); err != nil {
 		return nil, err
 	}
-	if _, ok := f.Tensor("output.weight"); ok {
-		if m.Output, err = loadMatrix(f, be, "output.weight", cfg.Vocab, cfg.Dim, m.inPlace); err != nil {
+	if untied {
+		if m.Output, err = loadMatrix(f, be, "output.weight", cfg.Vocab, cfg.Dim, false, m.inPlace); err != nil {
 			return nil, err
 		}
 	} else {
@@ -81,7 +84,7 @@ func New(f *gguf.File, be backend.Backend) (*Model, error) {
 			{&l.Wdown, "ffn_down.weight", cfg.Dim, cfg.FFN},
 		}
 		for _, mt := range mats {
-			if *mt.dst, err = loadMatrix(f, be, p+mt.name, mt.rows, mt.cols, m.inPlace); err != nil {
+			if *mt.dst, err = loadMatrix(f, be, p+mt.name, mt.rows, mt.cols, false, m.inPlace); err != nil {
 				return nil, err
 			}
 		}
@@ -106,9 +109,11 @@ func New(f *gguf.File, be backend.Backend) (*Model, error) {
 	return m, nil
 }
 
-// loadMatrix loads a weight and notes in inPlaceSet whether it reads the
-// file's bytes in place; the pages of one that does not are released.
-func loadMatrix(f *gguf.File, be backend.Backend, name string, rows, cols int, inPlaceSet map[string]bool) (backend.Tensor, error) {
+// loadMatrix loads a weight (as a table when table is true and the backend
+// keeps tables, backend.TableLoader) and notes in inPlaceSet whether it
+// reads the file's bytes in place; the pages of one that does not are
+// released.
+func loadMatrix(f *gguf.File, be backend.Backend, name string, rows, cols int, table bool, inPlaceSet map[string]bool) (backend.Tensor, error) {
 	t, ok := f.Tensor(name)
 	if !ok {
 		return nil, fmt.Errorf("model: tensor %s is missing", name)
@@ -116,7 +121,11 @@ func loadMatrix(f *gguf.File, be backend.Backend, name string, rows, cols int, i
 	if len(t.Dims) != 2 || t.Dims[0] != uint64(cols) || t.Dims[1] != uint64(rows) {
 		return nil, fmt.Errorf("model: tensor %s has shape %v, want [%d %d]", name, t.Dims, cols, rows)
 	}
-	mat, err := be.LoadWeight(t.Type, rows, cols, f.TensorData(t))
+	load := be.LoadWeight
+	if tl, ok := be.(backend.TableLoader); ok && table {
+		load = tl.LoadTable
+	}
+	mat, err := load(t.Type, rows, cols, f.TensorData(t))
 	if err != nil {
 		return nil, fmt.Errorf("model: loading %s: %w", name, err)
 	}

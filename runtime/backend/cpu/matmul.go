@@ -75,6 +75,9 @@ func (w *Weight) MatMul(p *Pool, y, x []float32, n int) {
 	if len(x) < n*w.cols || len(y) < n*w.rows {
 		panic(fmt.Sprintf("cpu: MatMul [%d, %d]·[%d, %d]ᵀ with len(x)=%d len(y)=%d", n, w.cols, w.rows, w.cols, len(x), len(y)))
 	}
+	if w.table {
+		panic("cpu: MatMul with an embedding table (NewTable); load it with NewWeight")
+	}
 	switch w.typ {
 	case gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ5_1, gguf.TypeQ8_0:
 		w.matMulTiled(p, y, x, n)

@@ -69,6 +69,7 @@ type Weight struct {
 	// inPlace: raw is the caller's bytes (LoadWeight's), read where they lie
 	inPlace bool
 	kscm    []uint8 // Q4_K, Q5_K: decoded scales and mins (kScaleMins)
+	table   bool    // raw holds GGUF blocks for Row only (NewTable, table.go)
 }
 
 // Rows is the number of output features.
@@ -236,6 +237,10 @@ func (w *Weight) Row(r int, out []float32) {
 		panic(fmt.Sprintf("cpu: row %d out of range [0, %d)", r, w.rows))
 	}
 	out = out[:w.cols]
+	if w.table {
+		w.tableRow(r, out)
+		return
+	}
 	switch w.typ {
 	case gguf.TypeF32:
 		copy(out, w.f32[r*w.cols:])
