@@ -50,6 +50,8 @@ type scratch struct {
 	f    []float32
 	kd   []float32
 	bs   []int16
+	kd4  []float32 // kd, bs interleaved by four rows (kInterleave)
+	bs4  []int16
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -145,7 +147,8 @@ func (w *Weight) kdot() kdotKernel {
 // matMulK: K-quant weights against Q8_K activations (kquant.go). Activation
 // rows go in passes of at most xBlockBytes; within a pass the threads split
 // the weight rows, and each row meets every activation row of the pass
-// while it sits in L1.
+// while it sits in L1: four at a time where there is a four-row kernel
+// (kquant4.go), the rest one at a time.
 func (w *Weight) matMulK(p *Pool, y, x []float32, n int) {
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
@@ -167,8 +170,21 @@ func (w *Weight) matMulK(p *Pool, y, x []float32, n int) {
 	}
 	rb, _ := w.typ.RowBytes(cols)
 	k, tab := w.kdot(), f16Lookup()
+	k4 := w.kdot4()
+	n4 := 0 // rows taken four at a time
+	if k4 != nil {
+		n4 = n &^ 3
+		// Each group's scales and sums interleaved for the kernel.
+		s.kd4 = grow(s.kd4, n4*nbk)
+		s.bs4 = grow(s.bs4, n4*nbk*16)
+		for g := 0; g < n4; g += 4 {
+			kInterleave(xd[g*nbk:(g+4)*nbk], bs[g*nbk*16:(g+4)*nbk*16], nbk, s.kd4[g*nbk:(g+4)*nbk], s.bs4[g*nbk*16:(g+4)*nbk*16])
+		}
+	}
+	xd4, bs4 := s.kd4, s.bs4
 	passes := (n*cols + xBlockBytes - 1) / xBlockBytes
 	per := (n + passes - 1) / passes
+	per = (per + 3) &^ 3
 	for r0 := 0; r0 < n; r0 += per {
 		r1 := min(n, r0+per)
 		p.Run(rows, func(lo, hi int) {
@@ -178,13 +194,21 @@ func (w *Weight) matMulK(p *Pool, y, x []float32, n int) {
 				sumi = make([]int32, nbk)
 			}
 			sumi = sumi[:nbk]
+			var out [4]float32
 			for o := lo; o < hi; o++ {
 				row := w.raw[o*rb : (o+1)*rb]
 				var scm []uint8
 				if w.kscm != nil {
 					scm = w.kscm[o*16*nbk : (o+1)*16*nbk]
 				}
-				for r := r0; r < r1; r++ {
+				r := r0
+				for ; r+4 <= min(r1, n4); r += 4 {
+					k4(row, scm, xq[r*cols:(r+4)*cols], cols, nbk, xd4[r*nbk:(r+4)*nbk], bs4[r*nbk*16:(r+4)*nbk*16], &out)
+					for a, v := range out {
+						y[(r+a)*rows+o] = v
+					}
+				}
+				for ; r < r1; r++ {
 					k(row, scm, xq[r*cols:(r+1)*cols], nbk, sumi)
 					y[r*rows+o] = kCombine(w.typ, row, scm, sumi, xd[r*nbk:(r+1)*nbk], bs[r*cols/16:(r+1)*cols/16], tab)
 				}
