@@ -10,13 +10,14 @@ import (
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--model F.gguf] [--threads N] [--prompt 512] [--gen 128] [--reps 3] [--json]", stderr)
+	fs := newFlags("bench", "bench [--model F.gguf] [--threads N] [--prompt 512] [--gen 128] [--reps 3] [--json] [--cpuprofile F]", stderr)
 	var mf modelFlags
 	mf.register(fs)
 	promptN := fs.Int("prompt", 512, "prompt tokens to prefill (one batch)")
 	genN := fs.Int("gen", 128, "tokens to decode one at a time after the prompt")
 	reps := fs.Int("reps", 3, "repetitions; the median is reported")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -28,7 +29,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer l.Close()
+	stopProfile, err := startCPUProfile(*cpuprofile)
+	if err != nil {
+		return err
+	}
 	res, err := generate.Bench(ctx, l.m, *promptN, *genN, *reps)
+	stopProfile()
 	if err != nil {
 		return err
 	}

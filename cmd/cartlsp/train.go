@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -148,17 +147,11 @@ incrementally from an ancestor's when the store has one; it does nothing when HE
 		return trainInBackground(args, repo, dir, storeDir, logPath, stdout)
 	}
 
-	if tf.cpuprofile != "" {
-		f, err := os.Create(tf.cpuprofile)
-		if err != nil {
-			return fmt.Errorf("--cpuprofile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("--cpuprofile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(tf.cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	l, err := mf.load()
 	if err != nil {
 		return err

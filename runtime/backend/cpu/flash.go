@@ -198,11 +198,17 @@ func (b *Backend) flashTask(sc *flashScratch, oa, qa *tensor, ks, vs kvSource, s
 	// Keys this task reads: its chunk, up to the block's last position.
 	k0 := c * p.chunk
 	k1 := min(p.L, k0+p.chunk, p.pos0+t1)
+	// A few rows (decoding) read the binary16 cache directly (flashdec.go).
+	dec := R <= flashDecRows && ks.h != nil && vs.h != nil
 	for j0 := k0; j0 < k1; j0 += flashBk {
 		bk := min(flashBk, k1-j0)
-		ks.block(sc.kb, j0, j0+bk, g*hd, hd)
-		vs.block(sc.vb, j0, j0+bk, g*hd, hd)
-		SgemmNT(b.pool, R, bk, hd, q, sc.kb, S, false) // S = Q·Kᵀ/√hd  [R, bk]
+		if dec {
+			scoresF16(q, R, hd, ks.h[j0*ks.stride+g*hd:], ks.stride, bk, S, bk) // S = Q·Kᵀ/√hd  [R, bk]
+		} else {
+			ks.block(sc.kb, j0, j0+bk, g*hd, hd)
+			vs.block(sc.vb, j0, j0+bk, g*hd, hd)
+			SgemmNT(b.pool, R, bk, hd, q, sc.kb, S, false) // S = Q·Kᵀ/√hd  [R, bk]
+		}
 		for r := 0; r < R; r++ {
 			row := S[r*bk : (r+1)*bk]
 			nv := min(bk, p.pos0+t0+r/G+1-j0) // keys j ≤ pos
@@ -223,7 +229,11 @@ func (b *Backend) flashTask(sc *flashScratch, oa, qa *tensor, ks, vs kvSource, s
 			sc.l[r] += ExpRow(row[:nv], 1, mnew) // e^(s_j − m')
 			clear(row[nv:])
 		}
-		SgemmNN(b.pool, R, hd, bk, S, sc.vb, o, true) // O += P·V  [R, hd]
+		if dec {
+			pvF16(S, bk, R, vs.h[j0*vs.stride+g*hd:], vs.stride, bk, hd, o) // O += P·V  [R, hd]
+		} else {
+			SgemmNN(b.pool, R, hd, bk, S, sc.vb, o, true) // O += P·V  [R, hd]
+		}
 	}
 	if dst != nil {
 		for r := 0; r < R; r++ {
