@@ -36,6 +36,7 @@ var envVars = []envVar{
 	{Name: "XDG_CACHE_HOME", Does: "the user cache directory the model cache and store default to (Linux)"},
 	{Name: "GOGC", Does: "the Go garbage collector's target (cartlsp sets 25 unless given)"},
 	{Name: "CARTLSP_NOASM", Does: "1: the CPU kernels run in plain Go (for comparisons)"},
+	{Name: "CARTLSP_KERNELS", Does: "avx2 or generic: the CPU kernels use no more than that level (to measure a CPU without AVX-512 on one with it)"},
 	{Name: "CARTLSP_NOAMX", Does: "1: the AMX tile kernels are not used on CPUs that have them"},
 	{Name: "CARTLSP_EXACT_ATTENTION", Does: "1: attention in float64 (for parity checks)"},
 }

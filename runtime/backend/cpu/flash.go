@@ -198,8 +198,9 @@ func (b *Backend) flashTask(sc *flashScratch, oa, qa *tensor, ks, vs kvSource, s
 	// Keys this task reads: its chunk, up to the block's last position.
 	k0 := c * p.chunk
 	k1 := min(p.L, k0+p.chunk, p.pos0+t1)
-	// A few rows (decoding) read the binary16 cache directly (flashdec.go).
-	dec := R <= flashDecRows && ks.h != nil && vs.h != nil
+	// A few rows (decoding) read the binary16 cache directly (flashdec.go)
+	// where its kernels run; elsewhere the GEMM path is the faster one.
+	dec := R <= flashDecRows && ks.h != nil && vs.h != nil && flashDecKernels(hd)
 	for j0 := k0; j0 < k1; j0 += flashBk {
 		bk := min(flashBk, k1-j0)
 		if dec {

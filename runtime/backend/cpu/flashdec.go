@@ -54,6 +54,11 @@ func pvF16Go(p []float32, pstride, rows int, vh []uint16, vstride, nk, hd int, o
 	}
 }
 
+// flashDecKernels says whether the decoding path's kernels run for head
+// dimension hd at the active level (else its twins would, slower than the
+// GEMM path).
+func flashDecKernels(hd int) bool { return active == levelAVX512 && hd%64 == 0 }
+
 // scoresF16 is scoresF16Go on the kernel when there is one.
 func scoresF16(q []float32, rows, hd int, kh []uint16, kstride, nk int, s []float32, sstride int) {
 	n4 := 0

@@ -59,3 +59,20 @@ func TestTableRows(t *testing.T) {
 	}()
 	tab.MatMul(nil, make([]float32, 1), make([]float32, 32), 1)
 }
+
+// TestCapLevel: CARTLSP_KERNELS lowers the kernel level, never raises it.
+func TestCapLevel(t *testing.T) {
+	for _, c := range []struct {
+		best level
+		want string
+		got  level
+	}{
+		{levelAVX512, "", levelAVX512}, {levelAVX512, "avx2", levelAVX2}, {levelAVX512, "generic", levelGeneric},
+		{levelAVX2, "avx512", levelAVX2}, {levelAVX2, "avx512-vnni", levelAVX2}, {levelAVX512, "avx512", levelAVX512},
+		{levelGeneric, "avx2", levelGeneric}, {levelAVX512, "sse", levelAVX512},
+	} {
+		if got := capLevel(c.best, c.want); got != c.got {
+			t.Errorf("capLevel(%v, %q) = %v, want %v", c.best, c.want, got, c.got)
+		}
+	}
+}
