@@ -4,7 +4,7 @@ BIN     := bin/cartlsp
 MODEL    = $(shell $(BIN) model path)
 SMALL_MODEL = $(shell $(BIN) model path smollm2-135m)
 
-.PHONY: all build model demo test test-short vet nvim registry cosign fuzz soak vscode-test vsix vsix-all bench bench-lsp parity-ref clean
+.PHONY: all build model demo test test-short vet nvim neon-test registry cosign fuzz soak vscode-test vsix vsix-all bench bench-lsp parity-ref clean
 
 all: build
 
@@ -29,8 +29,8 @@ demo: model
 # the default model where the point is the model, the small one elsewhere, Neovim
 # driving `cartlsp serve` headless (extensions/nvim), and Cartridge sharing against the
 # CNCF distribution registry on loopback (bin/registry), its signatures checked both ways
-# against cosign (bin/cosign).
-test: model vet nvim registry cosign vscode-test
+# against cosign (bin/cosign), and the CPU backend's tests for arm64 under qemu (neon-test).
+test: model vet nvim registry cosign vscode-test neon-test
 	CARTLSP_MODEL=$(MODEL) CARTLSP_SMALL_MODEL=$(SMALL_MODEL) CARTLSP_REQUIRE_NVIM=1 CARTLSP_REGISTRY=$(abspath bin/registry) \
 		CARTLSP_COSIGN=$(abspath bin/cosign) \
 		$(GO) test -count=1 -timeout 20m ./...
@@ -87,6 +87,15 @@ nvim:
 	@command -v nvim >/dev/null || { echo "installing neovim from Debian (apt-get)"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends neovim >/dev/null; }
 	@nvim --version | head -1
+
+# The arm64 NEON kernels against their Go twins, under user-mode emulation (qemu-aarch64 from Debian,
+# installed when missing): the CPU backend's tests cross-compiled for arm64. NEON_RUN narrows them.
+NEON_RUN ?= .
+neon-test:
+	@command -v qemu-aarch64 >/dev/null || { echo "installing qemu-user from Debian (apt-get)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends qemu-user >/dev/null; }
+	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -c -o bin/cpu-arm64.test ./runtime/backend/cpu
+	qemu-aarch64 -cpu max bin/cpu-arm64.test -test.run '$(NEON_RUN)' -test.count 1
 
 test-short:
 	$(GO) test -short ./...

@@ -26,6 +26,10 @@ const blockQK = 32
 
 // roundEven32 rounds v to the nearest integer, ties to even, for |v| < 2^22,
 // by adding and subtracting 1.5·2^23 in float32 (round-to-nearest mode).
+//
+// Callers pass a product as float32(a·b): Go may fuse a·b + magic into one
+// multiply-add where the CPU has one (arm64), which would round the product
+// only once, with the magic added.
 func roundEven32(v float32) float32 {
 	const magic = 12582912 // 1.5 · 2^23
 	return (v + magic) - magic
@@ -97,7 +101,7 @@ func quantQ8Go(x []float32, qs []int8, meta []uint32, corr int32) {
 		var sum int32
 		var gs [8]int32
 		for j, v := range blk {
-			r := int32(roundEven32(v * id))
+			r := int32(roundEven32(float32(v * id))) // float32(): never fused into the rounding's add (arm64)
 			r = max(-128, min(127, r))
 			q[j] = int8(r)
 			sum += r
@@ -145,7 +149,7 @@ func quantQ8K(x []float32, qs []int8, d []float32, bsums []int16) {
 		}
 		iscale := -127 / mx
 		for j, v := range blk {
-			r := int32(roundEven32(iscale * v))
+			r := int32(roundEven32(float32(iscale * v))) // float32(): never fused (arm64)
 			q[j] = int8(min(127, r))
 		}
 		for j := 0; j < blockQK_K/16; j++ {

@@ -51,7 +51,7 @@ func axpyGo(alpha float32, x, y []float32) {
 func f16ToF32(dst []float32, src []uint16) {
 	dst = dst[:len(src)]
 	i := 0
-	if active >= levelAVX2 && len(src) >= 8 {
+	if (active >= levelAVX2 || useNEON) && len(src) >= 8 {
 		i = len(src) &^ 7
 		f16ToF32Asm(&dst[0], &src[0], i)
 	}
