@@ -76,6 +76,92 @@ q80HalfNEON:
 	stp	q0, q4, [x5]
 
 // ---------------------------------------------------------------------
+// One activation row against half a Q4_1 tile, as tileQ41Go: 4-bit group g
+// (g < 4) of a block holds columns 4g..4g+3 in its low nibbles (lane g,
+// activations x[4g..]) and 16+4g..16+4g+3 in its high nibbles (lane 4+g,
+// x[16+4g..]); acc_lane = fma(dw·dx, float(isum), acc_lane) block by block,
+// accM += mw·sx, out = hsum8(acc) + accM. v16+l: rows 8h..8h+3 of lane l,
+// v24+l: rows 8h+4..8h+7; v11, v12: accM of the two row quads.
+// go: func q41HalfNEON(tile *byte, nb int, x *int8, meta *uint32, h int, out *float32)
+q41HalfNEON:
+	add	x7, x0, x1, lsl #8	// the d region: tile + nb·256
+	add	x8, x7, x1, lsl #5	// the m region: + nb·32
+	add	x7, x7, x4, lsl #4	// + 2 bytes × 8h
+	add	x8, x8, x4, lsl #4
+	add	x6, x0, x4, lsl #5	// quants of rows 8h..: + 32h
+	.irp r, 11,12,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	movi	v\r\().16b, #0
+	.endr
+	cbz	x1, 9f
+1:
+	ldp	q0, q1, [x2], #32	// the block's 32 activations
+	ldr	d8, [x3], #8		// dx, sx (meta: 2 words per block)
+	ldr	d2, [x7]		// dw of rows 8h..8h+3
+	ldr	d3, [x7, #8]		// rows 8h+4..8h+7
+	add	x7, x7, #32
+	ldr	d13, [x8]		// mw
+	ldr	d14, [x8, #8]
+	add	x8, x8, #32
+	fcvtl	v2.4s, v2.4h
+	fcvtl	v3.4s, v3.4h
+	fcvtl	v13.4s, v13.4h
+	fcvtl	v14.4s, v14.4h
+	fmul	v2.4s, v2.4s, v8.s[0]
+	fmul	v3.4s, v3.4s, v8.s[0]
+	fmla	v11.4s, v13.4s, v8.s[1]
+	fmla	v12.4s, v14.4s, v8.s[1]
+	.macro	Q41GROUP off, lane, lo0, lo1, hi0, hi1
+	ldp	q4, q5, [x6, #\off]
+	shl	v9.16b, v4.16b, #4
+	shl	v10.16b, v5.16b, #4
+	ushr	v9.16b, v9.16b, #4
+	ushr	v10.16b, v10.16b, #4
+	ushr	v4.16b, v4.16b, #4
+	ushr	v5.16b, v5.16b, #4
+	movi	v6.16b, #0
+	movi	v7.16b, #0
+	sdot	v6.4s, v9.16b, v0.4b[\lane]
+	sdot	v7.4s, v10.16b, v0.4b[\lane]
+	scvtf	v6.4s, v6.4s
+	scvtf	v7.4s, v7.4s
+	fmla	\lo0\().4s, v6.4s, v2.4s
+	fmla	\lo1\().4s, v7.4s, v3.4s
+	movi	v6.16b, #0
+	movi	v7.16b, #0
+	sdot	v6.4s, v4.16b, v1.4b[\lane]
+	sdot	v7.4s, v5.16b, v1.4b[\lane]
+	scvtf	v6.4s, v6.4s
+	scvtf	v7.4s, v7.4s
+	fmla	\hi0\().4s, v6.4s, v2.4s
+	fmla	\hi1\().4s, v7.4s, v3.4s
+	.endm
+	Q41GROUP 0, 0, v16, v24, v20, v28
+	Q41GROUP 64, 1, v17, v25, v21, v29
+	Q41GROUP 128, 2, v18, v26, v22, v30
+	Q41GROUP 192, 3, v19, v27, v23, v31
+	add	x6, x6, #256
+	subs	x1, x1, #1
+	b.ne	1b
+9:
+	fadd	v0.4s, v16.4s, v20.4s
+	fadd	v1.4s, v17.4s, v21.4s
+	fadd	v2.4s, v18.4s, v22.4s
+	fadd	v3.4s, v19.4s, v23.4s
+	fadd	v0.4s, v0.4s, v2.4s
+	fadd	v1.4s, v1.4s, v3.4s
+	fadd	v0.4s, v0.4s, v1.4s
+	fadd	v0.4s, v0.4s, v11.4s
+	fadd	v4.4s, v24.4s, v28.4s
+	fadd	v5.4s, v25.4s, v29.4s
+	fadd	v6.4s, v26.4s, v30.4s
+	fadd	v7.4s, v27.4s, v31.4s
+	fadd	v4.4s, v4.4s, v6.4s
+	fadd	v5.4s, v5.4s, v7.4s
+	fadd	v4.4s, v4.4s, v5.4s
+	fadd	v4.4s, v4.4s, v12.4s
+	stp	q0, q4, [x5]
+
+// ---------------------------------------------------------------------
 // n binary16 values to float32 (n a positive multiple of 8), exactly.
 // go: func f16ToF32NEON(dst *float32, src *uint16, n int)
 f16ToF32NEON:

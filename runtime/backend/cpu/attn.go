@@ -166,9 +166,13 @@ func SoftmaxExp(w []float32, n int, mx float32) float64 {
 func SwiGLU(a, g, u []float32) {
 	g, u = g[:len(a)], u[:len(a)]
 	i := 0
-	if active == levelAVX512 && len(a) >= 16 {
+	switch {
+	case active == levelAVX512 && len(a) >= 16:
 		i = len(a) &^ 15
 		swigluAVX512(&a[0], &g[0], &u[0], i)
+	case active == levelAVX2 && len(a) >= 8:
+		i = len(a) &^ 7
+		swigluAVX2(&a[0], &g[0], &u[0], i)
 	}
 	for ; i < len(a); i++ {
 		a[i] = fmath.SiLUV(g[i]) * u[i]

@@ -16,6 +16,11 @@ func attnValuesAVX512(w, v *float32, stride, n, hd, R int, acc, out *float32)
 //go:noescape
 func expSumAVX512(w *float32, n int, mx float32) float64
 
+// swigluAVX2 is SwiGLU for n a multiple of 8 (exp_avx2_amd64.s).
+//
+//go:noescape
+func swigluAVX2(dst, gate, up *float32, n int)
+
 // swigluAVX512 is SwiGLU for n a multiple of 16.
 //
 //go:noescape

@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"fmt"
+
 	"github.com/cartlsp/cartlsp/runtime/gguf"
 	"github.com/cartlsp/cartlsp/runtime/half"
 )
@@ -242,4 +244,23 @@ func kCombine(t gguf.Type, row []byte, scm []uint8, sumi []int32, xd []float32, 
 		}
 	}
 	return acc
+}
+
+// kdotChecked wraps an assembly dot kernel for type t (amd64's AVX2 or
+// arm64's NEON) with the slice-length checks the assembly relies on.
+func kdotChecked(t gguf.Type, f func(row *byte, scm *uint8, x *int8, nb int, out *int32)) kdotKernel {
+	bb, needScm := t.BlockBytes(), t != gguf.TypeQ6_K
+	return func(row []byte, scm []uint8, x []int8, nb int, out []int32) {
+		if nb <= 0 {
+			return
+		}
+		if len(row) < nb*bb || len(x) < nb*blockQK_K || len(out) < nb || needScm && len(scm) < 16*nb {
+			panic(fmt.Sprintf("cpu: %v dot over %d super-blocks with len(row)=%d len(x)=%d len(out)=%d len(scm)=%d", t, nb, len(row), len(x), len(out), len(scm)))
+		}
+		var s *uint8
+		if needScm {
+			s = &scm[0]
+		}
+		f(&row[0], s, &x[0], nb, &out[0])
+	}
 }

@@ -36,20 +36,7 @@ func asmKDot(t gguf.Type, lvl level) kdotKernel {
 	default:
 		return nil
 	}
-	bb, needScm := t.BlockBytes(), t != gguf.TypeQ6_K
-	return func(row []byte, scm []uint8, x []int8, nb int, out []int32) {
-		if nb <= 0 {
-			return
-		}
-		if len(row) < nb*bb || len(x) < nb*blockQK_K || len(out) < nb || needScm && len(scm) < 16*nb {
-			panic(fmt.Sprintf("cpu: %v dot over %d super-blocks with len(row)=%d len(x)=%d len(out)=%d len(scm)=%d", t, nb, len(row), len(x), len(out), len(scm)))
-		}
-		var s *uint8
-		if needScm {
-			s = &scm[0]
-		}
-		f(&row[0], s, &x[0], nb, &out[0])
-	}
+	return kdotChecked(t, f)
 }
 
 // Four-row kernels (kquant4_amd64.s); kdot4Go is their twin.

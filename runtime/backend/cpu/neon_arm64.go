@@ -8,12 +8,15 @@ import (
 
 // NEON kernels (neon_arm64.s, generated from scripts/neon/kernels.S by
 // scripts/neon_asm.sh), each with its plain Go twin: q80HalfNEON is
-// tileQ80Go (quants not offset), q4kDotNEON/q5kDotNEON/q6kDotNEON are
+// tileQ80Go (quants not offset), q41HalfNEON is tileQ41Go, q4kDotNEON/q5kDotNEON/q6kDotNEON are
 // q4kDotGo/q5kDotGo/q6kDotGo, f16ToF32NEON is half.F16ToF32 — bit for bit
 // (neon_arm64_test.go). The other kernels run as their Go twins on arm64.
 
 //go:noescape
 func q80HalfNEON(tile *byte, nb int, x *int8, meta *uint32, h int, out *float32)
+
+//go:noescape
+func q41HalfNEON(tile *byte, nb int, x *int8, meta *uint32, h int, out *float32)
 
 //go:noescape
 func q4kDotNEON(row *byte, scm *uint8, x *int8, nb int, out *int32)
@@ -28,22 +31,33 @@ func q6kDotNEON(row *byte, scm *uint8, x *int8, nb int, out *int32)
 func f16ToF32NEON(dst *float32, src *uint16, n int)
 
 // asmKernel returns the NEON tile kernel for Q8_0 tiles (Q8_0 and Q5_0
-// weights) where the CPU has the dot-product extension, else nil.
+// weights) and Q4_1 tiles where the CPU has the dot-product extension, else
+// nil.
 func asmKernel(typ gguf.Type, q8off bool, lvl level) tileKernel {
-	if !neonDot || typ != gguf.TypeQ8_0 || q8off {
+	if !neonDot {
+		return nil
+	}
+	var half func(tile *byte, nb int, x *int8, meta *uint32, h int, out *float32)
+	var tileBytes int // per block
+	switch {
+	case typ == gguf.TypeQ8_0 && !q8off:
+		half, tileBytes = q80HalfNEON, 512+2*tileRows
+	case typ == gguf.TypeQ4_1:
+		half, tileBytes = q41HalfNEON, 256+4*tileRows
+	default:
 		return nil
 	}
 	return func(tile []byte, nb int, xq []int8, meta []uint32, nx int, out []float32) {
 		if nb <= 0 || nx <= 0 {
 			return
 		}
-		if len(tile) < nb*(512+2*tileRows) || len(xq) < nx*nb*blockQK || len(meta) < nx*2*nb || len(out) < nx*tileRows {
-			panic(fmt.Sprintf("cpu: Q8_0 tile kernel over %d blocks × %d rows with len(tile)=%d len(xq)=%d len(meta)=%d len(out)=%d",
-				nb, nx, len(tile), len(xq), len(meta), len(out)))
+		if len(tile) < nb*tileBytes || len(xq) < nx*nb*blockQK || len(meta) < nx*2*nb || len(out) < nx*tileRows {
+			panic(fmt.Sprintf("cpu: %v tile kernel over %d blocks × %d rows with len(tile)=%d len(xq)=%d len(meta)=%d len(out)=%d",
+				typ, nb, nx, len(tile), len(xq), len(meta), len(out)))
 		}
 		for r := 0; r < nx; r++ {
 			for h := 0; h < 2; h++ {
-				q80HalfNEON(&tile[0], nb, &xq[r*nb*blockQK], &meta[r*2*nb], h, &out[r*tileRows+8*h])
+				half(&tile[0], nb, &xq[r*nb*blockQK], &meta[r*2*nb], h, &out[r*tileRows+8*h])
 			}
 		}
 	}
@@ -66,20 +80,7 @@ func asmKDot(t gguf.Type, lvl level) kdotKernel {
 	default:
 		return nil
 	}
-	bb, needScm := t.BlockBytes(), t != gguf.TypeQ6_K
-	return func(row []byte, scm []uint8, x []int8, nb int, out []int32) {
-		if nb <= 0 {
-			return
-		}
-		if len(row) < nb*bb || len(x) < nb*blockQK_K || len(out) < nb || needScm && len(scm) < 16*nb {
-			panic(fmt.Sprintf("cpu: %v dot over %d super-blocks with len(row)=%d len(x)=%d len(out)=%d len(scm)=%d", t, nb, len(row), len(x), len(out), len(scm)))
-		}
-		var s *uint8
-		if needScm {
-			s = &scm[0]
-		}
-		f(&row[0], s, &x[0], nb, &out[0])
-	}
+	return kdotChecked(t, f)
 }
 
 func asmKDot4(t gguf.Type, lvl level) kdot4Kernel { return nil }

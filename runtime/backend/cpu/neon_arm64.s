@@ -131,6 +131,168 @@ TEXT ·q80HalfNEON(SB), NOSPLIT, $0-48
 	WORD $0xad0010a0 // stp q0, q4, [x5]
 	RET
 
+// func q41HalfNEON(tile *byte, nb int, x *int8, meta *uint32, h int, out *float32)
+TEXT ·q41HalfNEON(SB), NOSPLIT, $0-48
+	MOVD tile+0(FP), R0
+	MOVD nb+8(FP), R1
+	MOVD x+16(FP), R2
+	MOVD meta+24(FP), R3
+	MOVD h+32(FP), R4
+	MOVD out+40(FP), R5
+	WORD $0x8b012007 // add x7, x0, x1, lsl #8
+	WORD $0x8b0114e8 // add x8, x7, x1, lsl #5
+	WORD $0x8b0410e7 // add x7, x7, x4, lsl #4
+	WORD $0x8b041108 // add x8, x8, x4, lsl #4
+	WORD $0x8b041406 // add x6, x0, x4, lsl #5
+	WORD $0x4f00e40b // movi v11.16b, #0x0
+	WORD $0x4f00e40c // movi v12.16b, #0x0
+	WORD $0x4f00e410 // movi v16.16b, #0x0
+	WORD $0x4f00e411 // movi v17.16b, #0x0
+	WORD $0x4f00e412 // movi v18.16b, #0x0
+	WORD $0x4f00e413 // movi v19.16b, #0x0
+	WORD $0x4f00e414 // movi v20.16b, #0x0
+	WORD $0x4f00e415 // movi v21.16b, #0x0
+	WORD $0x4f00e416 // movi v22.16b, #0x0
+	WORD $0x4f00e417 // movi v23.16b, #0x0
+	WORD $0x4f00e418 // movi v24.16b, #0x0
+	WORD $0x4f00e419 // movi v25.16b, #0x0
+	WORD $0x4f00e41a // movi v26.16b, #0x0
+	WORD $0x4f00e41b // movi v27.16b, #0x0
+	WORD $0x4f00e41c // movi v28.16b, #0x0
+	WORD $0x4f00e41d // movi v29.16b, #0x0
+	WORD $0x4f00e41e // movi v30.16b, #0x0
+	WORD $0x4f00e41f // movi v31.16b, #0x0
+	WORD $0xb4000e01 // cbz x1, 3f8 <q41HalfNEON+0x21c>
+	WORD $0xacc10440 // ldp q0, q1, [x2], #32
+	WORD $0xfc408468 // ldr d8, [x3], #8
+	WORD $0xfd4000e2 // ldr d2, [x7]
+	WORD $0xfd4004e3 // ldr d3, [x7, #8]
+	WORD $0x910080e7 // add x7, x7, #0x20
+	WORD $0xfd40010d // ldr d13, [x8]
+	WORD $0xfd40050e // ldr d14, [x8, #8]
+	WORD $0x91008108 // add x8, x8, #0x20
+	WORD $0x0e217842 // fcvtl v2.4s, v2.4h
+	WORD $0x0e217863 // fcvtl v3.4s, v3.4h
+	WORD $0x0e2179ad // fcvtl v13.4s, v13.4h
+	WORD $0x0e2179ce // fcvtl v14.4s, v14.4h
+	WORD $0x4f889042 // fmul v2.4s, v2.4s, v8.s[0]
+	WORD $0x4f889063 // fmul v3.4s, v3.4s, v8.s[0]
+	WORD $0x4fa811ab // fmla v11.4s, v13.4s, v8.s[1]
+	WORD $0x4fa811cc // fmla v12.4s, v14.4s, v8.s[1]
+	WORD $0xad4014c4 // ldp q4, q5, [x6]
+	WORD $0x4f0c5489 // shl v9.16b, v4.16b, #4
+	WORD $0x4f0c54aa // shl v10.16b, v5.16b, #4
+	WORD $0x6f0c0529 // ushr v9.16b, v9.16b, #4
+	WORD $0x6f0c054a // ushr v10.16b, v10.16b, #4
+	WORD $0x6f0c0484 // ushr v4.16b, v4.16b, #4
+	WORD $0x6f0c04a5 // ushr v5.16b, v5.16b, #4
+	WORD $0x4f00e406 // movi v6.16b, #0x0
+	WORD $0x4f00e407 // movi v7.16b, #0x0
+	WORD $0x4f80e126 // sdot v6.4s, v9.16b, v0.4b[0]
+	WORD $0x4f80e147 // sdot v7.4s, v10.16b, v0.4b[0]
+	WORD $0x4e21d8c6 // scvtf v6.4s, v6.4s
+	WORD $0x4e21d8e7 // scvtf v7.4s, v7.4s
+	WORD $0x4e22ccd0 // fmla v16.4s, v6.4s, v2.4s
+	WORD $0x4e23ccf8 // fmla v24.4s, v7.4s, v3.4s
+	WORD $0x4f00e406 // movi v6.16b, #0x0
+	WORD $0x4f00e407 // movi v7.16b, #0x0
+	WORD $0x4f81e086 // sdot v6.4s, v4.16b, v1.4b[0]
+	WORD $0x4f81e0a7 // sdot v7.4s, v5.16b, v1.4b[0]
+	WORD $0x4e21d8c6 // scvtf v6.4s, v6.4s
+	WORD $0x4e21d8e7 // scvtf v7.4s, v7.4s
+	WORD $0x4e22ccd4 // fmla v20.4s, v6.4s, v2.4s
+	WORD $0x4e23ccfc // fmla v28.4s, v7.4s, v3.4s
+	WORD $0xad4214c4 // ldp q4, q5, [x6, #64]
+	WORD $0x4f0c5489 // shl v9.16b, v4.16b, #4
+	WORD $0x4f0c54aa // shl v10.16b, v5.16b, #4
+	WORD $0x6f0c0529 // ushr v9.16b, v9.16b, #4
+	WORD $0x6f0c054a // ushr v10.16b, v10.16b, #4
+	WORD $0x6f0c0484 // ushr v4.16b, v4.16b, #4
+	WORD $0x6f0c04a5 // ushr v5.16b, v5.16b, #4
+	WORD $0x4f00e406 // movi v6.16b, #0x0
+	WORD $0x4f00e407 // movi v7.16b, #0x0
+	WORD $0x4fa0e126 // sdot v6.4s, v9.16b, v0.4b[1]
+	WORD $0x4fa0e147 // sdot v7.4s, v10.16b, v0.4b[1]
+	WORD $0x4e21d8c6 // scvtf v6.4s, v6.4s
+	WORD $0x4e21d8e7 // scvtf v7.4s, v7.4s
+	WORD $0x4e22ccd1 // fmla v17.4s, v6.4s, v2.4s
+	WORD $0x4e23ccf9 // fmla v25.4s, v7.4s, v3.4s
+	WORD $0x4f00e406 // movi v6.16b, #0x0
+	WORD $0x4f00e407 // movi v7.16b, #0x0
+	WORD $0x4fa1e086 // sdot v6.4s, v4.16b, v1.4b[1]
+	WORD $0x4fa1e0a7 // sdot v7.4s, v5.16b, v1.4b[1]
+	WORD $0x4e21d8c6 // scvtf v6.4s, v6.4s
+	WORD $0x4e21d8e7 // scvtf v7.4s, v7.4s
+	WORD $0x4e22ccd5 // fmla v21.4s, v6.4s, v2.4s
+	WORD $0x4e23ccfd // fmla v29.4s, v7.4s, v3.4s
+	WORD $0xad4414c4 // ldp q4, q5, [x6, #128]
+	WORD $0x4f0c5489 // shl v9.16b, v4.16b, #4
+	WORD $0x4f0c54aa // shl v10.16b, v5.16b, #4
+	WORD $0x6f0c0529 // ushr v9.16b, v9.16b, #4
+	WORD $0x6f0c054a // ushr v10.16b, v10.16b, #4
+	WORD $0x6f0c0484 // ushr v4.16b, v4.16b, #4
+	WORD $0x6f0c04a5 // ushr v5.16b, v5.16b, #4
+	WORD $0x4f00e406 // movi v6.16b, #0x0
+	WORD $0x4f00e407 // movi v7.16b, #0x0
+	WORD $0x4f80e926 // sdot v6.4s, v9.16b, v0.4b[2]
+	WORD $0x4f80e947 // sdot v7.4s, v10.16b, v0.4b[2]
+	WORD $0x4e21d8c6 // scvtf v6.4s, v6.4s
+	WORD $0x4e21d8e7 // scvtf v7.4s, v7.4s
+	WORD $0x4e22ccd2 // fmla v18.4s, v6.4s, v2.4s
+	WORD $0x4e23ccfa // fmla v26.4s, v7.4s, v3.4s
+	WORD $0x4f00e406 // movi v6.16b, #0x0
+	WORD $0x4f00e407 // movi v7.16b, #0x0
+	WORD $0x4f81e886 // sdot v6.4s, v4.16b, v1.4b[2]
+	WORD $0x4f81e8a7 // sdot v7.4s, v5.16b, v1.4b[2]
+	WORD $0x4e21d8c6 // scvtf v6.4s, v6.4s
+	WORD $0x4e21d8e7 // scvtf v7.4s, v7.4s
+	WORD $0x4e22ccd6 // fmla v22.4s, v6.4s, v2.4s
+	WORD $0x4e23ccfe // fmla v30.4s, v7.4s, v3.4s
+	WORD $0xad4614c4 // ldp q4, q5, [x6, #192]
+	WORD $0x4f0c5489 // shl v9.16b, v4.16b, #4
+	WORD $0x4f0c54aa // shl v10.16b, v5.16b, #4
+	WORD $0x6f0c0529 // ushr v9.16b, v9.16b, #4
+	WORD $0x6f0c054a // ushr v10.16b, v10.16b, #4
+	WORD $0x6f0c0484 // ushr v4.16b, v4.16b, #4
+	WORD $0x6f0c04a5 // ushr v5.16b, v5.16b, #4
+	WORD $0x4f00e406 // movi v6.16b, #0x0
+	WORD $0x4f00e407 // movi v7.16b, #0x0
+	WORD $0x4fa0e926 // sdot v6.4s, v9.16b, v0.4b[3]
+	WORD $0x4fa0e947 // sdot v7.4s, v10.16b, v0.4b[3]
+	WORD $0x4e21d8c6 // scvtf v6.4s, v6.4s
+	WORD $0x4e21d8e7 // scvtf v7.4s, v7.4s
+	WORD $0x4e22ccd3 // fmla v19.4s, v6.4s, v2.4s
+	WORD $0x4e23ccfb // fmla v27.4s, v7.4s, v3.4s
+	WORD $0x4f00e406 // movi v6.16b, #0x0
+	WORD $0x4f00e407 // movi v7.16b, #0x0
+	WORD $0x4fa1e886 // sdot v6.4s, v4.16b, v1.4b[3]
+	WORD $0x4fa1e8a7 // sdot v7.4s, v5.16b, v1.4b[3]
+	WORD $0x4e21d8c6 // scvtf v6.4s, v6.4s
+	WORD $0x4e21d8e7 // scvtf v7.4s, v7.4s
+	WORD $0x4e22ccd7 // fmla v23.4s, v6.4s, v2.4s
+	WORD $0x4e23ccff // fmla v31.4s, v7.4s, v3.4s
+	WORD $0x910400c6 // add x6, x6, #0x100
+	WORD $0xf1000421 // subs x1, x1, #0x1
+	WORD $0x54fff241 // b.ne 23c <q41HalfNEON+0x60> // b.any
+	WORD $0x4e34d600 // fadd v0.4s, v16.4s, v20.4s
+	WORD $0x4e35d621 // fadd v1.4s, v17.4s, v21.4s
+	WORD $0x4e36d642 // fadd v2.4s, v18.4s, v22.4s
+	WORD $0x4e37d663 // fadd v3.4s, v19.4s, v23.4s
+	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
+	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
+	WORD $0x4e21d400 // fadd v0.4s, v0.4s, v1.4s
+	WORD $0x4e2bd400 // fadd v0.4s, v0.4s, v11.4s
+	WORD $0x4e3cd704 // fadd v4.4s, v24.4s, v28.4s
+	WORD $0x4e3dd725 // fadd v5.4s, v25.4s, v29.4s
+	WORD $0x4e3ed746 // fadd v6.4s, v26.4s, v30.4s
+	WORD $0x4e3fd767 // fadd v7.4s, v27.4s, v31.4s
+	WORD $0x4e26d484 // fadd v4.4s, v4.4s, v6.4s
+	WORD $0x4e27d4a5 // fadd v5.4s, v5.4s, v7.4s
+	WORD $0x4e25d484 // fadd v4.4s, v4.4s, v5.4s
+	WORD $0x4e2cd484 // fadd v4.4s, v4.4s, v12.4s
+	WORD $0xad0010a0 // stp q0, q4, [x5]
+	RET
+
 // func f16ToF32NEON(dst *float32, src *uint16, n int)
 TEXT ·f16ToF32NEON(SB), NOSPLIT, $0-24
 	MOVD dst+0(FP), R0
@@ -141,7 +303,7 @@ TEXT ·f16ToF32NEON(SB), NOSPLIT, $0-24
 	WORD $0x4e217802 // fcvtl2 v2.4s, v0.8h
 	WORD $0xac810801 // stp q1, q2, [x0], #32
 	WORD $0xf1002042 // subs x2, x2, #0x8
-	WORD $0x54ffff6c // b.gt 1dc <f16ToF32NEON>
+	WORD $0x54ffff6c // b.gt 43c <f16ToF32NEON>
 	RET
 
 // func q4kDotNEON(row *byte, scm *uint8, x *int8, nb int, out *int32)
@@ -152,7 +314,7 @@ TEXT ·q4kDotNEON(SB), NOSPLIT, $0-40
 	MOVD nb+24(FP), R3
 	MOVD out+32(FP), R4
 	WORD $0x4f00e5ff // movi v31.16b, #0xf
-	WORD $0xb4000923 // cbz x3, 31c <q5kDotNEON>
+	WORD $0xb4000923 // cbz x3, 57c <q5kDotNEON>
 	WORD $0xfd400035 // ldr d21, [x1]
 	WORD $0x2f08a6b5 // uxtl v21.8h, v21.8b
 	WORD $0x2f10a6b6 // uxtl v22.4s, v21.4h
@@ -224,7 +386,7 @@ TEXT ·q4kDotNEON(SB), NOSPLIT, $0-40
 	WORD $0x91004021 // add x1, x1, #0x10
 	WORD $0x91040042 // add x2, x2, #0x100
 	WORD $0xf1000463 // subs x3, x3, #0x1
-	WORD $0x54fff721 // b.ne 1fc <q4kDotNEON+0x8> // b.any
+	WORD $0x54fff721 // b.ne 45c <q4kDotNEON+0x8> // b.any
 	RET
 
 // func q5kDotNEON(row *byte, scm *uint8, x *int8, nb int, out *int32)
@@ -236,7 +398,7 @@ TEXT ·q5kDotNEON(SB), NOSPLIT, $0-40
 	MOVD out+32(FP), R4
 	WORD $0x4f00e5ff // movi v31.16b, #0xf
 	WORD $0x4f00e43e // movi v30.16b, #0x1
-	WORD $0xb4000f03 // cbz x3, 504 <q6kDotNEON>
+	WORD $0xb4000f03 // cbz x3, 764 <q6kDotNEON>
 	WORD $0xfd400035 // ldr d21, [x1]
 	WORD $0x2f08a6b5 // uxtl v21.8h, v21.8b
 	WORD $0x2f10a6b6 // uxtl v22.4s, v21.4h
@@ -355,7 +517,7 @@ TEXT ·q5kDotNEON(SB), NOSPLIT, $0-40
 	WORD $0x91004021 // add x1, x1, #0x10
 	WORD $0x91040042 // add x2, x2, #0x100
 	WORD $0xf1000463 // subs x3, x3, #0x1
-	WORD $0x54fff141 // b.ne 328 <q5kDotNEON+0xc> // b.any
+	WORD $0x54fff141 // b.ne 588 <q5kDotNEON+0xc> // b.any
 	RET
 
 // func q6kDotNEON(row *byte, scm *uint8, x *int8, nb int, out *int32)
@@ -367,7 +529,7 @@ TEXT ·q6kDotNEON(SB), NOSPLIT, $0-40
 	MOVD out+32(FP), R4
 	WORD $0x4f00e5ff // movi v31.16b, #0xf
 	WORD $0x4f00e47e // movi v30.16b, #0x3
-	WORD $0xb4001123 // cbz x3, 730 <q6kDotNEON+0x22c>
+	WORD $0xb4001123 // cbz x3, 990 <q6kDotNEON+0x22c>
 	WORD $0x3dc03018 // ldr q24, [x0, #192]
 	WORD $0x0f08a719 // sxtl v25.8h, v24.8b
 	WORD $0x4f08a71a // sxtl2 v26.8h, v24.16b
@@ -503,5 +665,5 @@ TEXT ·q6kDotNEON(SB), NOSPLIT, $0-40
 	WORD $0x91034800 // add x0, x0, #0xd2
 	WORD $0x91040042 // add x2, x2, #0x100
 	WORD $0xf1000463 // subs x3, x3, #0x1
-	WORD $0x54ffef21 // b.ne 510 <q6kDotNEON+0xc> // b.any
+	WORD $0x54ffef21 // b.ne 770 <q6kDotNEON+0xc> // b.any
 	RET

@@ -19,16 +19,17 @@ func withoutNEON(fn func()) {
 }
 
 // TestNEONKernels checks every NEON kernel against its plain Go twin bit for
-// bit: the Q8_0 tile kernel through whole Q8_0 and Q5_0 matrix products
+// bit: the tile kernels through whole Q8_0, Q5_0 and Q4_1 matrix products
 // (random weights, quantized real activations, 1–5 rows, a partial last
-// tile), the K-quant dots on random and extreme blocks, and the binary16
-// conversion on every bit pattern (NaNs need only stay NaN).
+// tile) and the binary16 conversion on every bit pattern (NaNs need only
+// stay NaN). The K-quant dots are TestKDotKernels' (asmKDot is NEON on
+// arm64, whatever the level).
 func TestNEONKernels(t *testing.T) {
 	if !neonDot {
 		t.Skip("this CPU has no NEON dot-product extension")
 	}
 	t.Run("tiles", func(t *testing.T) {
-		for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ5_0} {
+		for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ5_0, gguf.TypeQ4_1} {
 			for _, n := range []int{1, 3, 5} {
 				rng := rand.New(rand.NewSource(int64(n) + int64(typ)))
 				rows, cols := 37, 256
@@ -43,53 +44,6 @@ func TestNEONKernels(t *testing.T) {
 				for i := range got {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 						t.Fatalf("%v n=%d: [%d] = %g, Go twin %g", typ, n, i, got[i], want[i])
-					}
-				}
-			}
-		}
-	})
-	t.Run("kdot", func(t *testing.T) {
-		for _, typ := range []gguf.Type{gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K} {
-			for _, nb := range []int{1, 3, 19} {
-				for _, fill := range []string{"random", "max", "min"} {
-					rng := rand.New(rand.NewSource(int64(nb)*31 + int64(typ)))
-					bb := typ.BlockBytes()
-					row := make([]byte, nb*bb)
-					x := make([]int8, nb*blockQK_K)
-					rng.Read(row)
-					for i := range x {
-						x[i] = int8(rng.Intn(255) - 127)
-					}
-					if fill != "random" {
-						for i := range row {
-							row[i] = 0xff
-						}
-						if typ == gguf.TypeQ6_K && fill == "min" {
-							for b := 0; b < nb; b++ {
-								for s := 0; s < 16; s++ {
-									row[b*bb+192+s] = 0x80
-								}
-							}
-						}
-						v := int8(127)
-						if fill == "min" {
-							v = -127
-						}
-						for i := range x {
-							x[i] = v
-						}
-					}
-					var scm []uint8
-					if typ != gguf.TypeQ6_K {
-						scm = kScaleMins(row, bb)
-					}
-					want, got := make([]int32, nb), make([]int32, nb)
-					kdotGo(typ)(row, scm, x, nb, want)
-					asmKDot(typ, active)(row, scm, x, nb, got)
-					for b := range got {
-						if got[b] != want[b] {
-							t.Fatalf("%v nb=%d %s: super-block %d sum %d, Go twin %d", typ, nb, fill, b, got[b], want[b])
-						}
 					}
 				}
 			}

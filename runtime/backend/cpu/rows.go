@@ -16,6 +16,21 @@ import (
 // lanes (element i in lane i mod 16, added in order), the lanes then added
 // 0..15.
 func ExpRow(x []float32, a, b float32) float64 {
+	if active == levelAVX2 && len(x) >= 16 {
+		var acc [16]float64
+		n := len(x) &^ 15
+		expRowAVX2(&x[0], n, a, b, &acc)
+		for i := n; i < len(x); i++ { // the tail as expRowGo, lane i mod 16
+			e := fmath.ExpV(fmath.FMA32(a, x[i], -b))
+			x[i] = e
+			acc[i&15] += float64(e)
+		}
+		var s float64
+		for _, v := range acc {
+			s += v
+		}
+		return s
+	}
 	if active != levelAVX512 || len(x) == 0 {
 		return expRowGo(x, a, b)
 	}

@@ -1,5 +1,11 @@
 package cpu
 
+// expRowAVX2 is ExpRow's loop for n a multiple of 16 on AVX2 (exp_avx2_amd64.s);
+// it adds the lanes' float64 sums into acc.
+//
+//go:noescape
+func expRowAVX2(x *float32, n int, a, b float32, acc *[16]float64)
+
 // expRowAVX512 is ExpRow's loop for n a multiple of 16; it adds the lanes'
 // sums into acc.
 //
