@@ -162,6 +162,169 @@ q41HalfNEON:
 	stp	q0, q4, [x5]
 
 // ---------------------------------------------------------------------
+// The f32 GEMM's 12×32 micro-kernel (sgemm.go), as sgemmKernelGo on arm64
+// (where Go fuses its multiply-adds): C[i, j] (+)= Σ_p a[p·12+i]·b[p·32+j],
+// one fused multiply-add per p in order from 0, then added to C or stored.
+// Four passes of 8 columns, each with 12 × 8 accumulators in v8–v31
+// (row i: v8+2i, v9+2i), A's 12 values of a step in v0–v2, B's 8 in v3, v4.
+// go: func sgemmKernNEON(kc int, a *float32, b *float32, c *float32, ldc int, add int)
+sgemmKernNEON:
+	lsl	x4, x4, #2		// ldc in bytes
+	mov	x9, #0			// pass: columns 8·x9..
+1:
+	movi	v8.16b, #0
+	movi	v9.16b, #0
+	movi	v10.16b, #0
+	movi	v11.16b, #0
+	movi	v12.16b, #0
+	movi	v13.16b, #0
+	movi	v14.16b, #0
+	movi	v15.16b, #0
+	movi	v16.16b, #0
+	movi	v17.16b, #0
+	movi	v18.16b, #0
+	movi	v19.16b, #0
+	movi	v20.16b, #0
+	movi	v21.16b, #0
+	movi	v22.16b, #0
+	movi	v23.16b, #0
+	movi	v24.16b, #0
+	movi	v25.16b, #0
+	movi	v26.16b, #0
+	movi	v27.16b, #0
+	movi	v28.16b, #0
+	movi	v29.16b, #0
+	movi	v30.16b, #0
+	movi	v31.16b, #0
+	mov	x6, x1
+	add	x7, x2, x9, lsl #5
+	mov	x10, x0
+	cbz	x10, 3f
+2:
+	ld1	{v0.4s, v1.4s, v2.4s}, [x6], #48
+	ldp	q3, q4, [x7]
+	add	x7, x7, #128
+	fmla	v8.4s, v3.4s, v0.s[0]
+	fmla	v9.4s, v4.4s, v0.s[0]
+	fmla	v10.4s, v3.4s, v0.s[1]
+	fmla	v11.4s, v4.4s, v0.s[1]
+	fmla	v12.4s, v3.4s, v0.s[2]
+	fmla	v13.4s, v4.4s, v0.s[2]
+	fmla	v14.4s, v3.4s, v0.s[3]
+	fmla	v15.4s, v4.4s, v0.s[3]
+	fmla	v16.4s, v3.4s, v1.s[0]
+	fmla	v17.4s, v4.4s, v1.s[0]
+	fmla	v18.4s, v3.4s, v1.s[1]
+	fmla	v19.4s, v4.4s, v1.s[1]
+	fmla	v20.4s, v3.4s, v1.s[2]
+	fmla	v21.4s, v4.4s, v1.s[2]
+	fmla	v22.4s, v3.4s, v1.s[3]
+	fmla	v23.4s, v4.4s, v1.s[3]
+	fmla	v24.4s, v3.4s, v2.s[0]
+	fmla	v25.4s, v4.4s, v2.s[0]
+	fmla	v26.4s, v3.4s, v2.s[1]
+	fmla	v27.4s, v4.4s, v2.s[1]
+	fmla	v28.4s, v3.4s, v2.s[2]
+	fmla	v29.4s, v4.4s, v2.s[2]
+	fmla	v30.4s, v3.4s, v2.s[3]
+	fmla	v31.4s, v4.4s, v2.s[3]
+	subs	x10, x10, #1
+	b.ne	2b
+3:
+	add	x11, x3, x9, lsl #5
+	cbnz	x5, 4f
+	stp	q8, q9, [x11]
+	add	x11, x11, x4
+	stp	q10, q11, [x11]
+	add	x11, x11, x4
+	stp	q12, q13, [x11]
+	add	x11, x11, x4
+	stp	q14, q15, [x11]
+	add	x11, x11, x4
+	stp	q16, q17, [x11]
+	add	x11, x11, x4
+	stp	q18, q19, [x11]
+	add	x11, x11, x4
+	stp	q20, q21, [x11]
+	add	x11, x11, x4
+	stp	q22, q23, [x11]
+	add	x11, x11, x4
+	stp	q24, q25, [x11]
+	add	x11, x11, x4
+	stp	q26, q27, [x11]
+	add	x11, x11, x4
+	stp	q28, q29, [x11]
+	add	x11, x11, x4
+	stp	q30, q31, [x11]
+	add	x11, x11, x4
+	b	5f
+4:
+	ldp	q5, q6, [x11]
+	fadd	v5.4s, v5.4s, v8.4s
+	fadd	v6.4s, v6.4s, v9.4s
+	stp	q5, q6, [x11]
+	add	x11, x11, x4
+	ldp	q5, q6, [x11]
+	fadd	v5.4s, v5.4s, v10.4s
+	fadd	v6.4s, v6.4s, v11.4s
+	stp	q5, q6, [x11]
+	add	x11, x11, x4
+	ldp	q5, q6, [x11]
+	fadd	v5.4s, v5.4s, v12.4s
+	fadd	v6.4s, v6.4s, v13.4s
+	stp	q5, q6, [x11]
+	add	x11, x11, x4
+	ldp	q5, q6, [x11]
+	fadd	v5.4s, v5.4s, v14.4s
+	fadd	v6.4s, v6.4s, v15.4s
+	stp	q5, q6, [x11]
+	add	x11, x11, x4
+	ldp	q5, q6, [x11]
+	fadd	v5.4s, v5.4s, v16.4s
+	fadd	v6.4s, v6.4s, v17.4s
+	stp	q5, q6, [x11]
+	add	x11, x11, x4
+	ldp	q5, q6, [x11]
+	fadd	v5.4s, v5.4s, v18.4s
+	fadd	v6.4s, v6.4s, v19.4s
+	stp	q5, q6, [x11]
+	add	x11, x11, x4
+	ldp	q5, q6, [x11]
+	fadd	v5.4s, v5.4s, v20.4s
+	fadd	v6.4s, v6.4s, v21.4s
+	stp	q5, q6, [x11]
+	add	x11, x11, x4
+	ldp	q5, q6, [x11]
+	fadd	v5.4s, v5.4s, v22.4s
+	fadd	v6.4s, v6.4s, v23.4s
+	stp	q5, q6, [x11]
+	add	x11, x11, x4
+	ldp	q5, q6, [x11]
+	fadd	v5.4s, v5.4s, v24.4s
+	fadd	v6.4s, v6.4s, v25.4s
+	stp	q5, q6, [x11]
+	add	x11, x11, x4
+	ldp	q5, q6, [x11]
+	fadd	v5.4s, v5.4s, v26.4s
+	fadd	v6.4s, v6.4s, v27.4s
+	stp	q5, q6, [x11]
+	add	x11, x11, x4
+	ldp	q5, q6, [x11]
+	fadd	v5.4s, v5.4s, v28.4s
+	fadd	v6.4s, v6.4s, v29.4s
+	stp	q5, q6, [x11]
+	add	x11, x11, x4
+	ldp	q5, q6, [x11]
+	fadd	v5.4s, v5.4s, v30.4s
+	fadd	v6.4s, v6.4s, v31.4s
+	stp	q5, q6, [x11]
+	add	x11, x11, x4
+5:
+	add	x9, x9, #1
+	cmp	x9, #4
+	b.ne	1b
+
+// ---------------------------------------------------------------------
 // n binary16 values to float32 (n a positive multiple of 8), exactly.
 // go: func f16ToF32NEON(dst *float32, src *uint16, n int)
 f16ToF32NEON:

@@ -293,6 +293,165 @@ TEXT ·q41HalfNEON(SB), NOSPLIT, $0-48
 	WORD $0xad0010a0 // stp q0, q4, [x5]
 	RET
 
+// func sgemmKernNEON(kc int, a *float32, b *float32, c *float32, ldc int, add int)
+TEXT ·sgemmKernNEON(SB), NOSPLIT, $0-48
+	MOVD kc+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD c+24(FP), R3
+	MOVD ldc+32(FP), R4
+	MOVD add+40(FP), R5
+	WORD $0xd37ef484 // lsl x4, x4, #2
+	WORD $0xd2800009 // mov x9, #0x0 // #0
+	WORD $0x4f00e408 // movi v8.16b, #0x0
+	WORD $0x4f00e409 // movi v9.16b, #0x0
+	WORD $0x4f00e40a // movi v10.16b, #0x0
+	WORD $0x4f00e40b // movi v11.16b, #0x0
+	WORD $0x4f00e40c // movi v12.16b, #0x0
+	WORD $0x4f00e40d // movi v13.16b, #0x0
+	WORD $0x4f00e40e // movi v14.16b, #0x0
+	WORD $0x4f00e40f // movi v15.16b, #0x0
+	WORD $0x4f00e410 // movi v16.16b, #0x0
+	WORD $0x4f00e411 // movi v17.16b, #0x0
+	WORD $0x4f00e412 // movi v18.16b, #0x0
+	WORD $0x4f00e413 // movi v19.16b, #0x0
+	WORD $0x4f00e414 // movi v20.16b, #0x0
+	WORD $0x4f00e415 // movi v21.16b, #0x0
+	WORD $0x4f00e416 // movi v22.16b, #0x0
+	WORD $0x4f00e417 // movi v23.16b, #0x0
+	WORD $0x4f00e418 // movi v24.16b, #0x0
+	WORD $0x4f00e419 // movi v25.16b, #0x0
+	WORD $0x4f00e41a // movi v26.16b, #0x0
+	WORD $0x4f00e41b // movi v27.16b, #0x0
+	WORD $0x4f00e41c // movi v28.16b, #0x0
+	WORD $0x4f00e41d // movi v29.16b, #0x0
+	WORD $0x4f00e41e // movi v30.16b, #0x0
+	WORD $0x4f00e41f // movi v31.16b, #0x0
+	WORD $0xaa0103e6 // mov x6, x1
+	WORD $0x8b091447 // add x7, x2, x9, lsl #5
+	WORD $0xaa0003ea // mov x10, x0
+	WORD $0xb40003ca // cbz x10, 528 <sgemmKernNEON+0xec>
+	WORD $0x4cdf68c0 // ld1 {v0.4s-v2.4s}, [x6], #48
+	WORD $0xad4010e3 // ldp q3, q4, [x7]
+	WORD $0x910200e7 // add x7, x7, #0x80
+	WORD $0x4f801068 // fmla v8.4s, v3.4s, v0.s[0]
+	WORD $0x4f801089 // fmla v9.4s, v4.4s, v0.s[0]
+	WORD $0x4fa0106a // fmla v10.4s, v3.4s, v0.s[1]
+	WORD $0x4fa0108b // fmla v11.4s, v4.4s, v0.s[1]
+	WORD $0x4f80186c // fmla v12.4s, v3.4s, v0.s[2]
+	WORD $0x4f80188d // fmla v13.4s, v4.4s, v0.s[2]
+	WORD $0x4fa0186e // fmla v14.4s, v3.4s, v0.s[3]
+	WORD $0x4fa0188f // fmla v15.4s, v4.4s, v0.s[3]
+	WORD $0x4f811070 // fmla v16.4s, v3.4s, v1.s[0]
+	WORD $0x4f811091 // fmla v17.4s, v4.4s, v1.s[0]
+	WORD $0x4fa11072 // fmla v18.4s, v3.4s, v1.s[1]
+	WORD $0x4fa11093 // fmla v19.4s, v4.4s, v1.s[1]
+	WORD $0x4f811874 // fmla v20.4s, v3.4s, v1.s[2]
+	WORD $0x4f811895 // fmla v21.4s, v4.4s, v1.s[2]
+	WORD $0x4fa11876 // fmla v22.4s, v3.4s, v1.s[3]
+	WORD $0x4fa11897 // fmla v23.4s, v4.4s, v1.s[3]
+	WORD $0x4f821078 // fmla v24.4s, v3.4s, v2.s[0]
+	WORD $0x4f821099 // fmla v25.4s, v4.4s, v2.s[0]
+	WORD $0x4fa2107a // fmla v26.4s, v3.4s, v2.s[1]
+	WORD $0x4fa2109b // fmla v27.4s, v4.4s, v2.s[1]
+	WORD $0x4f82187c // fmla v28.4s, v3.4s, v2.s[2]
+	WORD $0x4f82189d // fmla v29.4s, v4.4s, v2.s[2]
+	WORD $0x4fa2187e // fmla v30.4s, v3.4s, v2.s[3]
+	WORD $0x4fa2189f // fmla v31.4s, v4.4s, v2.s[3]
+	WORD $0xf100054a // subs x10, x10, #0x1
+	WORD $0x54fffc81 // b.ne 4b4 <sgemmKernNEON+0x78> // b.any
+	WORD $0x8b09146b // add x11, x3, x9, lsl #5
+	WORD $0xb5000345 // cbnz x5, 594 <sgemmKernNEON+0x158>
+	WORD $0xad002568 // stp q8, q9, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad002d6a // stp q10, q11, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad00356c // stp q12, q13, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad003d6e // stp q14, q15, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad004570 // stp q16, q17, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad004d72 // stp q18, q19, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad005574 // stp q20, q21, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad005d76 // stp q22, q23, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad006578 // stp q24, q25, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad006d7a // stp q26, q27, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad00757c // stp q28, q29, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad007d7e // stp q30, q31, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0x1400003d // b 684 <sgemmKernNEON+0x248>
+	WORD $0xad401965 // ldp q5, q6, [x11]
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0xad001965 // stp q5, q6, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad401965 // ldp q5, q6, [x11]
+	WORD $0x4e2ad4a5 // fadd v5.4s, v5.4s, v10.4s
+	WORD $0x4e2bd4c6 // fadd v6.4s, v6.4s, v11.4s
+	WORD $0xad001965 // stp q5, q6, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad401965 // ldp q5, q6, [x11]
+	WORD $0x4e2cd4a5 // fadd v5.4s, v5.4s, v12.4s
+	WORD $0x4e2dd4c6 // fadd v6.4s, v6.4s, v13.4s
+	WORD $0xad001965 // stp q5, q6, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad401965 // ldp q5, q6, [x11]
+	WORD $0x4e2ed4a5 // fadd v5.4s, v5.4s, v14.4s
+	WORD $0x4e2fd4c6 // fadd v6.4s, v6.4s, v15.4s
+	WORD $0xad001965 // stp q5, q6, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad401965 // ldp q5, q6, [x11]
+	WORD $0x4e30d4a5 // fadd v5.4s, v5.4s, v16.4s
+	WORD $0x4e31d4c6 // fadd v6.4s, v6.4s, v17.4s
+	WORD $0xad001965 // stp q5, q6, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad401965 // ldp q5, q6, [x11]
+	WORD $0x4e32d4a5 // fadd v5.4s, v5.4s, v18.4s
+	WORD $0x4e33d4c6 // fadd v6.4s, v6.4s, v19.4s
+	WORD $0xad001965 // stp q5, q6, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad401965 // ldp q5, q6, [x11]
+	WORD $0x4e34d4a5 // fadd v5.4s, v5.4s, v20.4s
+	WORD $0x4e35d4c6 // fadd v6.4s, v6.4s, v21.4s
+	WORD $0xad001965 // stp q5, q6, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad401965 // ldp q5, q6, [x11]
+	WORD $0x4e36d4a5 // fadd v5.4s, v5.4s, v22.4s
+	WORD $0x4e37d4c6 // fadd v6.4s, v6.4s, v23.4s
+	WORD $0xad001965 // stp q5, q6, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad401965 // ldp q5, q6, [x11]
+	WORD $0x4e38d4a5 // fadd v5.4s, v5.4s, v24.4s
+	WORD $0x4e39d4c6 // fadd v6.4s, v6.4s, v25.4s
+	WORD $0xad001965 // stp q5, q6, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad401965 // ldp q5, q6, [x11]
+	WORD $0x4e3ad4a5 // fadd v5.4s, v5.4s, v26.4s
+	WORD $0x4e3bd4c6 // fadd v6.4s, v6.4s, v27.4s
+	WORD $0xad001965 // stp q5, q6, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad401965 // ldp q5, q6, [x11]
+	WORD $0x4e3cd4a5 // fadd v5.4s, v5.4s, v28.4s
+	WORD $0x4e3dd4c6 // fadd v6.4s, v6.4s, v29.4s
+	WORD $0xad001965 // stp q5, q6, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0xad401965 // ldp q5, q6, [x11]
+	WORD $0x4e3ed4a5 // fadd v5.4s, v5.4s, v30.4s
+	WORD $0x4e3fd4c6 // fadd v6.4s, v6.4s, v31.4s
+	WORD $0xad001965 // stp q5, q6, [x11]
+	WORD $0x8b04016b // add x11, x11, x4
+	WORD $0x91000529 // add x9, x9, #0x1
+	WORD $0xf100113f // cmp x9, #0x4
+	WORD $0x54ffedc1 // b.ne 444 <sgemmKernNEON+0x8> // b.any
+	RET
+
 // func f16ToF32NEON(dst *float32, src *uint16, n int)
 TEXT ·f16ToF32NEON(SB), NOSPLIT, $0-24
 	MOVD dst+0(FP), R0
@@ -303,7 +462,7 @@ TEXT ·f16ToF32NEON(SB), NOSPLIT, $0-24
 	WORD $0x4e217802 // fcvtl2 v2.4s, v0.8h
 	WORD $0xac810801 // stp q1, q2, [x0], #32
 	WORD $0xf1002042 // subs x2, x2, #0x8
-	WORD $0x54ffff6c // b.gt 43c <f16ToF32NEON>
+	WORD $0x54ffff6c // b.gt 690 <f16ToF32NEON>
 	RET
 
 // func q4kDotNEON(row *byte, scm *uint8, x *int8, nb int, out *int32)
@@ -314,7 +473,7 @@ TEXT ·q4kDotNEON(SB), NOSPLIT, $0-40
 	MOVD nb+24(FP), R3
 	MOVD out+32(FP), R4
 	WORD $0x4f00e5ff // movi v31.16b, #0xf
-	WORD $0xb4000923 // cbz x3, 57c <q5kDotNEON>
+	WORD $0xb4000923 // cbz x3, 7d0 <q5kDotNEON>
 	WORD $0xfd400035 // ldr d21, [x1]
 	WORD $0x2f08a6b5 // uxtl v21.8h, v21.8b
 	WORD $0x2f10a6b6 // uxtl v22.4s, v21.4h
@@ -386,7 +545,7 @@ TEXT ·q4kDotNEON(SB), NOSPLIT, $0-40
 	WORD $0x91004021 // add x1, x1, #0x10
 	WORD $0x91040042 // add x2, x2, #0x100
 	WORD $0xf1000463 // subs x3, x3, #0x1
-	WORD $0x54fff721 // b.ne 45c <q4kDotNEON+0x8> // b.any
+	WORD $0x54fff721 // b.ne 6b0 <q4kDotNEON+0x8> // b.any
 	RET
 
 // func q5kDotNEON(row *byte, scm *uint8, x *int8, nb int, out *int32)
@@ -398,7 +557,7 @@ TEXT ·q5kDotNEON(SB), NOSPLIT, $0-40
 	MOVD out+32(FP), R4
 	WORD $0x4f00e5ff // movi v31.16b, #0xf
 	WORD $0x4f00e43e // movi v30.16b, #0x1
-	WORD $0xb4000f03 // cbz x3, 764 <q6kDotNEON>
+	WORD $0xb4000f03 // cbz x3, 9b8 <q6kDotNEON>
 	WORD $0xfd400035 // ldr d21, [x1]
 	WORD $0x2f08a6b5 // uxtl v21.8h, v21.8b
 	WORD $0x2f10a6b6 // uxtl v22.4s, v21.4h
@@ -517,7 +676,7 @@ TEXT ·q5kDotNEON(SB), NOSPLIT, $0-40
 	WORD $0x91004021 // add x1, x1, #0x10
 	WORD $0x91040042 // add x2, x2, #0x100
 	WORD $0xf1000463 // subs x3, x3, #0x1
-	WORD $0x54fff141 // b.ne 588 <q5kDotNEON+0xc> // b.any
+	WORD $0x54fff141 // b.ne 7dc <q5kDotNEON+0xc> // b.any
 	RET
 
 // func q6kDotNEON(row *byte, scm *uint8, x *int8, nb int, out *int32)
@@ -529,7 +688,7 @@ TEXT ·q6kDotNEON(SB), NOSPLIT, $0-40
 	MOVD out+32(FP), R4
 	WORD $0x4f00e5ff // movi v31.16b, #0xf
 	WORD $0x4f00e47e // movi v30.16b, #0x3
-	WORD $0xb4001123 // cbz x3, 990 <q6kDotNEON+0x22c>
+	WORD $0xb4001123 // cbz x3, be4 <q6kDotNEON+0x22c>
 	WORD $0x3dc03018 // ldr q24, [x0, #192]
 	WORD $0x0f08a719 // sxtl v25.8h, v24.8b
 	WORD $0x4f08a71a // sxtl2 v26.8h, v24.16b
@@ -665,5 +824,5 @@ TEXT ·q6kDotNEON(SB), NOSPLIT, $0-40
 	WORD $0x91034800 // add x0, x0, #0xd2
 	WORD $0x91040042 // add x2, x2, #0x100
 	WORD $0xf1000463 // subs x3, x3, #0x1
-	WORD $0x54ffef21 // b.ne 770 <q6kDotNEON+0xc> // b.any
+	WORD $0x54ffef21 // b.ne 9c4 <q6kDotNEON+0xc> // b.any
 	RET
