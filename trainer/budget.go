@@ -33,7 +33,7 @@ type Budget struct {
 // below 1.7× the held-out loss before training, the guard trips at 2.5×). With the
 // default model it takes about 21 minutes on 2 CPU cores with Intel AMX for
 // a ~12k-token repository (6 synthesis, 14 training; bf16 teacher and
-// student weights), about 40 without AMX (11 + 28). full follows the paper (65k conversations, chunks of
+// student weights), about 32 without AMX (7 + 24, docs/RESULTS.md "Sixth session"). full follows the paper (65k conversations, chunks of
 // 512–4096 tokens, p = 2048) and wants a GPU.
 var Budgets = map[string]Budget{
 	"tiny": {

@@ -21,7 +21,7 @@ func BudgetFlags(fs *flag.FlagSet) func() (Budget, error) {
 		seed                                                        uint64
 		chunks                                                      string
 	}
-	fs.StringVar(&v.budget, "budget", "small", "preset: tiny (a minute or two, for a first look), small (~20 min on 2 CPU cores with Intel AMX, ~40 without, for a ~12k-token repository with the default model), full (the paper's scale, for a GPU)")
+	fs.StringVar(&v.budget, "budget", "small", "preset: tiny (a minute or two, for a first look), small (~20 min on 2 CPU cores with Intel AMX, ~32 without, for a ~12k-token repository with the default model), full (the paper's scale, for a GPU)")
 	fs.IntVar(&v.p, "p", 0, "Cartridge size in virtual tokens, exactly (budget default: its p, less for a small corpus so the Cartridge stays 24× smaller than the corpus)")
 	fs.IntVar(&v.frozen, "frozen", 1, "leading Cartridge tokens kept frozen (the attention sink); 0 trains all")
 	fs.StringVar(&v.init, "init", "", "initialisation: selected (the tokens of the whole corpus the model attends to most, per layer and head), outline (an outline of the corpus's declarations, then the corpus: its first p tokens), first-tokens (the corpus's first p tokens), random-tokens or random-vectors (budget default)")
