@@ -89,11 +89,14 @@ nvim:
 	@nvim --version | head -1
 
 # The arm64 NEON kernels against their Go twins, under user-mode emulation (qemu-aarch64 from Debian,
-# installed when missing): the CPU backend's tests cross-compiled for arm64. NEON_RUN narrows them.
+# installed when missing): the CPU backend's tests cross-compiled for arm64, after checking that
+# neon_arm64.s is what scripts/neon/kernels.S assembles to (binutils' aarch64 assembler, also from
+# Debian). NEON_RUN narrows the tests.
 NEON_RUN ?= .
 neon-test:
-	@command -v qemu-aarch64 >/dev/null || { echo "installing qemu-user from Debian (apt-get)"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends qemu-user >/dev/null; }
+	@command -v qemu-aarch64 >/dev/null && command -v aarch64-linux-gnu-as >/dev/null || { echo "installing qemu-user and binutils-aarch64-linux-gnu from Debian (apt-get)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends qemu-user binutils-aarch64-linux-gnu >/dev/null; }
+	python3 scripts/neon_asm.py --check
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -c -o bin/cpu-arm64.test ./runtime/backend/cpu
 	qemu-aarch64 -cpu max bin/cpu-arm64.test -test.run '$(NEON_RUN)' -test.count 1
 

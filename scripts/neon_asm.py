@@ -7,7 +7,9 @@ for binutils' aarch64 assembler and carried into Go as WORDs: for each
 arguments into R0, R1, … (all 8-byte), then NAME's instruction words up to
 the next function (each with its disassembly as a comment), then RET.
 
-Usage: scripts/neon_asm.sh (installs binutils-aarch64-linux-gnu if missing).
+Usage: scripts/neon_asm.sh (installs binutils-aarch64-linux-gnu if missing);
+scripts/neon_asm.py --check only says whether the committed file is current
+(make neon-test runs it).
 """
 import re
 import subprocess
@@ -67,5 +69,11 @@ for name, args in funcs:
         lines.append(f"\tWORD $0x{w} // {asm}")
     lines.append("\tRET")
     lines.append("")
-out.write_text("\n".join(lines))
+text = "\n".join(lines)
+if "--check" in sys.argv[1:]:
+    if not out.exists() or out.read_text() != text:
+        sys.exit(f"neon_asm: {out.relative_to(root)} is not what scripts/neon/kernels.S assembles to; run scripts/neon_asm.sh")
+    print(f"neon_asm: {out.relative_to(root)} is current")
+    sys.exit(0)
+out.write_text(text)
 print(f"neon_asm: wrote {out.relative_to(root)} ({sum(len(words[n]) for n in names)} instructions)")

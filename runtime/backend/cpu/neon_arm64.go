@@ -32,7 +32,8 @@ func f16ToF32NEON(dst *float32, src *uint16, n int)
 
 // asmKernel returns the NEON tile kernel for Q8_0 tiles (Q8_0 and Q5_0
 // weights) and Q4_1 tiles where the CPU has the dot-product extension, else
-// nil.
+// nil. lvl (an x86 level, always generic here) does not choose: useNEON and
+// neonDot do, and TestNEONKernels switches them off for the Go twins.
 func asmKernel(typ gguf.Type, q8off bool, lvl level) tileKernel {
 	if !neonDot {
 		return nil

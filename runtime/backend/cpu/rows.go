@@ -9,44 +9,37 @@ import (
 // Row kernels for training (the student's softmaxes and SwiGLU backward):
 // vectorised exponentials with ggml's ExpV (within 2.5 float32 ulps of
 // e^x; 0 for −Inf and below −104, +Inf above 89). The assembly versions
-// (AVX-512) compute exactly what the Go twins compute, bit for bit.
+// (AVX-512; ExpRow also AVX2) compute exactly what the Go twins compute,
+// bit for bit.
 
 // ExpRow sets x[i] = e^(a·x[i] − b) (a·x − b rounded once, as a fused
 // multiply-add) and returns Σ x[i]. The sum is formed in float64 over 16
 // lanes (element i in lane i mod 16, added in order), the lanes then added
 // 0..15.
 func ExpRow(x []float32, a, b float32) float64 {
-	if active == levelAVX2 && len(x) >= 16 {
-		var acc [16]float64
-		n := len(x) &^ 15
-		expRowAVX2(&x[0], n, a, b, &acc)
-		for i := n; i < len(x); i++ { // the tail as expRowGo, lane i mod 16
-			e := fmath.ExpV(fmath.FMA32(a, x[i], -b))
-			x[i] = e
-			acc[i&15] += float64(e)
-		}
-		var s float64
-		for _, v := range acc {
-			s += v
-		}
-		return s
-	}
-	if active != levelAVX512 || len(x) == 0 {
-		return expRowGo(x, a, b)
-	}
 	var acc [16]float64
-	expRowAVX512(&x[0], len(x), a, b, &acc)
-	var s float64
-	for _, v := range acc {
-		s += v
+	i := 0 // elements the kernels took; the rest as the twin
+	switch {
+	case active == levelAVX512 && len(x) > 0:
+		expRowAVX512(&x[0], len(x), a, b, &acc)
+		i = len(x)
+	case active == levelAVX2 && len(x) >= 16:
+		i = len(x) &^ 15
+		expRowAVX2(&x[0], i, a, b, &acc)
 	}
-	return s
+	return expRowLanes(x, i, a, b, &acc)
 }
 
 // expRowGo is ExpRow's plain twin.
 func expRowGo(x []float32, a, b float32) float64 {
 	var acc [16]float64
-	for i := range x {
+	return expRowLanes(x, 0, a, b, &acc)
+}
+
+// expRowLanes does ExpRow's work for x[i0:] (i0 a multiple of 16 or
+// len(x)) into the lane sums acc, and returns the lanes added 0..15.
+func expRowLanes(x []float32, i0 int, a, b float32, acc *[16]float64) float64 {
+	for i := i0; i < len(x); i++ {
 		e := fmath.ExpV(fmath.FMA32(a, x[i], -b))
 		x[i] = e
 		acc[i&15] += float64(e)
